@@ -1,0 +1,142 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FoundProcess, ServiceSpec } from '../../../src/core/types.js';
+import { discoverServices } from '../../../src/services/discover.js';
+import { listPids, readStat } from '../../../src/services/proc-info.js';
+import { stopProcesses, verifyGone } from '../../../src/services/stop.js';
+import { cleanup, isRunning, sleep, startNode, startRaw, tree, type Child } from './fixtures.js';
+
+afterEach(cleanup);
+
+const NODE = path.basename(process.execPath);
+const spec: ServiceSpec = { name: 'data-service', argv: [NODE, 'tools/cli.js', 'start-data-service'] };
+
+/** A root with one service (extra args passed to it) and its twin outside; discovery done. */
+async function scenario(args: string[] = [], opts: { detached?: boolean } = {}) {
+  const t = await tree();
+  const mine = await startNode('tools/cli.js', ['start-data-service', ...args], t.root, opts);
+  const twin = await startNode('tools/cli.js', ['start-data-service', ...args], t.outside);
+  const { found } = await discoverServices(t.root, [spec]);
+  expect(found.map((f) => f.pid)).toEqual([mine.pid]);
+  return { t, mine, twin, found };
+}
+
+async function expectAlive(child: Child): Promise<void> {
+  expect(await isRunning(child.pid)).toBe(true);
+  expect(child.proc.exitCode).toBeNull();
+  expect(child.proc.signalCode).toBeNull();
+}
+
+describe('stopProcesses', () => {
+  it('stops a service with SIGTERM and reports the time to exit; the twin lives on', async () => {
+    const { mine, twin, found } = await scenario();
+    const [outcome] = await stopProcesses(found, { timeoutMs: 5000 });
+    expect(outcome).toMatchObject({ pid: mine.pid, service: 'data-service', signal: 'SIGTERM', gone: true });
+    expect(outcome?.exitedAfterMs).toBeGreaterThanOrEqual(0);
+    expect(outcome?.exitedAfterMs).toBeLessThan(5000);
+    expect((await mine.exited).signal).toBe('SIGTERM');
+    expect(await verifyGone(found)).toEqual([]);
+    await expectAlive(twin);
+  });
+
+  it('sends SIGKILL to a service that ignores SIGTERM, after the timeout', async () => {
+    const { mine, twin, found } = await scenario(['--ignore-term']);
+    const [outcome] = await stopProcesses(found, { timeoutMs: 300 });
+    expect(outcome).toMatchObject({ signal: 'SIGKILL', gone: true });
+    expect(outcome?.exitedAfterMs).toBeGreaterThanOrEqual(300);
+    expect(outcome?.note).toMatch(/still running 300 ms after SIGTERM/);
+    expect((await mine.exited).signal).toBe('SIGKILL');
+    await expectAlive(twin);
+  });
+
+  it('takes the per-service timeout over the default', async () => {
+    const { found } = await scenario(['--ignore-term']);
+    const t0 = performance.now();
+    const [outcome] = await stopProcesses(found, { timeoutMs: 30_000, timeoutMsByService: { 'data-service': 200 } });
+    expect(outcome?.signal).toBe('SIGKILL');
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+
+  it('stops the whole process group the service leads, grandchild included', async () => {
+    const { mine, twin, found } = await scenario(['--grandchild']);
+    expect(mine.grandchild).toBeDefined();
+    expect((await readStat(mine.grandchild ?? -1))?.pgid).toBe(mine.pid);
+    const [outcome] = await stopProcesses(found, { timeoutMs: 5000 });
+    expect(outcome).toMatchObject({ signal: 'SIGTERM', gone: true });
+    expect(outcome?.note).toMatch(/process group/);
+    expect(await isRunning(mine.grandchild ?? -1)).toBe(false);
+    await expectAlive(twin);
+  });
+
+  it('signals only the process when it does not lead its group', async () => {
+    // Not detached: the child shares the test worker's group, which must never be signalled.
+    const { mine, found } = await scenario(['--grandchild'], { detached: false });
+    expect(found[0]?.pgid).not.toBe(mine.pid);
+    const [outcome] = await stopProcesses(found, { timeoutMs: 5000 });
+    expect(outcome).toMatchObject({ signal: 'SIGTERM', gone: true });
+    expect(outcome?.note).toBeUndefined();
+    // The grandchild got no signal: it outlives its parent (cleanup kills it).
+    expect(await isRunning(mine.grandchild ?? -1)).toBe(true);
+  });
+
+  it('never signals a pid whose start time differs (pid reuse guard)', async () => {
+    const { mine, found } = await scenario();
+    const fake: FoundProcess = { ...found[0]!, startTime: found[0]!.startTime + 1 };
+    const [outcome] = await stopProcesses([fake], { timeoutMs: 200 });
+    expect(outcome).toMatchObject({ signal: 'none', gone: true, exitedAfterMs: null });
+    expect(outcome?.note).toMatch(/pid now names another process/);
+    await expectAlive(mine);
+  });
+
+  it('never signals a process whose argv differs from the one found', async () => {
+    const { mine, found } = await scenario();
+    const fake: FoundProcess = { ...found[0]!, argv: [...found[0]!.argv, '--other'] };
+    const [outcome] = await stopProcesses([fake], { timeoutMs: 200 });
+    expect(outcome).toMatchObject({ signal: 'none', gone: false });
+    await expectAlive(mine);
+  });
+
+  it('reports an already exited process without signalling', async () => {
+    const { mine, found } = await scenario();
+    mine.proc.kill('SIGKILL');
+    await mine.exited;
+    const [outcome] = await stopProcesses(found, { timeoutMs: 200 });
+    expect(outcome).toMatchObject({ signal: 'none', gone: true, note: 'already exited' });
+  });
+
+  it('stops several services concurrently: total time is the slowest, not the sum', async () => {
+    const t = await tree();
+    const a = await startNode('tools/cli.js', ['start-data-service', '--ignore-term', 'a'], t.root);
+    const b = await startNode('tools/cli.js', ['start-data-service', '--ignore-term', 'b'], t.root);
+    const { found } = await discoverServices(t.root, [spec]);
+    expect(found.map((f) => f.pid).sort()).toEqual([a.pid, b.pid].sort());
+    const t0 = performance.now();
+    const outcomes = await stopProcesses(found, { timeoutMs: 600 });
+    const elapsed = performance.now() - t0;
+    expect(outcomes.map((o) => o.signal)).toEqual(['SIGKILL', 'SIGKILL']);
+    expect(elapsed).toBeGreaterThanOrEqual(600);
+    expect(elapsed).toBeLessThan(1200); // one after the other would take at least 2 × 600
+  });
+});
+
+describe('verifyGone', () => {
+  it('returns the survivors, and counts a zombie as gone', async () => {
+    const { t, found } = await scenario();
+    expect(await verifyGone(found)).toEqual(found);
+    const parent = startRaw('sh', ['-c', 'true & exec sleep 30'], t.root);
+    let zombie: number | undefined;
+    for (let i = 0; i < 100 && zombie === undefined; i++) {
+      for (const pid of await listPids()) {
+        const stat = await readStat(pid);
+        if (stat?.ppid === parent.pid && stat.state === 'Z') zombie = pid;
+      }
+      if (zombie === undefined) await sleep(20);
+    }
+    const zstat = await readStat(zombie ?? -1);
+    expect(zstat?.state).toBe('Z');
+    const asFound: FoundProcess = { ...found[0]!, pid: zombie!, pgid: zstat!.pgid, startTime: zstat!.startTime, argv: [] };
+    expect(await verifyGone([asFound])).toEqual([]);
+    const [outcome] = await stopProcesses([asFound], { timeoutMs: 200 });
+    expect(outcome).toMatchObject({ signal: 'none', gone: true });
+  });
+});
