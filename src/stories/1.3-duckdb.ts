@@ -1,0 +1,51 @@
+import type { Story } from '../core/types.js';
+
+/**
+ * Story 1.3: Local Analytics - DuckDB Integration.
+ * Footprint as the pack really shipped it (ajdoyl2/data-practitioner-agent-system@140000bc5e80b0bd95bcb2222c2183cf857e2e80, subtree bmad-method/).
+ */
+export default {
+  id: '1.3',
+  feature: 'duckdb_analytics',
+  title: "Local Analytics - DuckDB Integration",
+  dependsOn: [],
+  code: [
+    "tools/data-services/duckdb-wrapper.js",
+    "tools/data-services/analytical-engine.js",
+    "tools/lib/memory-manager.js",
+    "tools/cli/duckdb-cli-integration.js",
+    "tools/data-services/resource-monitor.js",
+    "tools/data-services/monitoring-dashboard.js",
+    "tools/data-services/benchmark-test-runner.js",
+    "scripts/monitor-duckdb.js",
+  ],
+  config: [
+    "expansion-packs/bmad-data-practitioner/data/duckdb-memory-config-templates.yaml",
+    "expansion-packs/bmad-data-practitioner/data/duckdb-cli-integration-config.yaml",
+    "expansion-packs/bmad-data-practitioner/data/resource-thresholds-config.yaml",
+  ],
+  tests: [
+    "tests/data-services/duckdb-wrapper.test.js",
+    "tests/data-services/analytical-engine.test.js",
+    "tests/data-services/memory-manager.test.js",
+    "tests/utils/duckdb-test-utils.js",
+  ],
+  docs: [],
+  data: [
+    ".duckdb/",
+  ],
+  caches: [
+    ".cache/analytics/",
+  ],
+  npm: ["duckdb"],
+  python: [],
+  services: [
+    { name: "monitor-duckdb dashboard", argv: ["node","scripts/monitor-duckdb.js","monitor"], port: 3001, start: "node scripts/monitor-duckdb.js monitor --web -p 3001" },
+  ],
+  envPrefixes: ["DUCKDB_","ANALYTICS_DATABASE_URL"],
+  sharedEdits: [
+    { file: "package.json", what: "Commit 6941c94. Added the scripts analytics:service ('node tools/cli.js start-analytics-service') and analytics:query ('node tools/cli.js analytics-query'); neither target command exists. Added dependency duckdb ^1.3.2" },
+    { file: "tools/lib/security-logger.js", what: "Commit d4d5e00, which calls itself 'Complete Story 1.3 ... validation'. Added the SecurityEvents ANALYTICS_QUERY, DATA_LOAD and TABLE_DROP, and exported functions logAnalyticsQuery, logDataLoad and logTableDrop. Commit b9a5b2b (1.0.2) added configureLogPaths() and made LOG_DIR mutable; that change is generic" },
+  ],
+  notes: "DuckDB is embedded (no server); .duckdb/analytics.db is the analytical database and is always backed up. The analytical engine (port 3002) is only started from code. logs/pipeline-dashboard-*.json are left in logs/.",
+} satisfies Story;

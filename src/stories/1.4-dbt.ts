@@ -1,0 +1,39 @@
+import type { Story } from '../core/types.js';
+
+/**
+ * Story 1.4: Transformation Workflows - dbt-core Integration.
+ * Footprint as the pack really shipped it (ajdoyl2/data-practitioner-agent-system@140000bc5e80b0bd95bcb2222c2183cf857e2e80, subtree bmad-method/).
+ */
+export default {
+  id: '1.4',
+  feature: 'dbt_transformations',
+  title: "Transformation Workflows - dbt-core Integration",
+  dependsOn: ["1.3"],
+  code: [
+    "tools/data-services/dbt-wrapper.js",
+    "tools/data-services/transformation-engine.js",
+    "tools/data-services/model-generator.js",
+    "tools/data-services/test-result-parser.js",
+  ],
+  config: [],
+  tests: [
+    "tests/data-services/dbt-wrapper.test.js",
+    "tests/data-services/transformation-engine.test.js",
+    "tests/data-services/test-result-parser.test.js",
+  ],
+  docs: [],
+  data: [
+    "bmad-data-practitioner/dbt-project/",
+  ],
+  caches: [],
+  npm: [],
+  python: ["dbt-core","dbt-duckdb"],
+  services: [
+    { name: "dbt CLI run", argv: ["dbt"], start: "spawned per run by tools/data-services/dbt-wrapper.js" },
+  ],
+  envPrefixes: ["DBT_"],
+  sharedEdits: [
+
+  ],
+  notes: "dbt-wrapper.js defaults to <root>/bmad-data-practitioner/dbt-project (models, target/ and logs/ land there). The repository-root dbt project outside this root is never touched.",
+} satisfies Story;

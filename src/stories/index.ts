@@ -1,0 +1,11 @@
+import type { Story } from '../core/types.js';
+import pyairbyte from './1.2-pyairbyte.js';
+import duckdb from './1.3-duckdb.js';
+import dbt from './1.4-dbt.js';
+import dagster from './1.5-dagster.js';
+import eda from './1.6-eda.js';
+import evidence from './1.7-evidence.js';
+import qa from './1.8-qa.js';
+
+/** The seven stories of the Data Practitioner pack, as it really shipped them. */
+export const BUILTIN_STORIES: readonly Story[] = [pyairbyte, duckdb, dbt, dagster, eda, evidence, qa];

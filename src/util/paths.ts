@@ -1,0 +1,103 @@
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { InvalidInputError } from '../core/errors.js';
+
+/**
+ * Checks a declared relative path without touching the disk: POSIX, relative, no `..`, no NUL.
+ * Returns the normalised form without a trailing slash. Throws InvalidInputError naming `where`.
+ */
+export function normaliseDeclaredPath(declared: string, where: string): string {
+  if (typeof declared !== 'string' || declared.trim() === '') {
+    throw new InvalidInputError(`${where}: a path must be a non-empty string`, { keyPath: where });
+  }
+  if (declared.includes('\0')) throw new InvalidInputError(`${where}: path contains a NUL byte`, { keyPath: where });
+  if (path.posix.isAbsolute(declared) || /^[A-Za-z]:[\\/]/.test(declared)) {
+    throw new InvalidInputError(`${where}: "${declared}" is absolute; paths are relative to the project root`, {
+      keyPath: where,
+    });
+  }
+  const normal = path.posix.normalize(declared).replace(/\/+$/, '');
+  if (normal === '.' || normal === '' || normal === '..' || normal.startsWith('../')) {
+    throw new InvalidInputError(`${where}: "${declared}" points outside the project root`, { keyPath: where });
+  }
+  return normal;
+}
+
+/** True when `child` is `parent` or lies below it (both absolute and normalised). */
+export function isInside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** What is at a declared path, after checking that every parent directory stays inside the root. */
+export interface ResolvedPath {
+  rel: string;
+  abs: string;
+  /** `null` when nothing is there. */
+  kind: 'file' | 'dir' | 'symlink' | 'other' | null;
+}
+
+/**
+ * Resolves a relative path inside `root`, refusing it when any PARENT component is a symlink that leads out
+ * of the root (the last component may be a symlink: it is handled as a link, never followed).
+ */
+export function resolveInsideRoot(root: string, rel: string, where: string): ResolvedPath {
+  const realRoot = realpathSync(root);
+  const abs = path.join(realRoot, rel);
+  const parent = path.dirname(abs);
+  let realParent: string | null = null;
+  try {
+    realParent = realpathSync(parent);
+  } catch {
+    // The parent does not exist, so neither does the path; check the deepest existing ancestor instead.
+    realParent = realpathOfDeepestAncestor(parent);
+  }
+  if (!isInside(realRoot, realParent)) {
+    throw new InvalidInputError(`${where}: "${rel}" resolves to ${realParent}, outside the project root ${realRoot}`, {
+      keyPath: where,
+      code: 'E_PATH_ESCAPE',
+    });
+  }
+  let kind: ResolvedPath['kind'] = null;
+  try {
+    const st = lstatSync(abs);
+    kind = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+  } catch {
+    kind = null;
+  }
+  if (kind === 'symlink') {
+    // A declared path that is itself a link out of the root is refused rather than silently dropped: the
+    // person who declared it most likely believes the data lives here. Links found inside a declared
+    // directory are only ever stored and removed as links.
+    const target = linkTargetOf(abs);
+    if (!isInside(realRoot, target)) {
+      throw new InvalidInputError(`${where}: "${rel}" is a symlink to ${target}, outside the project root ${realRoot}`, {
+        keyPath: where,
+        code: 'E_PATH_ESCAPE',
+      });
+    }
+  }
+  return { rel, abs, kind };
+}
+
+function linkTargetOf(abs: string): string {
+  try {
+    return realpathSync(abs);
+  } catch {
+    // Dangling: judge by where the link text points.
+    return path.resolve(path.dirname(abs), readlinkSync(abs));
+  }
+}
+
+function realpathOfDeepestAncestor(p: string): string {
+  let cur = p;
+  for (;;) {
+    try {
+      return realpathSync(cur);
+    } catch {
+      const up = path.dirname(cur);
+      if (up === cur) return cur;
+      cur = up;
+    }
+  }
+}
