@@ -142,7 +142,19 @@ export type PlannedAction =
     }
   | { kind: 'remove-paths'; paths: PlannedPath[]; files: number; bytes: number }
   | { kind: 'packages'; decisions: PackageDecision[] }
-  | { kind: 'validate'; checks: string[] };
+  | { kind: 'validate'; checks: string[] }
+  | {
+      kind: 'restore-files';
+      /** Relative to the root. */
+      backupDir: string;
+      backupId: string;
+      files: number;
+      bytes: number;
+      /** Paths that exist again with other content; restored over only with --force, after a backup of them. */
+      conflicts: string[];
+      overwrite: boolean;
+    }
+  | { kind: 'enable-flags'; changes: FlagChange[]; file: string };
 
 /** The kind names of planned actions. */
 export type ActionKind = PlannedAction['kind'];
@@ -168,6 +180,8 @@ export interface StoryPlan {
 export interface Plan {
   /** Schema version of this document. */
   version: 1;
+  /** Rollback removes stories; restore brings them back from their backups. */
+  operation: 'rollback' | 'restore';
   runId: string;
   root: string;
   createdAt: string;

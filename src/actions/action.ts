@@ -1,0 +1,39 @@
+import type { Plan, PlannedAction, ServiceSpec, StoryPlan } from '../core/types.js';
+import type { RollbackConfig } from '../config/rollback-config.js';
+
+/** The few logging calls the engine makes; pino satisfies it, and so does a silent twin in tests. */
+export interface Log {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Everything an action may read while it runs. Actions share results only through `results`. */
+export interface RunContext {
+  root: string;
+  plan: Plan;
+  config: RollbackConfig;
+  /** Absolute path of the flags file. */
+  flagsAbs: string;
+  /** Absolute path of the tool's hidden state folder (journal, lock, staging). */
+  stateDir: string;
+  log: Log;
+  /** Each story's declared services (for per-service stop timeouts). */
+  services: Map<string, ServiceSpec[]>;
+  /** Results of the finished actions of the current story, by kind, so later steps can use earlier ones. */
+  results: Map<PlannedAction['kind'], unknown>;
+}
+
+/**
+ * One kind of step: the forward action and its undo side by side (as umzug's `{ up, down }`), so the
+ * executor alone decides when to revert. `apply` must leave things as they were when it throws, or say so
+ * in the error; `revert` undoes a completed `apply` using the result it returned.
+ */
+export interface ActionHandler<A extends PlannedAction = PlannedAction, R = unknown> {
+  kind: A['kind'];
+  /** One line for progress output and the journal. */
+  describe(action: A): string;
+  apply(ctx: RunContext, story: StoryPlan, action: A): Promise<R>;
+  /** Returns a note for the report when the undo is partial (e.g. services are not restarted). */
+  revert(ctx: RunContext, story: StoryPlan, action: A, result: R): Promise<string | undefined>;
+}

@@ -1,0 +1,87 @@
+import { lstatSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { ActionHandler, RunContext } from './action.js';
+import type { BackupStepResult } from './backup.js';
+import { StepFailedError } from '../core/errors.js';
+import type { PlannedAction } from '../core/types.js';
+import { extractBackup, type Manifest } from '../backup/index.js';
+import { resolveInsideRoot } from '../util/paths.js';
+
+type RemovePaths = Extract<PlannedAction, { kind: 'remove-paths' }>;
+
+/** Removes the story's footprint, and only what the verified backup holds exactly as it is on disk now. */
+export const removePaths: ActionHandler<RemovePaths, { removed: string[] }> = {
+  kind: 'remove-paths',
+  describe(a) {
+    return `remove: ${a.paths.length} path(s), ${a.files} file(s), ${a.bytes} bytes`;
+  },
+  async apply(ctx, story, a) {
+    const backup = ctx.results.get('backup') as BackupStepResult | undefined;
+    if (!backup?.verified) throw new StepFailedError('refusing to remove anything: no verified backup for this story', { code: 'E_NO_BACKUP' });
+    const byPath = new Map(backup.manifest.entries.map((e) => [e.path, e]));
+    // Check everything first, then delete: a file that changed since the backup would be lost.
+    for (const p of a.paths) {
+      const resolved = resolveInsideRoot(ctx.root, p.path, `stories.${story.id}.${p.category}`);
+      if (resolved.kind !== null) assertBackedUp(resolved.abs, p.path, byPath);
+    }
+    const removed: string[] = [];
+    try {
+      for (const p of a.paths) {
+        const resolved = resolveInsideRoot(ctx.root, p.path, `stories.${story.id}.${p.category}`);
+        if (resolved.kind === null) continue;
+        // rmSync never follows a symlink: a link is unlinked, its target untouched.
+        rmSync(resolved.abs, { recursive: resolved.kind === 'dir', force: false });
+        removed.push(p.path);
+        ctx.log.info({ event: 'path_removed', path: p.path }, `removed ${p.path}`);
+      }
+    } catch (err) {
+      await restoreFrom(ctx, backup, removed.concat(a.paths.filter((p) => !removed.includes(p.path)).map((p) => p.path)), true);
+      throw err;
+    }
+    return { removed };
+  },
+  async revert(ctx, _story, _a, r) {
+    const backup = ctx.results.get('backup') as BackupStepResult;
+    await restoreFrom(ctx, backup, r.removed, false);
+    return `restored ${r.removed.length} path(s) from ${backup.dir}/`;
+  },
+};
+
+/** Puts removed paths back from the verified backup (through a staging folder inside the root). */
+async function restoreFrom(ctx: RunContext, backup: BackupStepResult, paths: string[], partial: boolean): Promise<void> {
+  if (paths.length === 0) return;
+  // After a partial removal some paths still exist: restore only what is missing.
+  const missing = partial ? paths.filter((p) => !existsNoFollow(path.join(ctx.root, p))) : paths;
+  if (missing.length === 0) return;
+  await extractBackup({
+    dir: path.join(ctx.root, backup.dir),
+    root: ctx.root,
+    only: missing,
+    overwrite: false,
+    stagingDir: path.join(ctx.stateDir, 'staging', `${backup.backupId}-${process.pid}`),
+  });
+}
+
+function existsNoFollow(abs: string): boolean {
+  try {
+    lstatSync(abs);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every file, link and directory below `abs` must be in the manifest with the same type and size. */
+function assertBackedUp(abs: string, rel: string, byPath: Map<string, Manifest['entries'][number]>): void {
+  const stack: Array<[string, string]> = [[abs, rel]];
+  while (stack.length > 0) {
+    const [a, r] = stack.pop() as [string, string];
+    const st = lstatSync(a);
+    const entry = byPath.get(r);
+    const type = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : 'file';
+    if (!entry || entry.type !== type || (type === 'file' && entry.size !== st.size) || (type === 'file' && Math.trunc(entry.mtimeMs / 1000) !== Math.trunc(st.mtimeMs / 1000))) {
+      throw new StepFailedError(`refusing to remove ${r}: it changed since the backup or is not in it`, { code: 'E_CHANGED_SINCE_BACKUP' });
+    }
+    if (type === 'dir') for (const name of readdirSync(a)) stack.push([path.join(a, name), `${r}/${name}`]);
+  }
+}

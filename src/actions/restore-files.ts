@@ -1,0 +1,77 @@
+import { lstatSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { ActionHandler } from './action.js';
+import type { PlannedAction } from '../core/types.js';
+import { createBackup, extractBackup, readManifest, selectEntries } from '../backup/index.js';
+
+type RestoreFiles = Extract<PlannedAction, { kind: 'restore-files' }>;
+
+/** What a restore put in place, so that its undo removes exactly that and puts back what it replaced. */
+export interface RestoreFilesResult {
+  files: number;
+  bytes: number;
+  /** Topmost paths that did not exist before the restore: the undo removes these. */
+  created: string[];
+  /** With --force, the conflicting files as they were, backed up before being replaced. */
+  preRestoreBackup: string | null;
+}
+
+/**
+ * Puts a story's files back from its backup: the archive is verified against its manifest first, extracted
+ * through a staging folder inside the root, moved into place, and every file re-hashed against the manifest.
+ */
+export const restoreFiles: ActionHandler<RestoreFiles, RestoreFilesResult> = {
+  kind: 'restore-files',
+  describe(a) {
+    const c = a.conflicts.length > 0 ? `; ${a.conflicts.length} conflict(s) ${a.overwrite ? 'replaced after a backup of them' : 'refused'}` : '';
+    return `restore: ${a.files} file(s), ${a.bytes} bytes from ${a.backupDir}/${c}`;
+  },
+  async apply(ctx, story, a) {
+    const dir = path.join(ctx.root, a.backupDir);
+    const manifest = readManifest(dir);
+    const missing = new Set(selectEntries(manifest).map((e) => e.path).filter((p) => !exists(path.join(ctx.root, p))));
+    // Only the topmost missing paths: removing those undoes the restore of everything below them.
+    const created = [...missing].filter((p) => !missing.has(path.posix.dirname(p)));
+    let preRestoreBackup: string | null = null;
+    if (a.overwrite && a.conflicts.length > 0) {
+      // Replacing a file is deleting it: it goes into a verified backup first, like everything else.
+      preRestoreBackup = `${a.backupDir}_pre-restore_${ctx.plan.runId}`;
+      await createBackup({
+        root: ctx.root,
+        paths: a.conflicts,
+        destDir: path.join(ctx.root, preRestoreBackup),
+        backupId: path.basename(preRestoreBackup),
+        meta: { runId: ctx.plan.runId, story: story.id, feature: story.feature, purpose: 'files replaced by a forced restore' },
+      });
+    }
+    const res = await extractBackup({
+      dir,
+      root: ctx.root,
+      overwrite: a.overwrite,
+      stagingDir: path.join(ctx.stateDir, 'staging', `${a.backupId}-${ctx.plan.runId}`),
+    });
+    ctx.log.info({ event: 'files_restored', backupId: a.backupId, files: res.files, bytes: res.bytes }, `restored ${res.files} files from ${a.backupId}`);
+    return { files: res.files, bytes: res.bytes, created, preRestoreBackup };
+  },
+  async revert(ctx, _story, _a, r) {
+    for (const p of r.created) rmSync(path.join(ctx.root, p), { recursive: true, force: true });
+    if (r.preRestoreBackup) {
+      await extractBackup({
+        dir: path.join(ctx.root, r.preRestoreBackup),
+        root: ctx.root,
+        overwrite: true,
+        stagingDir: path.join(ctx.stateDir, 'staging', `${path.basename(r.preRestoreBackup)}-revert`),
+      });
+    }
+    return `removed ${r.created.length} restored path(s)${r.preRestoreBackup ? `, put back the replaced files from ${r.preRestoreBackup}/` : ''}`;
+  },
+};
+
+function exists(abs: string): boolean {
+  try {
+    lstatSync(abs);
+    return true;
+  } catch {
+    return false;
+  }
+}

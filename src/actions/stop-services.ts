@@ -1,0 +1,35 @@
+import type { ActionHandler } from './action.js';
+import { StepFailedError } from '../core/errors.js';
+import type { PlannedAction } from '../core/types.js';
+import { stopProcesses, type StopOutcome } from '../services/index.js';
+
+type StopServices = Extract<PlannedAction, { kind: 'stop-services' }>;
+
+/** Stops the story's processes so its data is quiet before it is copied. */
+export const stopServices: ActionHandler<StopServices, { stopped: StopOutcome[] }> = {
+  kind: 'stop-services',
+  describe(a) {
+    if (a.processes.length === 0) return 'services: none running';
+    return `services: stop ${a.processes.map((p) => `${p.service} (pid ${p.pid})`).join(', ')}`;
+  },
+  async apply(ctx, story, a) {
+    if (a.processes.length === 0) return { stopped: [] };
+    const timeoutMsByService: Record<string, number> = {};
+    for (const svc of ctx.services.get(story.id) ?? []) if (svc.stopTimeoutMs !== undefined) timeoutMsByService[svc.name] = svc.stopTimeoutMs;
+    const stopped = await stopProcesses(a.processes, { timeoutMsByService });
+    for (const s of stopped) ctx.log.info({ event: 'process_stopped', ...s }, `stopped ${s.service} pid ${s.pid}`);
+    const survivors = stopped.filter((s) => !s.gone);
+    if (survivors.length > 0) {
+      throw new StepFailedError(
+        `processes did not exit: ${survivors.map((s) => `pid ${s.pid} (${s.cmdline})`).join(', ')}`,
+        { code: 'E_PROCESS_SURVIVED' },
+      );
+    }
+    return { stopped };
+  },
+  async revert(_ctx, _story, a, r) {
+    if (r.stopped.length === 0) return undefined;
+    // A stopped process cannot be brought back with its state; say how to start it instead of pretending.
+    return `services stay stopped; start them again as before (${a.processes.map((p) => p.cmdline).join('; ')})`;
+  },
+};

@@ -1,0 +1,39 @@
+import { InvalidInputError } from '../../core/errors.js';
+import { prepareRestore, type RestoreRequest } from '../../core/restore.js';
+import type { GlobalOptions } from '../global-options.js';
+import { runPlan, triggerFromEnv } from '../run-plan.js';
+
+/** Options of `restore`, as commander parses them. */
+export interface RestoreFlags {
+  backup?: string;
+  dryRun?: boolean;
+  force?: boolean;
+  reason?: string;
+}
+
+/**
+ * `restore <story>`: the way back. The archive is verified before anything is written; a path that exists
+ * again with other content is a conflict the plan lists, refused unless --force.
+ */
+export async function restoreCommand(g: GlobalOptions, story: string, opts: RestoreFlags, argv: string[]): Promise<number> {
+  const req: RestoreRequest = {
+    root: g.root,
+    story,
+    ...(opts.backup ? { backup: opts.backup } : {}),
+    force: opts.force === true,
+    reason: opts.reason ?? '',
+    continueOnError: false,
+    trigger: triggerFromEnv(),
+    command: argv,
+  };
+  const { project, plan } = await prepareRestore(req);
+  const conflicts = plan.stories.flatMap((s) => s.actions.flatMap((a) => (a.kind === 'restore-files' ? a.conflicts : [])));
+  if (conflicts.length > 0 && !opts.force && !opts.dryRun) {
+    throw new InvalidInputError(
+      `restore refused: ${conflicts.length} path(s) exist again: ${conflicts.slice(0, 10).join(', ')}${conflicts.length > 10 ? ', …' : ''}. ` +
+        'Use --dry-run to see them all, or --force to replace them (they are backed up first).',
+      { code: 'E_CONFLICT' },
+    );
+  }
+  return runPlan(g, project, plan, req, { dryRun: opts.dryRun === true, force: opts.force === true });
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { ExitCode, RollbackError, InvalidInputError, messageOf } from '../core/errors.js';
+import type { GlobalOptions } from './global-options.js';
+
+/**
+ * The only place that exits. Commands are loaded lazily so that `status` does not pay for what
+ * `rollback` needs (pino, listr2, the archive engine).
+ */
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('rollback-manager')
+    .description('Verified, journaled rollback of the Data Practitioner pack stories 1.2-1.8')
+    .option('--root <dir>', 'project root (default: $ROLLBACK_ROOT or the current directory)')
+    .option('--json', 'print one JSON document on stdout and nothing else there')
+    .option('--verbose', 'more detail on stderr')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  let exitCode: number = ExitCode.ok;
+  const globals = (): GlobalOptions => {
+    const o = program.opts<{ root?: string; json?: boolean; verbose?: boolean }>();
+    return { root: o.root ?? process.env.ROLLBACK_ROOT ?? process.cwd(), json: o.json === true, verbose: o.verbose === true };
+  };
+
+  program
+    .command('status')
+    .description('per story: flag (as written and effective), installed footprint, services running, last run, backups')
+    .action(async () => {
+      exitCode = await (await import('./commands/status.js')).statusCommand(globals());
+    });
+  program
+    .command('rollback')
+    .description('roll back stories: 1.3, 1.5,1.6,1.7 or all')
+    .argument('<ids>', 'story id, comma-separated list, or "all"')
+    .option('--dry-run', 'print the plan and change nothing')
+    .option('--force', 'do not ask; required when not in a terminal')
+    .option('--continue-on-error', 'a failed story does not stop the others (the stories it needs are skipped)')
+    .option('--reason <text>', 'why, recorded in the report and the audit log', '')
+    .option('--cascade', 'also roll back installed stories that depend on the ones named')
+    .action(async (ids: string, opts: Record<string, unknown>) => {
+      exitCode = await (await import('./commands/rollback.js')).rollbackCommand(globals(), ids, opts, argv);
+    });
+  program
+    .command('restore')
+    .description('bring a rolled-back story back from its backup (the newest that verifies, by default)')
+    .argument('<story>', 'story id')
+    .option('--backup <id>', 'a backup id from rollback_backups/')
+    .option('--dry-run', 'print the plan and change nothing')
+    .option('--force', 'do not ask; replace paths that exist again (after backing them up)')
+    .option('--reason <text>', 'why, recorded in the report and the audit log', '')
+    .action(async (story: string, opts: Record<string, unknown>) => {
+      exitCode = await (await import('./commands/restore.js')).restoreCommand(globals(), story, opts, argv);
+    });
+  program
+    .command('verify')
+    .description('check backup archives against their manifests without restoring (all by default)')
+    .argument('[backup-id]')
+    .action(async (id: string | undefined) => {
+      exitCode = await (await import('./commands/verify.js')).verifyCommand(globals(), id);
+    });
+  program
+    .command('report')
+    .description('print a run report (the latest by default)')
+    .argument('[run-id]')
+    .action(async (runId: string | undefined) => {
+      exitCode = await (await import('./commands/report.js')).reportCommand(globals(), runId);
+    });
+  program
+    .command('history')
+    .description('list runs')
+    .argument('[story]')
+    .action(async (story: string | undefined) => {
+      exitCode = await (await import('./commands/history.js')).historyCommand(globals(), story);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return reportError(err, argv.includes('--json'));
+  }
+}
+
+function reportError(err: unknown, json: boolean): number {
+  if (err instanceof CommanderError) {
+    // --help and --version end through here too, with code 0.
+    return err.exitCode === 0 ? ExitCode.ok : ExitCode.invalid;
+  }
+  const code = err instanceof RollbackError ? err.exitCode : ExitCode.failedReverted;
+  const where = err instanceof InvalidInputError ? { file: err.file, line: err.line, column: err.column, keyPath: err.keyPath } : {};
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ error: { code: err instanceof RollbackError ? err.code : 'E_UNEXPECTED', message: messageOf(err), exitCode: code, ...where } })}\n`,
+    );
+  }
+  process.stderr.write(`rollback-manager: ${messageOf(err)}\n`);
+  if (!(err instanceof RollbackError) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return code;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`rollback-manager: ${messageOf(err)}\n`);
+    process.exit(ExitCode.failedReverted);
+  },
+);

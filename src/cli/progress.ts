@@ -1,0 +1,76 @@
+import type { ExecEvent } from '../core/executor.js';
+
+/** Renders executor events; `done` resolves when rendering has finished. */
+export interface Progress {
+  onEvent(e: ExecEvent): void;
+  done(): Promise<void>;
+}
+
+/** Plain progress lines on stderr: for logs, pipes and CI (stdout stays free for --json). */
+export function plainProgress(operation: 'rollback' | 'restore'): Progress {
+  const w = (s: string): void => {
+    process.stderr.write(`${s}\n`);
+  };
+  return {
+    onEvent(e) {
+      if (e.type === 'story-start') w(`[${e.story.id}] ${operation === 'restore' ? 'restoring' : 'rolling back'} ${e.story.feature}`);
+      else if (e.type === 'step-end') w(`[${e.story.id}]   ${e.record.status === 'done' ? 'ok  ' : 'FAIL'} ${e.record.description}${e.record.error ? ` — ${e.record.error}` : ''} (${e.record.durationMs} ms)`);
+      else if (e.type === 'revert-start') w(`[${e.story.id}]   reverting finished steps: ${e.error}`);
+      else if (e.type === 'story-end') w(`[${e.story.id}] ${e.outcome.status}`);
+    },
+    async done() {},
+  };
+}
+
+/**
+ * A listr2 task list on a terminal: one task per story, its title following the current step. listr2 is
+ * only a renderer here: the engine owns execution and rollback, so behaviour is the same without a TTY.
+ */
+export async function terminalProgress(storyIds: string[]): Promise<Progress> {
+  const { Listr } = await import('listr2');
+  interface Row {
+    settle: (error?: string) => void;
+    task: { title: string; output: string };
+    settled: boolean;
+  }
+  const rows = new Map<string, Row>();
+  const list = new Listr(
+    storyIds.map((id) => ({
+      title: `story ${id}: waiting`,
+      task: (_ctx: unknown, task: { title: string; output: string }) =>
+        new Promise<void>((resolve, reject) => {
+          const row: Row = { task, settled: false, settle: (error) => {
+            row.settled = true;
+            if (error) reject(new Error(error));
+            else resolve();
+          } };
+          rows.set(id, row);
+        }),
+    })),
+    // Concurrent only so every row exists from the start; the engine still runs stories one by one.
+    { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false } },
+  );
+  const running = list.run().catch(() => undefined);
+  await new Promise((r) => setImmediate(r));
+  return {
+    onEvent(e) {
+      const row = rows.get(e.story.id);
+      if (!row) return;
+      if (e.type === 'story-start') row.task.title = `story ${e.story.id} ${e.story.feature}`;
+      else if (e.type === 'step-start') row.task.output = e.description;
+      else if (e.type === 'revert-start') row.task.output = `reverting: ${e.error}`;
+      else if (e.type === 'story-end') {
+        row.task.title = `story ${e.story.id} ${e.story.feature}: ${e.outcome.status}`;
+        row.settle(e.outcome.status === 'rolled-back' ? undefined : e.outcome.error ?? e.outcome.status);
+      }
+    },
+    async done() {
+      for (const [id, row] of rows) {
+        if (row.settled) continue;
+        row.task.title = `story ${id}: nothing done (not installed or skipped)`;
+        row.settle();
+      }
+      await running;
+    },
+  };
+}

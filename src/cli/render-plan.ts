@@ -1,0 +1,70 @@
+import type { Plan, StoryPlan } from '../core/types.js';
+
+/** Human size. */
+export function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** The plan as a person reads it before saying yes: every step with files and bytes, flags, processes. */
+export function renderPlan(plan: Plan, opts: { verbose: boolean; dryRun: boolean }): string {
+  const out: string[] = [];
+  out.push(`${opts.dryRun ? 'DRY RUN — nothing will be changed. ' : ''}Plan ${plan.runId} for ${plan.root}`);
+  if (plan.reason) out.push(`Reason: ${plan.reason}`);
+  out.push(`Order: ${plan.stories.map((s) => s.id).join(' -> ') || '(nothing)'}`);
+  out.push(`Backups need about ${fmtBytes(plan.disk.needed)}; ${fmtBytes(plan.disk.available)} free.`);
+  for (const s of plan.stories) out.push('', ...renderStory(s, opts.verbose));
+  if (plan.warnings.length > 0) out.push('', 'Warnings:', ...plan.warnings.map((w) => `  ! ${w}`));
+  return `${out.join('\n')}\n`;
+}
+
+function renderStory(s: StoryPlan, verbose: boolean): string[] {
+  const head = `Story ${s.id} ${s.feature} — ${s.title} (${s.why})`;
+  if (!s.installed) return [head, '  not installed: nothing to do'];
+  const out = [head, `  footprint present: ${s.presence.present} of ${s.presence.declared} declared paths`];
+  let n = 1;
+  for (const a of s.actions) {
+    switch (a.kind) {
+      case 'disable-flag':
+        out.push(`  ${n++}. flags in ${a.file}: ${a.changes.length === 0 ? 'already off' : ''}`);
+        for (const c of a.changes) out.push(`       ${c.feature}: ${c.from} -> ${c.to}  (${c.why})`);
+        break;
+      case 'stop-services':
+        out.push(`  ${n++}. stop services: ${a.processes.length === 0 ? 'none running' : ''}`);
+        for (const p of a.processes) out.push(`       pid ${p.pid}${p.port ? ` port ${p.port}` : ''} ${p.service}: ${p.cmdline}  [${p.evidence}]`);
+        if (verbose && a.notFound.length > 0) out.push(`       not running: ${a.notFound.join(', ')}`);
+        break;
+      case 'backup':
+        out.push(`  ${n++}. back up ${a.files} files, ${fmtBytes(a.bytes)} -> ${a.destination}/ (re-read and verified before any removal)`);
+        break;
+      case 'remove-paths':
+        out.push(`  ${n++}. remove ${a.paths.length} paths, ${a.files} files, ${fmtBytes(a.bytes)}:`);
+        for (const p of verbose ? a.paths : a.paths.slice(0, 12)) out.push(`       ${p.path}${p.kind === 'dir' ? '/' : ''}  (${p.category}, ${p.files} files, ${fmtBytes(p.bytes)})`);
+        if (!verbose && a.paths.length > 12) out.push(`       … and ${a.paths.length - 12} more (--verbose lists all)`);
+        break;
+      case 'packages':
+        if (a.decisions.length === 0) break;
+        out.push(`  ${n++}. packages:`);
+        for (const d of a.decisions) {
+          const what = d.action === 'remove' ? 'left installed (package removal is not part of this version)' : d.action;
+          out.push(`       ${d.manager} ${d.name}: ${what}${d.reason ? ` — ${d.reason}` : ''}`);
+        }
+        break;
+      case 'validate':
+        out.push(`  ${n++}. validate: ${a.checks.join('; ')}`);
+        break;
+      case 'restore-files':
+        out.push(`  ${n++}. restore ${a.files} files, ${fmtBytes(a.bytes)} from ${a.backupDir}/ (archive verified against its manifest; every file re-hashed after)`);
+        for (const c of a.conflicts) out.push(`       conflict: ${c} exists again — ${a.overwrite ? 'replaced after a backup of it' : 'refused without --force'}`);
+        break;
+      case 'enable-flags':
+        out.push(`  ${n++}. flags in ${a.file}: ${a.changes.length === 0 ? 'none to turn back on' : ''}`);
+        for (const c of a.changes) out.push(`       ${c.feature}: ${c.to} -> ${c.from}  (the rollback turned it off: ${c.why})`);
+        break;
+    }
+  }
+  for (const w of s.warnings) out.push(`  ! ${w}`);
+  return out;
+}

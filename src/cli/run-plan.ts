@@ -1,0 +1,71 @@
+import { applyPlan, type RunRequest } from '../core/apply-plan.js';
+import { InvalidInputError } from '../core/errors.js';
+import type { Project } from '../core/project.js';
+import type { Plan } from '../core/types.js';
+import { canAsk, confirm } from './confirm.js';
+import { printJson, type GlobalOptions } from './global-options.js';
+import { plainProgress, terminalProgress } from './progress.js';
+import { renderPlan } from './render-plan.js';
+
+/**
+ * What every changing command does after planning: a dry run prints the plan and stops; otherwise the
+ * plan is shown and confirmed in a terminal (or --force is required without one), applied with progress
+ * on stderr, and the outcome printed. Returns the exit code.
+ */
+export async function runPlan(g: GlobalOptions, project: Project, plan: Plan, req: RunRequest, opts: { dryRun: boolean; force: boolean }): Promise<number> {
+  if (opts.dryRun) {
+    if (g.json) printJson({ ...plan, dryRun: true });
+    else process.stdout.write(renderPlan(plan, { verbose: g.verbose, dryRun: true }));
+    return 0;
+  }
+  const work = plan.stories.some((s) => s.installed);
+  if (work && plan.disk.needed > plan.disk.available) {
+    throw new InvalidInputError(`not enough free disk: need ${plan.disk.needed} bytes, ${plan.disk.available} available; nothing changed`, { code: 'E_DISK' });
+  }
+  if (work && !opts.force) {
+    if (!canAsk()) {
+      throw new InvalidInputError('refusing to change anything without --force when not in a terminal (use --dry-run to see the plan)', { code: 'E_NEEDS_FORCE' });
+    }
+    process.stderr.write(renderPlan(plan, { verbose: g.verbose, dryRun: false }));
+    if (!(await confirm(`${plan.operation === 'restore' ? 'Restore' : 'Roll back'} as planned?`))) {
+      process.stderr.write('Nothing changed.\n');
+      return 0;
+    }
+  }
+  const tty = !g.json && process.stderr.isTTY === true;
+  const progress = tty ? await terminalProgress(plan.stories.map((s) => s.id)) : plainProgress(plan.operation);
+  const { outcome, report } = await applyPlan(project, plan, req, (e) => progress.onEvent(e));
+  await progress.done();
+  if (g.json) {
+    printJson({
+      runId: plan.runId,
+      operation: plan.operation,
+      status: outcome.status,
+      exitCode: outcome.exitCode,
+      stories: outcome.stories.map((s) => ({
+        id: s.id,
+        feature: s.feature,
+        status: s.status,
+        why: s.why,
+        backup: s.backup ? { id: s.backup.id, path: s.backup.path, files: s.backup.files, bytes: s.backup.bytes, verified: s.backup.verified } : null,
+        ...(s.error ? { error: s.error } : {}),
+      })),
+      report: report.files,
+      undo: report.undo,
+      warnings: report.warnings,
+    });
+  } else {
+    const lines = [`Run ${plan.runId} (${plan.operation}): ${outcome.status}`];
+    for (const s of outcome.stories) lines.push(`  ${s.id} ${s.feature}: ${s.status}${s.backup ? ` (backup ${s.backup.path}/)` : ''}${s.error ? ` — ${s.error}` : ''}`);
+    lines.push(`Report: ${report.files.markdown}`);
+    for (const u of report.undo) lines.push(`Undo ${u.story}: ${u.command}`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return outcome.exitCode;
+}
+
+/** Who started the run: the wrapper scripts and the monitor say so in the environment; anyone else is a person. */
+export function triggerFromEnv(): RunRequest['trigger'] {
+  const t = process.env.ROLLBACK_TRIGGER;
+  return t === 'script' || t === 'monitor' ? t : 'manual';
+}

@@ -1,0 +1,76 @@
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { InvalidInputError } from './errors.js';
+import { diskAvailable, inspectPaths, npmPresent, pythonPresent, type Snapshot } from './inspect.js';
+import { buildRegistry, type Registry } from './registry.js';
+import { loadRollbackConfig, type RollbackConfig } from '../config/rollback-config.js';
+import { loadFlags, type FlagsDoc } from '../flags/index.js';
+import { BUILTIN_STORIES } from '../stories/index.js';
+
+/** Fixed layout of a project, relative to its root (the pack's layout). */
+export const LAYOUT = {
+  flags: 'config/feature-flags.yaml',
+  config: 'config/rollback.yaml',
+  backups: 'rollback_backups',
+  reports: 'rollback_reports',
+  state: '.rollback-manager',
+} as const;
+
+/** A project root with its validated configuration: everything read, nothing changed. */
+export interface Project {
+  root: string;
+  config: RollbackConfig;
+  flags: FlagsDoc;
+  registry: Registry;
+  stateDir: string;
+  flagsAbs: string;
+}
+
+/** Resolves the root and loads flags, config and stories. Bad input throws InvalidInputError naming the file. */
+export async function loadProject(rootArg: string): Promise<Project> {
+  const abs = path.resolve(rootArg);
+  if (!existsSync(abs) || !statSync(abs).isDirectory()) {
+    throw new InvalidInputError(`project root ${abs} is not a directory`, { code: 'E_ROOT' });
+  }
+  const root = realpathSync(abs);
+  const flagsAbs = path.join(root, LAYOUT.flags);
+  const [flags, config] = await Promise.all([
+    loadFlags(flagsAbs, LAYOUT.flags),
+    loadRollbackConfig(path.join(root, LAYOUT.config), LAYOUT.config),
+  ]);
+  const registry = buildRegistry(BUILTIN_STORIES, config);
+  return { root, config, flags, registry, stateDir: path.join(root, LAYOUT.state), flagsAbs };
+}
+
+/**
+ * Looks at the disk and the process table once, for every story, so that planning is pure. Path checks
+ * happen here: a declared path resolving outside the root stops everything before any change.
+ */
+export async function gatherSnapshot(project: Project): Promise<Snapshot> {
+  const { root, registry, config } = project;
+  const { discoverServices } = await import('../services/index.js');
+  const venvAbs = path.join(root, config.venv);
+  const venv = existsSync(path.join(venvAbs, 'pyvenv.cfg')) ? config.venv : null;
+  // One scan of the process table for every story (a scan costs tens of milliseconds): each spec's name is
+  // tagged with its story id, which cannot contain '::', and untagged afterwards.
+  const tagged = registry.stories.flatMap((s) => s.services.map((spec) => ({ ...spec, name: `${s.id}::${spec.name}` })));
+  const scan = tagged.length > 0 ? await discoverServices(root, tagged) : { found: [], notFound: [] };
+  const storyOf = (name: string): string => name.slice(0, name.indexOf('::'));
+  const untag = (name: string): string => name.slice(name.indexOf('::') + 2);
+  const stories: Snapshot['stories'] = new Map();
+  const existing = new Set<string>();
+  for (const story of registry.stories) {
+    const { paths, declared } = inspectPaths(root, story);
+    stories.set(story.id, {
+      id: story.id,
+      paths,
+      declared,
+      processes: scan.found.filter((p) => storyOf(p.service) === story.id).map((p) => ({ ...p, service: untag(p.service) })),
+      servicesNotFound: scan.notFound.filter((n) => storyOf(n) === story.id).map(untag),
+      npmPresent: npmPresent(root, story.npm),
+      pythonPresent: pythonPresent(venv ? venvAbs : null, story.python),
+    });
+    for (const edit of story.sharedEdits) if (existsSync(path.join(root, edit.file))) existing.add(edit.file);
+  }
+  return { root, stories, diskAvailable: diskAvailable(path.join(root, LAYOUT.backups)), venv, existing };
+}

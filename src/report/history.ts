@@ -1,0 +1,58 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { RunReport } from './run-report.js';
+import { REPORTS_DIR } from './write-report.js';
+
+/** One line of `history`. */
+export interface HistoryEntry {
+  runId: string;
+  operation: RunReport['operation'];
+  stories: Array<{ id: string; status: string; backup: string | null }>;
+  trigger: RunReport['why']['trigger'];
+  reason: string;
+  status: RunReport['status'];
+  startedAt: string;
+  durationMs: number;
+  report: string;
+}
+
+/** Every run report under `rollback_reports/`, oldest first (run ids sort by time). */
+export function readHistory(root: string): HistoryEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(path.join(root, REPORTS_DIR)).filter((n) => n.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  const out: HistoryEntry[] = [];
+  for (const name of names) {
+    try {
+      const r = JSON.parse(readFileSync(path.join(root, REPORTS_DIR, name), 'utf8')) as RunReport;
+      out.push({
+        runId: r.runId,
+        operation: r.operation,
+        stories: r.stories.map((s) => ({ id: s.id, status: s.status, backup: s.backup?.id ?? null })),
+        trigger: r.why.trigger,
+        reason: r.why.reason,
+        status: r.status,
+        startedAt: r.when.startedAt,
+        durationMs: r.when.durationMs,
+        report: `${REPORTS_DIR}/${name}`,
+      });
+    } catch {
+      // A report someone edited by hand into invalid JSON is skipped rather than hiding all the others.
+    }
+  }
+  return out;
+}
+
+/** Backup folders held for a feature: `rollback_backups/<feature>_<stamp>` with a manifest, newest last. */
+export function backupsOf(root: string, feature: string): string[] {
+  try {
+    return readdirSync(path.join(root, 'rollback_backups'))
+      .filter((n) => n.startsWith(`${feature}_`) && /_\d{8}_\d{6}(_\d+)?$/.test(n))
+      .sort();
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,77 @@
+import type { RunReport } from './run-report.js';
+import type { PlannedAction } from '../core/types.js';
+
+const fmtBytes = (n: number): string =>
+  n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`;
+
+/** The report a person reads afterwards: what was done, why, on what evidence, and how to undo it. */
+export function renderMarkdown(r: RunReport): string {
+  const out: string[] = [];
+  out.push(`# ${r.operation === 'rollback' ? 'Rollback' : 'Restore'} ${r.runId}: ${r.status}`, '');
+  out.push(`- **Stories:** ${r.stories.map((s) => `${s.id} (${s.feature}) ${s.status}`).join(', ') || 'none'}`);
+  out.push(`- **Why:** ${r.why.reason || '(no reason given)'} — trigger: ${r.why.trigger}`);
+  out.push(`- **Who:** ${r.who.user}@${r.who.host} (pid ${r.who.pid})`);
+  out.push(`- **When:** ${r.when.startedAt} → ${r.when.finishedAt} (${(r.when.durationMs / 1000).toFixed(2)} s)`);
+  out.push(`- **Root:** \`${r.root}\``);
+  out.push(`- **Command:** \`rollback-manager ${r.command.map(quote).join(' ')}\``);
+  out.push(`- **Exit code:** ${r.exitCode}`, '');
+  if (r.undo.length > 0) {
+    out.push('## How to undo', '');
+    for (const u of r.undo) out.push(`- ${u.story}: \`${u.command}\``);
+    out.push('');
+  }
+  if (r.warnings.length > 0) {
+    out.push('## Warnings', '');
+    for (const w of r.warnings) out.push(`- ${w}`);
+    out.push('');
+  }
+  for (const s of r.stories) {
+    const plan = r.plan.stories.find((p) => p.id === s.id);
+    out.push(`## Story ${s.id} — ${plan?.title ?? s.feature}: ${s.status}`, '');
+    out.push(`Why in this run: ${s.why}.${plan ? ` Footprint present: ${plan.presence.present} of ${plan.presence.declared} declared paths.` : ''}`, '');
+    if (s.error) out.push(`**Error:** ${s.error}`, '');
+    if (s.backup) {
+      out.push(`**Backup:** \`${s.backup.path}/\` — ${s.backup.files} files, ${fmtBytes(s.backup.bytes)}, ${s.backup.verified ? 're-read and every file checked against its sha256' : 'NOT verified'}`, '');
+    }
+    if (s.steps.length > 0) {
+      out.push('| step | outcome | time | detail |', '| --- | --- | --- | --- |');
+      for (const st of s.steps) {
+        const detail = [st.description, st.error ? `error: ${st.error}` : '', st.revertNote ? `undo: ${st.revertNote}` : ''].filter(Boolean).join(' — ');
+        out.push(`| ${st.kind} | ${st.status} | ${st.durationMs} ms | ${cell(detail)} |`);
+      }
+      out.push('');
+    }
+    if (plan) out.push(...evidence(plan.actions, s.steps.find((x) => x.kind === 'validate')?.result));
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+function evidence(actions: PlannedAction[], validation: unknown): string[] {
+  const out: string[] = [];
+  for (const a of actions) {
+    if (a.kind === 'disable-flag' && a.changes.length > 0) {
+      out.push(`Flags changed in \`${a.file}\`:`, ...a.changes.map((c) => `- \`${c.feature}\`: ${c.from} → ${c.to} (${c.why})`), '');
+    } else if (a.kind === 'stop-services' && a.processes.length > 0) {
+      out.push('Processes stopped:', ...a.processes.map((p) => `- pid ${p.pid} \`${p.cmdline}\` — ${p.service}; identified by ${p.evidence}`), '');
+    } else if (a.kind === 'remove-paths' && a.paths.length > 0) {
+      out.push(`Paths removed (${a.files} files, ${fmtBytes(a.bytes)}):`, ...a.paths.map((p) => `- \`${p.path}\` (${p.category}, ${p.kind}, ${p.files} files, ${fmtBytes(p.bytes)})`), '');
+    } else if (a.kind === 'packages' && a.decisions.length > 0) {
+      out.push(
+        'Packages:',
+        ...a.decisions.map((d) => `- ${d.manager} \`${d.name}\`: ${d.action === 'remove' ? 'left installed (package removal is not part of this version)' : d.action}${d.reason ? ` — ${d.reason}` : ''}`),
+        '',
+      );
+    }
+  }
+  const checks = (validation as { checks?: Array<{ check: string; ok: boolean; detail: string }> } | undefined)?.checks;
+  if (checks) out.push('Validation:', ...checks.map((c) => `- ${c.ok ? 'ok' : 'FAILED'}: ${c.check} — ${c.detail}`), '');
+  return out;
+}
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function quote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}

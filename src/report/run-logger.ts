@@ -1,0 +1,18 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Log } from '../actions/action.js';
+
+/**
+ * A pino logger writing JSON lines to `logs/rollback.log`. Loaded only by commands that change things, so
+ * `status` does not pay for it at start-up.
+ */
+export async function openRunLog(root: string, runId: string): Promise<Log & { flush(): void }> {
+  const { pino } = await import('pino');
+  mkdirSync(path.join(root, 'logs'), { recursive: true });
+  const dest = pino.destination({ dest: path.join(root, 'logs', 'rollback.log'), sync: true, append: true });
+  const logger = pino({ base: { runId }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+  return Object.assign(logger, { flush: () => dest.flushSync() });
+}
+
+/** A logger that drops everything: for dry runs, which write nothing at all. */
+export const silentLog: Log = { info() {}, warn() {}, error() {} };

@@ -1,0 +1,25 @@
+import type { Plan } from '../core/types.js';
+import type { RunOutcome } from '../core/executor.js';
+
+/** Schema of `rollback_reports/<run-id>.json`. Stable: other tools read it. */
+export interface RunReport {
+  version: 1;
+  runId: string;
+  /** What kind of run this was. */
+  operation: 'rollback' | 'restore';
+  status: RunOutcome['status'];
+  exitCode: number;
+  who: { user: string; host: string; pid: number };
+  when: { startedAt: string; finishedAt: string; durationMs: number };
+  why: { reason: string; trigger: Plan['trigger'] };
+  /** The command line as typed (argv after the program), for the record. */
+  command: string[];
+  root: string;
+  plan: Plan;
+  stories: RunOutcome['stories'];
+  warnings: string[];
+  /** The exact commands that undo this run, one per story that changed. */
+  undo: Array<{ story: string; command: string }>;
+  /** Paths of this report, relative to the root. */
+  files: { json: string; markdown: string };
+}
