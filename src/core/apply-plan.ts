@@ -94,8 +94,10 @@ async function runUnderLock(
 }
 
 function buildReport(project: Project, plan: Plan, req: RunRequest, outcome: RunOutcome, started: number): RunReport {
-  // The undo of a rollback is a restore from the backup it made; the undo of a restore is a rollback.
-  const undo = outcome.stories
+  // The undo of a rollback is a restore from the backup it made; the undo of a restore is a rollback. Listed
+  // in the order to run them: a rollback ran dependents first, so its restores go dependencies first.
+  const changed = plan.operation === 'rollback' ? [...outcome.stories].reverse() : outcome.stories;
+  const undo = changed
     .filter((s) => (s.status === 'rolled-back' || s.status === 'restored') && s.backup)
     .map((s) => ({
       story: s.id,

@@ -225,7 +225,7 @@ function planStory(
   ];
   for (const edit of story.sharedEdits) {
     if (!snapshot.existing.has(edit.file)) continue;
-    warnings.push(`${story.id} edited ${edit.file}${edit.owner ? ` (owned by ${edit.owner})` : ''}; that edit is not undone: ${edit.what}`);
+    warnings.push(`edited ${edit.file}${edit.owner ? ` (owned by ${edit.owner})` : ''}; that edit is not undone: ${edit.what}`);
   }
   const removed = new Set(snap.paths.map((p) => p.path));
   for (const other of reg.stories) {

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(`Project: ${root}\nTwins of every service run outside it, in ${sb.outside}; they must survive.\n`);
     await step('what is installed and running', ['status'], root);
-    await step('preview: changes nothing', ['rollback', '1.3', '--dry-run'], root);
+    await step('preview: changes nothing', ['rollback', '1.3', '--cascade', '--dry-run'], root);
     await step('refused: 1.4-1.7 depend on 1.3', ['rollback', '1.3', '--force'], root);
     const code = await step(
       'the real thing, dependents first',

@@ -16,7 +16,7 @@ export function renderMarkdown(r: RunReport): string {
   out.push(`- **Command:** \`rollback-manager ${r.command.map(quote).join(' ')}\``);
   out.push(`- **Exit code:** ${r.exitCode}`, '');
   if (r.undo.length > 0) {
-    out.push('## How to undo', '');
+    out.push('## How to undo', '', r.undo.length > 1 ? 'Run these in this order:' : 'Run:', '');
     for (const u of r.undo) out.push(`- ${u.story}: \`${u.command}\``);
     out.push('');
   }

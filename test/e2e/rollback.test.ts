@@ -334,8 +334,8 @@ describe('restore', () => {
     const flagsBefore = readFileSync(path.join(sb.root, 'config/feature-flags.yaml'), 'utf8');
     const rb = await cliJson<RunJson & { undo: Array<{ story: string; command: string }> }>(sb.root, ['rollback', 'all', '--force']);
     expect(rb.code).toBe(0);
-    // Restore in dependency order (the reverse of the rollback), using the exact undo commands of the report.
-    for (const u of [...rb.json.undo].reverse()) {
+    // The exact undo commands of the report, in the order it lists them.
+    for (const u of rb.json.undo) {
       const args = u.command.replace(/^npx rollback-manager /, '').split(' ').filter((x) => x !== '--root' && x !== sb.root);
       const r = await cli(sb.root, [...args, '--force']);
       expect(r.code, r.stderr).toBe(0);
