@@ -56,7 +56,7 @@ export async function loadRollbackConfig(absPath: string, displayPath: string): 
 /** Validates the text of `config/rollback.yaml`. Every error names the file, the key path and the line. */
 export function parseRollbackConfig(text: string, file: string): RollbackConfig {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   const fail = (node: YamlNode | null | undefined, keyPath: string, msg: string): never => {
     const pos = node?.range ? lc.linePos(node.range[0]) : undefined;
     const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
@@ -69,7 +69,7 @@ export function parseRollbackConfig(text: string, file: string): RollbackConfig 
   const firstError = doc.errors[0];
   if (firstError) {
     const pos = firstError.linePos?.[0];
-    throw new InvalidInputError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${firstError.message.split('\n')[0]}`, {
+    throw new InvalidInputError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${firstError.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`, {
       file,
       code: 'E_YAML_SYNTAX',
       ...(pos ? { line: pos.line, column: pos.col } : {}),
