@@ -1,9 +1,10 @@
-import type { ExecEvent } from '../core/executor.js';
+import type { ExecEvent, RunOutcome } from '../core/executor.js';
 
 /** Renders executor events; `done` resolves when rendering has finished. */
 export interface Progress {
   onEvent(e: ExecEvent): void;
-  done(): Promise<void>;
+  /** Settles the rows no event reached, with the story's final status. */
+  done(outcome: RunOutcome): Promise<void>;
 }
 
 /** Plain progress lines on stderr: for logs, pipes and CI (stdout stays free for --json). */
@@ -30,14 +31,25 @@ export async function terminalProgress(storyIds: string[]): Promise<Progress> {
   const { Listr } = await import('listr2');
   interface Row {
     settle: (error?: string) => void;
-    task: { title: string; output: string };
+    task: { title: string; output: string; skip(message?: string): void };
     settled: boolean;
   }
   const rows = new Map<string, Row>();
+  // listr2 starts a task's function a little after run(); events that arrive before it wait here.
+  const pending = new Map<string, ExecEvent[]>();
+  const apply = (row: Row, e: ExecEvent): void => {
+    if (e.type === 'story-start') row.task.title = `story ${e.story.id} ${e.story.feature}`;
+    else if (e.type === 'step-start') row.task.output = e.description;
+    else if (e.type === 'revert-start') row.task.output = `reverting: ${e.error}`;
+    else if (e.type === 'story-end') {
+      row.task.title = `story ${e.story.id} ${e.story.feature}: ${e.outcome.status}`;
+      row.settle(e.outcome.status === 'rolled-back' || e.outcome.status === 'restored' ? undefined : e.outcome.error ?? e.outcome.status);
+    }
+  };
   const list = new Listr(
     storyIds.map((id) => ({
       title: `story ${id}: waiting`,
-      task: (_ctx: unknown, task: { title: string; output: string }) =>
+      task: (_ctx: unknown, task: Row['task']) =>
         new Promise<void>((resolve, reject) => {
           const row: Row = { task, settled: false, settle: (error) => {
             row.settled = true;
@@ -45,29 +57,28 @@ export async function terminalProgress(storyIds: string[]): Promise<Progress> {
             else resolve();
           } };
           rows.set(id, row);
+          for (const e of pending.get(id) ?? []) apply(row, e);
+          pending.delete(id);
         }),
     })),
     // Concurrent only so every row exists from the start; the engine still runs stories one by one.
     { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false } },
   );
   const running = list.run().catch(() => undefined);
-  await new Promise((r) => setImmediate(r));
   return {
     onEvent(e) {
       const row = rows.get(e.story.id);
-      if (!row) return;
-      if (e.type === 'story-start') row.task.title = `story ${e.story.id} ${e.story.feature}`;
-      else if (e.type === 'step-start') row.task.output = e.description;
-      else if (e.type === 'revert-start') row.task.output = `reverting: ${e.error}`;
-      else if (e.type === 'story-end') {
-        row.task.title = `story ${e.story.id} ${e.story.feature}: ${e.outcome.status}`;
-        row.settle(e.outcome.status === 'rolled-back' ? undefined : e.outcome.error ?? e.outcome.status);
-      }
+      if (row) apply(row, e);
+      else pending.set(e.story.id, [...(pending.get(e.story.id) ?? []), e]);
     },
-    async done() {
+    async done(outcome) {
+      // Let listr2 start every row before settling the ones no event reached (not installed, skipped).
+      while (rows.size < storyIds.length) await new Promise((r) => setTimeout(r, 10));
       for (const [id, row] of rows) {
         if (row.settled) continue;
-        row.task.title = `story ${id}: nothing done (not installed or skipped)`;
+        const s = outcome.stories.find((x) => x.id === id);
+        row.task.title = `story ${id} ${s?.feature ?? ''}: ${s?.status ?? 'not run'}${s?.error ? ` (${s.error})` : ''}`;
+        if (s?.status === 'skipped') row.task.skip(row.task.title);
         row.settle();
       }
       await running;

@@ -16,7 +16,10 @@ export function renderPlan(plan: Plan, opts: { verbose: boolean; dryRun: boolean
   out.push(`Order: ${plan.stories.map((s) => s.id).join(' -> ') || '(nothing)'}`);
   out.push(`Backups need about ${fmtBytes(plan.disk.needed)}; ${fmtBytes(plan.disk.available)} free.`);
   for (const s of plan.stories) out.push('', ...renderStory(s, opts.verbose));
-  if (plan.warnings.length > 0) out.push('', 'Warnings:', ...plan.warnings.map((w) => `  ! ${w}`));
+  // Story warnings stand under their story above; only the run's own (disk, skipped backups) come here.
+  const own = plan.warnings.filter((w) => !plan.stories.some((s) => w.startsWith(`${s.id}: `)));
+  const count = plan.stories.reduce((n, s) => n + s.warnings.length, 0);
+  if (own.length > 0 || count > 0) out.push('', `Warnings: ${count} under the stories above${own.length > 0 ? ', and:' : '.'}`, ...own.map((w) => `  ! ${w}`));
   return `${out.join('\n')}\n`;
 }
 

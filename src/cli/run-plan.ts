@@ -35,7 +35,7 @@ export async function runPlan(g: GlobalOptions, project: Project, plan: Plan, re
   const tty = !g.json && process.stderr.isTTY === true;
   const progress = tty ? await terminalProgress(plan.stories.map((s) => s.id)) : plainProgress(plan.operation);
   const { outcome, report } = await applyPlan(project, plan, req, (e) => progress.onEvent(e));
-  await progress.done();
+  await progress.done(outcome);
   if (g.json) {
     printJson({
       runId: plan.runId,

@@ -72,7 +72,7 @@ export async function executePlan(baseCtx: Omit<RunContext, 'results'>, plan: Pl
     const base = { id: story.id, feature: story.feature, why: story.why, steps: [] as StepRecord[], warnings: [...story.warnings] };
     if (stop || skip.has(story.id)) {
       const why = stop ? 'an earlier story failed' : (skip.get(story.id) as string);
-      outcomes.push({ ...base, status: 'skipped', error: `skipped: ${why}` });
+      outcomes.push({ ...base, status: 'skipped', error: why });
       continue;
     }
     if (!story.installed) {
