@@ -16,6 +16,8 @@ export interface StoryOverride {
   caches?: string[];
   npm?: string[];
   python?: string[];
+  npmUses?: string[];
+  pythonUses?: string[];
   services?: ServiceSpec[];
   envPrefixes?: string[];
 }
@@ -37,7 +39,7 @@ export const DEFAULT_CONFIG: Omit<RollbackConfig, 'source' | 'stories'> = {
   venv: '.venv',
 };
 
-const LIST_FIELDS = ['dependsOn', 'code', 'config', 'tests', 'docs', 'data', 'caches', 'npm', 'python', 'envPrefixes'] as const;
+const LIST_FIELDS = ['dependsOn', 'code', 'config', 'tests', 'docs', 'data', 'caches', 'npm', 'python', 'npmUses', 'pythonUses', 'envPrefixes'] as const;
 const STORY_FIELDS = new Set<string>(['feature', 'title', 'services', ...LIST_FIELDS]);
 const SERVICE_FIELDS = new Set(['name', 'argv', 'pidFile', 'port', 'stopTimeoutMs', 'start']);
 

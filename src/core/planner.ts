@@ -264,7 +264,8 @@ function packageDecisions(reg: Registry, snapshot: Snapshot, story: Story, inRun
   const snap = snapshot.stories.get(story.id);
   const users = (manager: 'npm' | 'python', name: string): string[] =>
     reg.stories
-      .filter((o) => o.id !== story.id && !inRun.has(o.id) && isInstalled(snapshot, o.id) && o[manager].includes(name))
+      .filter((o) => o.id !== story.id && !inRun.has(o.id) && isInstalled(snapshot, o.id))
+      .filter((o) => o[manager].includes(name) || (manager === 'npm' ? o.npmUses : o.pythonUses)?.includes(name))
       .map((o) => o.id);
   const decide = (manager: 'npm' | 'python', name: string, present: string[]): PackageDecision => {
     if (!present.includes(name)) {

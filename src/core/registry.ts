@@ -30,9 +30,10 @@ export function buildRegistry(builtins: readonly Story[], config: RollbackConfig
         );
       }
       if (override.title !== undefined) existing.title = override.title;
-      for (const field of ['dependsOn', ...PATH_CATEGORIES, 'npm', 'python', 'envPrefixes'] as const) {
+      for (const field of ['dependsOn', ...PATH_CATEGORIES, 'npm', 'python', 'npmUses', 'pythonUses', 'envPrefixes'] as const) {
         const extra = override[field];
-        if (extra) existing[field] = [...existing[field], ...extra.filter((x) => !existing[field].includes(x))];
+        const own = existing[field] ?? [];
+        if (extra) existing[field] = [...own, ...extra.filter((x) => !own.includes(x))];
       }
       if (override.services) existing.services = [...existing.services, ...override.services];
       continue;
@@ -54,6 +55,8 @@ export function buildRegistry(builtins: readonly Story[], config: RollbackConfig
       caches: override.caches ?? [],
       npm: override.npm ?? [],
       python: override.python ?? [],
+      npmUses: override.npmUses ?? [],
+      pythonUses: override.pythonUses ?? [],
       services: override.services ?? [],
       envPrefixes: override.envPrefixes ?? [],
       sharedEdits: [],

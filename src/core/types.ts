@@ -61,6 +61,10 @@ export interface Story {
   npm: string[];
   /** Python distributions the story added to the project's venv. */
   python: string[];
+  /** npm packages the story needs but another story added: they keep that package installed. */
+  npmUses?: string[];
+  /** Python distributions the story needs but another story added. */
+  pythonUses?: string[];
   services: ServiceSpec[];
   /** `.env` variable names or prefixes: a line whose name starts with one of these belongs to the story. */
   envPrefixes: string[];

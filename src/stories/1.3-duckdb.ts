@@ -39,6 +39,8 @@ export default {
   ],
   npm: ["duckdb"],
   python: [],
+  // The pack's evidence: analytical-engine serves with express (added by 1.2); its tests use supertest.
+  npmUses: ['express', 'supertest'],
   services: [
     { name: "monitor-duckdb dashboard", argv: ["node","scripts/monitor-duckdb.js","monitor"], port: 3001, start: "node scripts/monitor-duckdb.js monitor --web -p 3001" },
   ],

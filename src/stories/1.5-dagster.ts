@@ -60,6 +60,10 @@ export default {
   caches: [],
   npm: [],
   python: ["dagster","dagster-webserver","dagster-postgres","dagster-docker"],
+  // The pack's evidence: workflow-orchestrator and the monitoring dashboard serve with express, tests use
+  // supertest; requirements-dagster.txt lists the shared Python packages 1.2 added.
+  npmUses: ['express', 'supertest'],
+  pythonUses: ['pandas', 'numpy', 'sqlalchemy', 'pyarrow', 'pyyaml', 'python-dotenv'],
   services: [
     { name: "dagster-daemon", argv: ["dagster","daemon","run"], start: "dagster daemon run --workspace-file <dagster-project>/workspace.yaml (via workflow-orchestrator)" },
     { name: "dagster-webserver", argv: ["dagster","dev"], port: 3001, start: "dagster dev --workspace-file <dagster-project>/workspace.yaml --port 3001" },

@@ -39,6 +39,8 @@ export default {
   ],
   npm: [],
   python: ["ydata-profiling","sweetviz","autoviz","scipy","scikit-learn","statsmodels"],
+  // The pack's evidence: the analysis scripts need the data stack 1.2 added.
+  pythonUses: ['pandas', 'numpy', 'pyarrow', 'duckdb'],
   services: [
     { name: "eda worker", argv: ["python-analysis/eda_automation.py"], start: "spawned per call by tools/data-services/eda-engine.js" },
     { name: "statistical-testing worker", argv: ["python-analysis/statistical_testing.py"], start: "spawned per call by statistical-tester.js" },

@@ -293,6 +293,28 @@ describe('failures', () => {
   });
 });
 
+describe('--continue-on-error', () => {
+  it.skipIf(process.getuid?.() !== 0)('a failed story does not stop the others; the stories it needs are skipped; exit 1', async () => {
+    const sb = await sandbox();
+    const victim = path.join(sb.root, 'tools/data-services/publication-engine.js'); // 1.7's
+    if ((await execa('chattr', ['+i', victim], { reject: false })).exitCode !== 0) return;
+    let run: { code: number; json: RunJson };
+    try {
+      run = await cliJson<RunJson>(sb.root, ['rollback', 'all', '--force', '--continue-on-error']);
+    } finally {
+      await execa('chattr', ['-i', victim], { reject: false });
+    }
+    expect(run.code).toBe(1);
+    const status = Object.fromEntries(run.json.stories.map((s) => [s.id, s.status]));
+    // 1.7 failed and was reverted; it still needs 1.4 and 1.3, so they are skipped; the rest went on.
+    expect(status).toEqual({ '1.8': 'rolled-back', '1.7': 'reverted', '1.6': 'rolled-back', '1.5': 'rolled-back', '1.4': 'skipped', '1.3': 'skipped', '1.2': 'rolled-back' });
+    expect(existsSync(victim)).toBe(true);
+    expect(existsSync(path.join(sb.root, 'tools/data-services/dbt-wrapper.js'))).toBe(true);
+    expect(existsSync(path.join(sb.root, '.duckdb/analytics.db'))).toBe(true);
+    expect(readFileSync(path.join(sb.root, 'config/feature-flags.yaml'), 'utf8')).toMatch(/evidence_publishing:\n\s+enabled: true/);
+  });
+});
+
 describe('status, report and history', () => {
   it('status shows the seven stories with flag, footprint and services; report and history follow a run', async () => {
     const sb = await sandbox({ services: true });

@@ -122,6 +122,21 @@ describe('planner', () => {
     expect(decisionsOf('1.2,1.8', '1.2').find((d) => d.name === 'express')?.action).toBe('remove');
   });
 
+  it('with the built-in stories, 1.2 alone keeps express because 1.3 and 1.5 use it, and removes multer', () => {
+    const flags = parseFlags(allOn, 'config/feature-flags.yaml');
+    // 1.5 depends on 1.2, so take 1.3 (uses express) and 1.8; then 1.3 and 1.5 together.
+    const only13 = assemblePlan(reg, flags, snapshotWith(['1.2', '1.3', '1.8']), req('1.2'));
+    const d13 = only13.stories[0]!.actions.find((a) => a.kind === 'packages');
+    const decisions = d13 && d13.kind === 'packages' ? d13.decisions : [];
+    expect(decisions.find((d) => d.name === 'express')).toMatchObject({ action: 'keep', reason: '1.3 uses it' });
+    expect(decisions.find((d) => d.name === 'supertest')).toMatchObject({ action: 'keep', reason: '1.3 uses it' });
+    expect(decisions.find((d) => d.name === 'multer')).toMatchObject({ action: 'remove' });
+    const both = assemblePlan(reg, flags, snapshotWith(['1.2', '1.3', '1.5']), req('1.2', true));
+    const p12 = both.stories.find((s) => s.id === '1.2')!.actions.find((a) => a.kind === 'packages');
+    // 1.5 is cascaded into the same run, so only 1.3 still uses express.
+    expect(p12 && p12.kind === 'packages' ? p12.decisions.find((d) => d.name === 'express') : null).toMatchObject({ action: 'keep', reason: '1.3 uses it' });
+  });
+
   it('backup ids follow <feature>_<YYYYMMDD_HHMMSS> in UTC', () => {
     const flags = parseFlags(allOn, 'config/feature-flags.yaml');
     const plan = assemblePlan(reg, flags, snapshotWith(['1.8']), req('1.8'));
