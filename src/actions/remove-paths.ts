@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ActionHandler, RunContext } from './action.js';
 import type { BackupStepResult } from './backup.js';
-import { StepFailedError } from '../core/errors.js';
+import { messageOf, RevertFailedError, StepFailedError } from '../core/errors.js';
 import type { PlannedAction } from '../core/types.js';
 import { extractBackup, type Manifest } from '../backup/index.js';
 import { resolveInsideRoot } from '../util/paths.js';
@@ -35,7 +35,16 @@ export const removePaths: ActionHandler<RemovePaths, { removed: string[] }> = {
         ctx.log.info({ event: 'path_removed', path: p.path }, `removed ${p.path}`);
       }
     } catch (err) {
-      await restoreFrom(ctx, backup, removed.concat(a.paths.filter((p) => !removed.includes(p.path)).map((p) => p.path)), true);
+      // Undo our own partial work here: the executor only reverts steps that finished.
+      try {
+        await restoreFrom(ctx, backup, a.paths.map((p) => p.path), true);
+      } catch (restoreErr) {
+        throw new RevertFailedError(
+          `removal failed (${messageOf(err)}) and putting back ${removed.length} removed path(s) failed too (${messageOf(restoreErr)}); ` +
+            `every removed file is in the verified backup ${backup.dir}/`,
+          { cause: restoreErr },
+        );
+      }
       throw err;
     }
     return { removed };

@@ -97,13 +97,16 @@ function buildReport(project: Project, plan: Plan, req: RunRequest, outcome: Run
   // The undo of a rollback is a restore from the backup it made; the undo of a restore is a rollback. Listed
   // in the order to run them: a rollback ran dependents first, so its restores go dependencies first.
   const changed = plan.operation === 'rollback' ? [...outcome.stories].reverse() : outcome.stories;
+  // A story whose revert failed still has every removed byte in its verified backup: restoring it is the fix.
   const undo = changed
-    .filter((s) => (s.status === 'rolled-back' || s.status === 'restored') && s.backup)
+    .filter((s) => (s.status === 'rolled-back' || s.status === 'restored' || (s.status === 'revert-failed' && plan.operation === 'rollback')) && s.backup)
     .map((s) => ({
       story: s.id,
       command:
         s.status === 'rolled-back'
           ? `npx rollback-manager restore ${s.id} --backup ${s.backup?.id} --root ${quoteArg(project.root)}`
+          : s.status === 'revert-failed'
+            ? `npx rollback-manager restore ${s.id} --backup ${s.backup?.id} --force --root ${quoteArg(project.root)}`
           : `npx rollback-manager rollback ${s.id} --root ${quoteArg(project.root)}`,
     }));
   let user = 'unknown';

@@ -145,7 +145,10 @@ async function runStory(
       steps.push(record);
       emit({ type: 'step-end', story, record });
       emit({ type: 'revert-start', story, error });
-      const revertError = await revertAll(ctx, story, done, journal);
+      // A step that could not undo its own partial work says so with RevertFailedError: nothing else can fix it.
+      const ownRevertFailed = err instanceof RevertFailedError;
+      if (ownRevertFailed) record.status = 'revert-failed';
+      const revertError = (await revertAll(ctx, story, done, journal)) ?? (ownRevertFailed ? error : null);
       for (const action2 of story.actions.slice(story.actions.indexOf(action) + 1)) {
         const h = handlerFor(action2.kind);
         steps.push({ kind: action2.kind, description: h.describe(action2), status: 'skipped', startedAt: new Date().toISOString(), durationMs: 0 });

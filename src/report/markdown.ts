@@ -15,6 +15,18 @@ export function renderMarkdown(r: RunReport): string {
   out.push(`- **Root:** \`${r.root}\``);
   out.push(`- **Command:** \`rollback-manager ${r.command.map(quote).join(' ')}\``);
   out.push(`- **Exit code:** ${r.exitCode}`, '');
+  const stuck = r.stories.filter((s) => s.status === 'revert-failed');
+  if (stuck.length > 0) {
+    out.push('## Action needed', '');
+    for (const s of stuck) {
+      out.push(
+        `- Story ${s.id} failed and could not be put back by itself: ${s.error ?? 'see the steps below'}.`,
+        `  Nothing is lost: ${s.backup ? `every removed file is in the verified backup \`${s.backup.path}/\`` : 'no file was removed'}. ` +
+          'Fix the cause named above, then run the command under "How to undo" (or `rollback-manager verify` first).',
+      );
+    }
+    out.push('');
+  }
   if (r.undo.length > 0) {
     out.push('## How to undo', '', r.undo.length > 1 ? 'Run these in this order:' : 'Run:', '');
     for (const u of r.undo) out.push(`- ${u.story}: \`${u.command}\``);

@@ -293,6 +293,38 @@ describe('failures', () => {
   });
 });
 
+describe('a revert that fails', () => {
+  it.skipIf(process.getuid?.() !== 0)('exits 4, says what to do, and its restore command brings everything back', async () => {
+    const sb = await sandbox({ only: ['1.8'] });
+    const before = listTree(sb.root);
+    const fixtures = path.join(sb.root, 'test-fixtures');
+    const victim = path.join(fixtures, readdirSync(fixtures)[0] as string);
+    // Removal fails on an immutable file; putting back fails because the staging folder cannot be made.
+    mkdirSync(path.join(sb.root, '.rollback-manager'), { recursive: true });
+    writeFileSync(path.join(sb.root, '.rollback-manager/staging'), 'in the way');
+    if ((await execa('chattr', ['+i', victim], { reject: false })).exitCode !== 0) return;
+    let run: { code: number; json: RunJson & { undo: Array<{ command: string }> } };
+    try {
+      run = await cliJson(sb.root, ['rollback', '1.8', '--force']);
+    } finally {
+      await execa('chattr', ['-i', victim], { reject: false });
+    }
+    expect(run.code).toBe(4);
+    expect(run.json.stories[0]?.status).toBe('revert-failed');
+    const md = readFileSync(path.join(sb.root, run.json.report.markdown), 'utf8');
+    expect(md).toContain('## Action needed');
+    expect(md).toContain('every removed file is in the verified backup');
+    // Fix the cause, then run exactly what the report says.
+    rmSync(path.join(sb.root, '.rollback-manager/staging'));
+    const cmd = run.json.undo[0]!.command.replace(/^npx rollback-manager /, '').split(' ').filter((x) => x !== '--root' && x !== sb.root);
+    expect(cmd).toContain('--force');
+    const r = await cli(sb.root, cmd);
+    expect(r.code, r.stderr).toBe(0);
+    const after = listTree(sb.root);
+    for (const [rel, hash] of before) if (!isRunArtifact(rel)) expect(after.get(rel), rel).toBe(hash);
+  });
+});
+
 describe('--continue-on-error', () => {
   it.skipIf(process.getuid?.() !== 0)('a failed story does not stop the others; the stories it needs are skipped; exit 1', async () => {
     const sb = await sandbox();
