@@ -1,6 +1,6 @@
 import type { ActionHandler } from './action.js';
 import type { FlagChange, PlannedAction } from '../core/types.js';
-import { applyFlagChanges, loadFlags, writeFlags } from '../flags/index.js';
+import { inverse, writeFlagChanges } from './write-flag-changes.js';
 
 type DisableFlag = Extract<PlannedAction, { kind: 'disable-flag' }>;
 
@@ -17,22 +17,12 @@ export const disableFlag: ActionHandler<DisableFlag, DisableFlagResult> = {
     return `flags: ${a.changes.map((c) => `${c.feature} ${c.from} -> ${c.to}`).join(', ')} in ${a.file}`;
   },
   async apply(ctx, _story, a) {
-    const doc = await loadFlags(ctx.flagsAbs, a.file);
     // Re-read at apply time: a flag someone already turned off needs no change (and no undo).
-    const applied = a.changes.filter((c) => doc.features.get(c.feature)?.enabled === c.from);
-    if (applied.length === 0) return { applied };
-    await writeFlags(ctx.flagsAbs, applyFlagChanges(doc, applied, new Date()));
-    for (const c of applied) {
-      ctx.log.info({ event: 'feature_flag_changed', feature: c.feature, from: c.from, to: c.to, why: c.why }, `flag ${c.feature} -> ${c.to}`);
-    }
+    const applied = await writeFlagChanges(ctx, a.file, (doc) => a.changes.filter((c) => doc.features.get(c.feature)?.enabled === c.from));
     return { applied };
   },
   async revert(ctx, _story, a, r) {
-    if (r.applied.length === 0) return undefined;
-    const doc = await loadFlags(ctx.flagsAbs, a.file);
-    const back = r.applied.map((c) => ({ ...c, from: c.to, to: c.from, why: 'revert' }));
-    await writeFlags(ctx.flagsAbs, applyFlagChanges(doc, back, new Date()));
-    for (const c of back) ctx.log.info({ event: 'feature_flag_changed', feature: c.feature, from: c.from, to: c.to, why: 'revert' }, `flag ${c.feature} -> ${c.to} (revert)`);
+    await writeFlagChanges(ctx, a.file, () => inverse(r.applied));
     return undefined;
   },
 };

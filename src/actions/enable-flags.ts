@@ -1,6 +1,7 @@
 import type { ActionHandler } from './action.js';
 import type { FlagChange, PlannedAction } from '../core/types.js';
-import { applyFlagChanges, loadFlags, planEnable, writeFlags } from '../flags/index.js';
+import { planEnable } from '../flags/index.js';
+import { inverse, writeFlagChanges } from './write-flag-changes.js';
 
 type EnableFlags = Extract<PlannedAction, { kind: 'enable-flags' }>;
 
@@ -12,18 +13,10 @@ export const enableFlags: ActionHandler<EnableFlags, { applied: FlagChange[] }> 
     return `flags: ${a.changes.map((c) => `${c.feature} ${c.to} -> ${c.from}`).join(', ')} in ${a.file}`;
   },
   async apply(ctx, _story, a) {
-    const doc = await loadFlags(ctx.flagsAbs, a.file);
-    const applied = planEnable(doc, a.changes);
-    if (applied.length === 0) return { applied };
-    await writeFlags(ctx.flagsAbs, applyFlagChanges(doc, applied, new Date()));
-    for (const c of applied) ctx.log.info({ event: 'feature_flag_changed', feature: c.feature, from: c.from, to: c.to, why: c.why }, `flag ${c.feature} -> ${c.to}`);
-    return { applied };
+    return { applied: await writeFlagChanges(ctx, a.file, (doc) => planEnable(doc, a.changes)) };
   },
   async revert(ctx, _story, a, r) {
-    if (r.applied.length === 0) return undefined;
-    const doc = await loadFlags(ctx.flagsAbs, a.file);
-    const back = r.applied.map((c) => ({ ...c, from: c.to, to: c.from, why: 'revert' }));
-    await writeFlags(ctx.flagsAbs, applyFlagChanges(doc, back, new Date()));
+    await writeFlagChanges(ctx, a.file, () => inverse(r.applied));
     return undefined;
   },
 };

@@ -5,7 +5,7 @@ import type { BackupStepResult } from './backup.js';
 import { messageOf, RevertFailedError, StepFailedError } from '../core/errors.js';
 import type { PlannedAction } from '../core/types.js';
 import { extractBackup, type Manifest } from '../backup/index.js';
-import { resolveInsideRoot } from '../util/paths.js';
+import { existsNoFollow, resolveInsideRoot } from '../util/paths.js';
 
 type RemovePaths = Extract<PlannedAction, { kind: 'remove-paths' }>;
 
@@ -71,14 +71,6 @@ async function restoreFrom(ctx: RunContext, backup: BackupStepResult, paths: str
   });
 }
 
-function existsNoFollow(abs: string): boolean {
-  try {
-    lstatSync(abs);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Every file, link and directory below `abs` must be in the manifest with the same type and size. */
 function assertBackedUp(abs: string, rel: string, byPath: Map<string, Manifest['entries'][number]>): void {

@@ -1,8 +1,9 @@
-import { lstatSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ActionHandler } from './action.js';
 import type { PlannedAction } from '../core/types.js';
 import { createBackup, extractBackup, readManifest, selectEntries } from '../backup/index.js';
+import { existsNoFollow } from '../util/paths.js';
 
 type RestoreFiles = Extract<PlannedAction, { kind: 'restore-files' }>;
 
@@ -29,7 +30,7 @@ export const restoreFiles: ActionHandler<RestoreFiles, RestoreFilesResult> = {
   async apply(ctx, story, a) {
     const dir = path.join(ctx.root, a.backupDir);
     const manifest = readManifest(dir);
-    const missing = new Set(selectEntries(manifest).map((e) => e.path).filter((p) => !exists(path.join(ctx.root, p))));
+    const missing = new Set(selectEntries(manifest).map((e) => e.path).filter((p) => !existsNoFollow(path.join(ctx.root, p))));
     // Only the topmost missing paths: removing those undoes the restore of everything below them.
     const created = [...missing].filter((p) => !missing.has(path.posix.dirname(p)));
     let preRestoreBackup: string | null = null;
@@ -66,12 +67,3 @@ export const restoreFiles: ActionHandler<RestoreFiles, RestoreFilesResult> = {
     return `removed ${r.created.length} restored path(s)${r.preRestoreBackup ? `, put back the replaced files from ${r.preRestoreBackup}/` : ''}`;
   },
 };
-
-function exists(abs: string): boolean {
-  try {
-    lstatSync(abs);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,10 +1,10 @@
-import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import type { ActionHandler } from './action.js';
 import { StepFailedError } from '../core/errors.js';
 import type { PlannedAction } from '../core/types.js';
 import { isEffective, loadFlags } from '../flags/index.js';
 import { verifyGone } from '../services/index.js';
+import { existsNoFollow } from '../util/paths.js';
 
 type Validate = Extract<PlannedAction, { kind: 'validate' }>;
 
@@ -31,7 +31,7 @@ export const validate: ActionHandler<Validate, { checks: Check[] }> = {
       checks.push({ check: `flag ${story.feature} effectively off`, ok: !on, detail: `enabled: ${doc.features.get(story.feature)?.enabled}, effective: ${on}` });
     }
     const remove = story.actions.find((a) => a.kind === 'remove-paths');
-    const left = (remove && remove.kind === 'remove-paths' ? remove.paths : []).filter((p) => exists(path.join(ctx.root, p.path)));
+    const left = (remove && remove.kind === 'remove-paths' ? remove.paths : []).filter((p) => existsNoFollow(path.join(ctx.root, p.path)));
     checks.push({ check: 'paths gone', ok: left.length === 0, detail: left.length === 0 ? 'all removed' : `still present: ${left.map((p) => p.path).join(', ')}` });
     const stop = story.actions.find((a) => a.kind === 'stop-services');
     if (stop && stop.kind === 'stop-services' && stop.processes.length > 0) {
@@ -50,12 +50,3 @@ export const validate: ActionHandler<Validate, { checks: Check[] }> = {
     return undefined;
   },
 };
-
-function exists(abs: string): boolean {
-  try {
-    lstatSync(abs);
-    return true;
-  } catch {
-    return false;
-  }
-}

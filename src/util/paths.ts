@@ -101,3 +101,13 @@ function realpathOfDeepestAncestor(p: string): string {
     }
   }
 }
+
+/** True when something (a file, directory, or a symlink, even dangling) is at `abs`; never follows a link. */
+export function existsNoFollow(abs: string): boolean {
+  try {
+    lstatSync(abs);
+    return true;
+  } catch {
+    return false;
+  }
+}

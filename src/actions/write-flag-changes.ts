@@ -1,0 +1,28 @@
+import type { RunContext } from './action.js';
+import type { FlagChange } from '../core/types.js';
+import { applyFlagChanges, loadFlags, writeFlags } from '../flags/index.js';
+
+/**
+ * Re-reads the flags file, applies the changes as a minimal splice, writes it atomically and logs each
+ * change. Shared by the flag steps of rollback and restore and by their undos, so every flag write goes
+ * through one place. `pick` chooses, from the file as it is now, which changes to make.
+ */
+export async function writeFlagChanges(
+  ctx: RunContext,
+  file: string,
+  pick: (doc: Awaited<ReturnType<typeof loadFlags>>) => FlagChange[],
+): Promise<FlagChange[]> {
+  const doc = await loadFlags(ctx.flagsAbs, file);
+  const changes = pick(doc);
+  if (changes.length === 0) return changes;
+  await writeFlags(ctx.flagsAbs, applyFlagChanges(doc, changes, new Date()));
+  for (const c of changes) {
+    ctx.log.info({ event: 'feature_flag_changed', feature: c.feature, from: c.from, to: c.to, why: c.why }, `flag ${c.feature} -> ${c.to}`);
+  }
+  return changes;
+}
+
+/** The inverse of applied changes, for an undo. */
+export function inverse(changes: readonly FlagChange[]): FlagChange[] {
+  return changes.map((c) => ({ ...c, from: c.to, to: c.from, why: 'revert' }));
+}
