@@ -26,7 +26,8 @@ export function normaliseDeclaredPath(declared: string, where: string): string {
 /** True when `child` is `parent` or lies below it (both absolute and normalised). */
 export function isInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  // `..foo` is a name inside the parent; only `..` itself or a `../` prefix leaves it.
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 /** What is at a declared path, after checking that every parent directory stays inside the root. */
