@@ -1,10 +1,27 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ActionHandler } from './action.js';
-import type { PlannedAction } from '../core/types.js';
-import { createBackup, type Manifest } from '../backup/index.js';
+import type { ActionHandler, RunContext } from './action.js';
 import type { DisableFlagResult } from './disable-flag.js';
+import type { PlannedAction, StoryPlan } from '../core/types.js';
+import { createBackup, type Manifest } from '../backup/index.js';
+import { removeEnvEntries, removeYamlKeys, type EnvRemovalRecord, type YamlRemovalRecord } from '../edits/index.js';
+import { planNpmRemoval, type NpmRemovalPlan } from '../packages/npm-index.js';
+import { findDistribution, findVenv } from '../packages/python-index.js';
 
 type Backup = Extract<PlannedAction, { kind: 'backup' }>;
+
+/**
+ * What a story's rollback removes from files it shares with others, recorded in the backup's manifest
+ * before any of it is edited, so that the backup alone can put it back.
+ */
+export interface SharedRemovals {
+  env: EnvRemovalRecord | null;
+  yaml: YamlRemovalRecord[];
+  /** The npm removal planned against the files as they are now, and those files' text before the edit. */
+  npm: { plan: NpmRemovalPlan; packageJson: string | null; lockfile: string | null } | null;
+  /** Distributions to uninstall from the project's venv, and their files (all in the archive). */
+  python: { venv: string; dists: Array<{ name: string; version: string; files: string[] }> } | null;
+}
 
 /** The verified backup a later step may rely on. */
 export interface BackupStepResult {
@@ -16,20 +33,29 @@ export interface BackupStepResult {
   verified: boolean;
   archiveSha256: string;
   manifest: Manifest;
+  shared: SharedRemovals;
 }
 
-/** Backs up everything the plan removes, then re-reads the archive and checks it file by file. */
+/**
+ * Backs up everything the story's rollback removes (footprint, package folders, venv files) and records
+ * what it will cut from shared files; then re-reads the archive and checks it file by file.
+ */
 export const backup: ActionHandler<Backup, BackupStepResult> = {
   kind: 'backup',
   describe(a) {
     return `backup: ${a.files} file(s), ${a.bytes} bytes -> ${a.destination}/`;
   },
   async apply(ctx, story, a) {
+    const shared = sharedRemovals(ctx, story);
     const remove = story.actions.find((x) => x.kind === 'remove-paths');
-    const paths = remove && remove.kind === 'remove-paths' ? remove.paths.map((p) => p.path) : [];
+    const paths = [
+      ...(remove && remove.kind === 'remove-paths' ? remove.paths.map((p) => p.path) : []),
+      ...(shared.npm?.plan.paths ?? []),
+      ...(shared.python?.dists.flatMap((d) => d.files) ?? []),
+    ];
     const res = await createBackup({
       root: ctx.root,
-      paths,
+      paths: outermost(paths),
       destDir: path.join(ctx.root, a.destination),
       backupId: a.backupId,
       compression: ctx.config.backups.compression,
@@ -43,10 +69,10 @@ export const backup: ActionHandler<Backup, BackupStepResult> = {
         trigger: ctx.plan.trigger,
         // What the flag step really changed (not what was planned): restore turns back on exactly these.
         flagChanges: (ctx.results.get('disable-flag') as DisableFlagResult | undefined)?.applied ?? [],
+        shared,
       },
     });
     ctx.log.info({ event: 'backup_verified', backupId: a.backupId, files: res.verify.files, bytes: res.verify.bytes }, `backup ${a.backupId} verified`);
-    // Keep the manifest out of the journal/report (it can hold thousands of entries); the file has it.
     return {
       dir: a.destination,
       backupId: a.backupId,
@@ -55,6 +81,7 @@ export const backup: ActionHandler<Backup, BackupStepResult> = {
       verified: res.verify.ok,
       archiveSha256: res.manifest.archive.sha256,
       manifest: res.manifest,
+      shared,
     };
   },
   async revert(_ctx, _story, a) {
@@ -62,3 +89,51 @@ export const backup: ActionHandler<Backup, BackupStepResult> = {
     return `backup kept at ${a.destination}/`;
   },
 };
+
+/** Computed from the files as they are at this story's turn (earlier stories in the run may have changed them). */
+function sharedRemovals(ctx: RunContext, story: StoryPlan): SharedRemovals {
+  const out: SharedRemovals = { env: null, yaml: [], npm: null, python: null };
+  for (const a of story.actions) {
+    if (a.kind === 'edit-env') {
+      out.env = removeEnvEntries(readText(ctx, a.file) ?? '', a.prefixes).record;
+    } else if (a.kind === 'edit-yaml') {
+      out.yaml.push(removeYamlKeys(readText(ctx, a.file) ?? '', a.file, a.keys).record);
+    } else if (a.kind === 'packages') {
+      const npmNames = a.decisions.filter((d) => d.manager === 'npm' && d.action === 'remove').map((d) => d.name);
+      if (npmNames.length > 0) {
+        const plan = planNpmRemoval(ctx.root, npmNames);
+        if (plan.remove.length > 0) {
+          out.npm = { plan, packageJson: readText(ctx, 'package.json'), lockfile: plan.sources.lockfile ? readText(ctx, plan.sources.lockfile) : null };
+        }
+      }
+      const pyNames = a.decisions.filter((d) => d.manager === 'python' && d.action === 'remove').map((d) => d.name);
+      const venv = pyNames.length > 0 ? findVenv(ctx.root, ctx.config.venv) : null;
+      if (venv) {
+        const dists = pyNames.flatMap((n) => {
+          const d = findDistribution(venv, n);
+          return d ? [{ name: d.name, version: d.version, files: d.files }] : [];
+        });
+        if (dists.length > 0) out.python = { venv: venv.rel, dists };
+      }
+    }
+  }
+  return out;
+}
+
+function readText(ctx: RunContext, rel: string): string | null {
+  try {
+    return readFileSync(path.join(ctx.root, rel), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Drops paths that lie inside another listed path: the archive holds each entry once. */
+export function outermost(paths: string[]): string[] {
+  const all = new Set(paths);
+  const hasListedAncestor = (p: string): boolean => {
+    for (let d = path.posix.dirname(p); d !== '.' && d !== '/'; d = path.posix.dirname(d)) if (all.has(d)) return true;
+    return false;
+  };
+  return [...all].filter((p) => !hasListedAncestor(p)).sort();
+}

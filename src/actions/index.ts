@@ -8,6 +8,8 @@ import { stopServices } from './stop-services.js';
 import { validate } from './validate.js';
 import { restoreFiles } from './restore-files.js';
 import { enableFlags } from './enable-flags.js';
+import { editEnv, editYaml } from './edit-shared-files.js';
+import { restoreEdits } from './restore-edits.js';
 
 /** One handler per action kind, in the order a story's rollback runs them: the executor's whole vocabulary. */
 export const HANDLERS = {
@@ -19,6 +21,9 @@ export const HANDLERS = {
   validate,
   'restore-files': restoreFiles,
   'enable-flags': enableFlags,
+  'edit-env': editEnv,
+  'edit-yaml': editYaml,
+  'restore-edits': restoreEdits,
 } satisfies { [K in ActionKind]: ActionHandler<Extract<import('../core/types.js').PlannedAction, { kind: K }>, never> | { kind: K } };
 
 /** The handler for an action kind, widened for the executor, which only passes each handler its own kind. */

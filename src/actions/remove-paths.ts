@@ -16,48 +16,63 @@ export const removePaths: ActionHandler<RemovePaths, { removed: string[] }> = {
     return `remove: ${a.paths.length} path(s), ${a.files} file(s), ${a.bytes} bytes`;
   },
   async apply(ctx, story, a) {
-    const backup = ctx.results.get('backup') as BackupStepResult | undefined;
-    if (!backup?.verified) throw new StepFailedError('refusing to remove anything: no verified backup for this story', { code: 'E_NO_BACKUP' });
-    const byPath = new Map(backup.manifest.entries.map((e) => [e.path, e]));
-    // Check everything first, then delete: a file that changed since the backup would be lost.
-    for (const p of a.paths) {
-      const resolved = resolveInsideRoot(ctx.root, p.path, `stories.${story.id}.${p.category}`);
-      if (resolved.kind !== null) assertBackedUp(resolved.abs, p.path, byPath);
-    }
-    const removed: string[] = [];
-    try {
-      for (const p of a.paths) {
-        const resolved = resolveInsideRoot(ctx.root, p.path, `stories.${story.id}.${p.category}`);
-        if (resolved.kind === null) continue;
-        // rmSync never follows a symlink: a link is unlinked, its target untouched.
-        rmSync(resolved.abs, { recursive: resolved.kind === 'dir', force: false });
-        removed.push(p.path);
-        ctx.log.info({ event: 'path_removed', path: p.path }, `removed ${p.path}`);
-      }
-    } catch (err) {
-      // Undo our own partial work here: the executor only reverts steps that finished.
-      try {
-        await restoreFrom(ctx, backup, a.paths.map((p) => p.path), true);
-      } catch (restoreErr) {
-        throw new RevertFailedError(
-          `removal failed (${messageOf(err)}) and putting back ${removed.length} removed path(s) failed too (${messageOf(restoreErr)}); ` +
-            `every removed file is in the verified backup ${backup.dir}/`,
-          { cause: restoreErr },
-        );
-      }
-      throw err;
-    }
-    return { removed };
+    return { removed: await removeBackedUp(ctx, a.paths.map((p) => p.path), `stories.${story.id}`) };
   },
   async revert(ctx, _story, _a, r) {
-    const backup = ctx.results.get('backup') as BackupStepResult;
+    const backup = verifiedBackup(ctx);
     await restoreFrom(ctx, backup, r.removed, false);
     return `restored ${r.removed.length} path(s) from ${backup.dir}/`;
   },
 };
 
+/** The story's verified backup; every removal depends on it. */
+export function verifiedBackup(ctx: RunContext): BackupStepResult {
+  const backup = ctx.results.get('backup') as BackupStepResult | undefined;
+  if (!backup?.verified) throw new StepFailedError('refusing to remove anything: no verified backup for this story', { code: 'E_NO_BACKUP' });
+  return backup;
+}
+
+/**
+ * Deletes paths (relative to the root) after checking each is in the verified backup exactly as it is on
+ * disk now; on failure half-way, puts back what it deleted, or raises RevertFailedError when it cannot.
+ * Shared by every step that deletes: footprint, package folders.
+ */
+export async function removeBackedUp(ctx: RunContext, rels: string[], where: string): Promise<string[]> {
+  const backup = verifiedBackup(ctx);
+  const byPath = new Map(backup.manifest.entries.map((e) => [e.path, e]));
+  // Check everything first, then delete: a file that changed since the backup would be lost.
+  for (const rel of rels) {
+    const resolved = resolveInsideRoot(ctx.root, rel, where);
+    if (resolved.kind !== null) assertBackedUp(resolved.abs, rel, byPath);
+  }
+  const removed: string[] = [];
+  try {
+    for (const rel of rels) {
+      const resolved = resolveInsideRoot(ctx.root, rel, where);
+      if (resolved.kind === null) continue;
+      // rmSync never follows a symlink: a link is unlinked, its target untouched.
+      rmSync(resolved.abs, { recursive: resolved.kind === 'dir', force: false });
+      removed.push(rel);
+      ctx.log.info({ event: 'path_removed', path: rel }, `removed ${rel}`);
+    }
+  } catch (err) {
+    // Undo our own partial work here: the executor only reverts steps that finished.
+    try {
+      await restoreFrom(ctx, backup, rels, true);
+    } catch (restoreErr) {
+      throw new RevertFailedError(
+        `removal failed (${messageOf(err)}) and putting back ${removed.length} removed path(s) failed too (${messageOf(restoreErr)}); ` +
+          `every removed file is in the verified backup ${backup.dir}/`,
+        { cause: restoreErr },
+      );
+    }
+    throw err;
+  }
+  return removed;
+}
+
 /** Puts removed paths back from the verified backup (through a staging folder inside the root). */
-async function restoreFrom(ctx: RunContext, backup: BackupStepResult, paths: string[], partial: boolean): Promise<void> {
+export async function restoreFrom(ctx: RunContext, backup: BackupStepResult, paths: string[], partial: boolean): Promise<void> {
   if (paths.length === 0) return;
   // After a partial removal some paths still exist: restore only what is missing.
   const missing = partial ? paths.filter((p) => !existsNoFollow(path.join(ctx.root, p))) : paths;
@@ -67,10 +82,9 @@ async function restoreFrom(ctx: RunContext, backup: BackupStepResult, paths: str
     root: ctx.root,
     only: missing,
     overwrite: false,
-    stagingDir: path.join(ctx.stateDir, 'staging', `${backup.backupId}-${process.pid}`),
+    stagingDir: path.join(ctx.stateDir, 'staging', `${backup.backupId}-${process.pid}-${Date.now()}`),
   });
 }
-
 
 /** Every file, link and directory below `abs` must be in the manifest with the same type and size. */
 function assertBackedUp(abs: string, rel: string, byPath: Map<string, Manifest['entries'][number]>): void {

@@ -5,6 +5,18 @@ import type { PlannedAction } from '../core/types.js';
 import { isEffective, loadFlags } from '../flags/index.js';
 import { verifyGone } from '../services/index.js';
 import { existsNoFollow } from '../util/paths.js';
+import { planEnvRemoval } from '../edits/index.js';
+import { npmPresent } from '../core/inspect.js';
+import { findDistribution, findVenv } from '../packages/python-index.js';
+import { readFileSync } from 'node:fs';
+
+function readOr(abs: string): string {
+  try {
+    return readFileSync(abs, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 type Validate = Extract<PlannedAction, { kind: 'validate' }>;
 
@@ -41,6 +53,23 @@ export const validate: ActionHandler<Validate, { checks: Check[] }> = {
         ok: survivors.length === 0,
         detail: survivors.length === 0 ? `${stop.processes.length} gone` : `still running: ${survivors.map((p) => `pid ${p.pid} (${p.cmdline})`).join(', ')}`,
       });
+    }
+    const env = story.actions.find((a) => a.kind === 'edit-env');
+    if (env && env.kind === 'edit-env') {
+      const left = planEnvRemoval(readOr(path.join(ctx.root, env.file)), env.prefixes).lines.map((l) => l.name);
+      checks.push({ check: '.env variables gone', ok: left.length === 0, detail: left.length === 0 ? `${env.entries.length} removed` : `still there: ${left.join(', ')}` });
+    }
+    const pk = story.actions.find((a) => a.kind === 'packages');
+    if (pk && pk.kind === 'packages') {
+      const npmGone = pk.decisions.filter((d) => d.manager === 'npm' && d.action === 'remove').map((d) => d.name);
+      const stillListed = npmPresent(ctx.root, npmGone);
+      if (npmGone.length > 0) checks.push({ check: 'npm packages gone', ok: stillListed.length === 0, detail: stillListed.length === 0 ? npmGone.join(', ') : `still in package.json: ${stillListed.join(', ')}` });
+      const pyGone = pk.decisions.filter((d) => d.manager === 'python' && d.action === 'remove').map((d) => d.name);
+      const venv = pyGone.length > 0 ? findVenv(ctx.root, ctx.config.venv) : null;
+      if (venv) {
+        const still = pyGone.filter((n) => findDistribution(venv, n) !== null);
+        checks.push({ check: 'python packages gone', ok: still.length === 0, detail: still.length === 0 ? pyGone.join(', ') : `still in ${venv.rel}: ${still.join(', ')}` });
+      }
     }
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0) throw new StepFailedError(`validation failed: ${failed.map((c) => `${c.check}: ${c.detail}`).join('; ')}`, { code: 'E_VALIDATION' });

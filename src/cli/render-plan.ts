@@ -50,10 +50,18 @@ function renderStory(s: StoryPlan, verbose: boolean): string[] {
       case 'packages':
         if (a.decisions.length === 0) break;
         out.push(`  ${n++}. packages:`);
-        for (const d of a.decisions) {
-          const what = d.action === 'remove' ? 'left installed (package removal is not part of this version)' : d.action;
-          out.push(`       ${d.manager} ${d.name}: ${what}${d.reason ? ` — ${d.reason}` : ''}`);
-        }
+        for (const d of a.decisions) out.push(`       ${d.manager} ${d.name}: ${d.action}${d.reason ? ` — ${d.reason}` : ''}`);
+        if (a.npm) out.push(`       npm: ${a.npm.paths.length} node_modules path(s), ${fmtBytes(a.npm.bytes)} (backed up, then removed; package.json and lockfile edited)`);
+        if (a.python) out.push(`       python: pip uninstall in ${a.python.venv}: ${a.python.dists.map((d) => `${d.name} ${d.version} (${d.files} files)`).join(', ')}, ${fmtBytes(a.python.bytes)} backed up first`);
+        break;
+      case 'edit-env':
+        out.push(`  ${n++}. ${a.file}: remove ${a.entries.map((e) => `${e.name} (line ${e.startLine}${e.endLine > e.startLine ? `-${e.endLine}` : ''})`).join(', ')}`);
+        break;
+      case 'edit-yaml':
+        out.push(`  ${n++}. ${a.file}: remove keys ${a.keys.map((k) => k.join('.')).join(', ')}`);
+        break;
+      case 'restore-edits':
+        out.push(`  ${n++}. put back in shared files: ${[a.env ? '.env variables' : '', ...a.yaml, a.npm ? 'npm entries in package.json and the lockfile' : ''].filter(Boolean).join(', ')}`);
         break;
       case 'validate':
         out.push(`  ${n++}. validate: ${a.checks.join('; ')}`);

@@ -20,6 +20,7 @@ export interface StoryOverride {
   pythonUses?: string[];
   services?: ServiceSpec[];
   envPrefixes?: string[];
+  yamlKeys?: Array<{ file: string; key: string[] }>;
 }
 
 /** `config/rollback.yaml`, validated and normalised. */
@@ -40,7 +41,7 @@ export const DEFAULT_CONFIG: Omit<RollbackConfig, 'source' | 'stories'> = {
 };
 
 const LIST_FIELDS = ['dependsOn', 'code', 'config', 'tests', 'docs', 'data', 'caches', 'npm', 'python', 'npmUses', 'pythonUses', 'envPrefixes'] as const;
-const STORY_FIELDS = new Set<string>(['feature', 'title', 'services', ...LIST_FIELDS]);
+const STORY_FIELDS = new Set<string>(['feature', 'title', 'services', 'yamlKeys', ...LIST_FIELDS]);
 const SERVICE_FIELDS = new Set(['name', 'argv', 'pidFile', 'port', 'stopTimeoutMs', 'start']);
 
 /** Reads and validates `config/rollback.yaml`; a missing file yields the defaults. */
@@ -145,6 +146,8 @@ function readStory(node: YamlNode | null, keyPath: string, fail: Fail): StoryOve
       out[field] = String((value as import('yaml').Scalar).value);
     } else if (field === 'services') {
       out.services = readServices(value, fieldPath, fail);
+    } else if (field === 'yamlKeys') {
+      out.yamlKeys = readYamlKeys(value, fieldPath, fail);
     } else {
       out[field as (typeof LIST_FIELDS)[number]] = readStringList(value, fieldPath, fail);
     }
@@ -160,6 +163,21 @@ function readStringList(node: YamlNode | null, keyPath: string, fail: Fail): str
       fail(it, `${keyPath}[${i}]`, 'must be a string');
     }
     return String((it as import('yaml').Scalar).value);
+  });
+}
+
+/** `yamlKeys: [{ file: config/external-services.yaml, key: services.sqlmesh }]` (key dotted or a list). */
+function readYamlKeys(node: YamlNode | null, keyPath: string, fail: Fail): Array<{ file: string; key: string[] }> {
+  if (!isSeq(node)) return fail(node, keyPath, 'must be a list of { file, key }');
+  return node.items.map((item, i) => {
+    const it = item as YamlNode;
+    const js = (isMap(it) ? it.toJSON() : null) as Record<string, unknown> | null;
+    if (!js || typeof js.file !== 'string') return fail(it, `${keyPath}[${i}].file`, 'is required (a YAML file relative to the root)');
+    const key = typeof js.key === 'string' ? js.key.split('.') : js.key;
+    if (!Array.isArray(key) || key.length === 0 || !key.every((k) => typeof k === 'string' && k !== '')) {
+      return fail(it, `${keyPath}[${i}].key`, 'must be a dotted key path or a list of keys');
+    }
+    return { file: js.file, key: key as string[] };
   });
 }
 

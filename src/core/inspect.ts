@@ -13,6 +13,10 @@ export interface StorySnapshot {
   servicesNotFound: string[];
   npmPresent: string[];
   pythonPresent: string[];
+  /** The story's variables in `.env` (by its prefixes), with their lines. */
+  envEntries: Array<{ name: string; startLine: number; endLine: number }>;
+  /** The story's declared YAML keys that exist now, per file. */
+  yamlKeys: Array<{ file: string; keys: string[][] }>;
 }
 
 /** Everything the planner needs, gathered once so that planning itself is pure. */

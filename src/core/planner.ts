@@ -213,12 +213,17 @@ function planStory(
     { kind: 'stop-services', processes: snap.processes, notFound: snap.servicesNotFound },
     { kind: 'backup', destination: `${req.backupsDir}/${backupId}`, backupId, files, bytes },
     { kind: 'remove-paths', paths: snap.paths, files, bytes },
-    { kind: 'packages', decisions: packageDecisions(reg, snapshot, story, run.inRun) },
+    { kind: 'packages', decisions: packageDecisions(reg, snapshot, story, run.inRun), npm: null, python: null },
+    ...(snap.envEntries.length > 0
+      ? [{ kind: 'edit-env' as const, file: '.env', prefixes: story.envPrefixes, entries: snap.envEntries }]
+      : []),
+    ...snap.yamlKeys.map((y) => ({ kind: 'edit-yaml' as const, file: y.file, keys: y.keys })),
     {
       kind: 'validate',
       checks: [
         `flag ${story.feature} effectively off`,
         `${snap.paths.length} path(s) gone`,
+        ...(snap.envEntries.length > 0 ? [`${snap.envEntries.length} .env variable(s) gone`] : []),
         ...(snap.processes.length > 0 ? [`${snap.processes.length} process(es) gone`] : []),
       ],
     },

@@ -6,6 +6,11 @@ import { buildRegistry, type Registry } from './registry.js';
 import { loadRollbackConfig, type RollbackConfig } from '../config/rollback-config.js';
 import { loadFlags, type FlagsDoc } from '../flags/index.js';
 import { BUILTIN_STORIES } from '../stories/index.js';
+import { planEnvRemoval } from '../edits/index.js';
+import { parseDocument } from 'yaml';
+import { readFileSync } from 'node:fs';
+import type { Story } from './types.js';
+import { resolveInsideRoot } from '../util/paths.js';
 
 /** Fixed layout of a project, relative to its root (the pack's layout). */
 export const LAYOUT = {
@@ -59,6 +64,7 @@ export async function gatherSnapshot(project: Project): Promise<Snapshot> {
   const untag = (name: string): string => name.slice(name.indexOf('::') + 2);
   const stories: Snapshot['stories'] = new Map();
   const existing = new Set<string>();
+  const envText = readTextOrNull(path.join(root, '.env'));
   for (const story of registry.stories) {
     const { paths, declared } = inspectPaths(root, story);
     stories.set(story.id, {
@@ -69,8 +75,31 @@ export async function gatherSnapshot(project: Project): Promise<Snapshot> {
       servicesNotFound: scan.notFound.filter((n) => storyOf(n) === story.id).map(untag),
       npmPresent: npmPresent(root, story.npm),
       pythonPresent: pythonPresent(venv ? venvAbs : null, story.python),
+      envEntries: envText === null || story.envPrefixes.length === 0 ? [] : planEnvRemoval(envText, story.envPrefixes).lines,
+      yamlKeys: presentYamlKeys(root, story),
     });
     for (const edit of story.sharedEdits) if (existsSync(path.join(root, edit.file))) existing.add(edit.file);
   }
   return { root, stories, diskAvailable: diskAvailable(path.join(root, LAYOUT.backups)), venv, existing };
+}
+
+function readTextOrNull(abs: string): string | null {
+  try {
+    return readFileSync(abs, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** The story's declared YAML keys that exist now; a file outside the root is refused like any path. */
+function presentYamlKeys(root: string, story: Story): Array<{ file: string; keys: string[][] }> {
+  const byFile = new Map<string, string[][]>();
+  for (const [i, y] of (story.yamlKeys ?? []).entries()) {
+    const resolved = resolveInsideRoot(root, y.file, `stories.${story.id}.yamlKeys[${i}].file`);
+    if (resolved.kind !== 'file') continue;
+    const text = readTextOrNull(resolved.abs);
+    if (text === null || !parseDocument(text).hasIn(y.key)) continue;
+    byFile.set(y.file, [...(byFile.get(y.file) ?? []), y.key]);
+  }
+  return [...byFile].map(([file, keys]) => ({ file, keys }));
 }

@@ -36,6 +36,7 @@ export function buildRegistry(builtins: readonly Story[], config: RollbackConfig
         if (extra) existing[field] = [...own, ...extra.filter((x) => !own.includes(x))];
       }
       if (override.services) existing.services = [...existing.services, ...override.services];
+      if (override.yamlKeys) existing.yamlKeys = [...(existing.yamlKeys ?? []), ...override.yamlKeys];
       continue;
     }
     if (!/^[0-9A-Za-z][0-9A-Za-z._-]*$/.test(id) || id === 'all') {
@@ -58,6 +59,7 @@ export function buildRegistry(builtins: readonly Story[], config: RollbackConfig
       npmUses: override.npmUses ?? [],
       pythonUses: override.pythonUses ?? [],
       services: override.services ?? [],
+      yamlKeys: override.yamlKeys ?? [],
       envPrefixes: override.envPrefixes ?? [],
       sharedEdits: [],
     });
@@ -91,6 +93,7 @@ export function buildRegistry(builtins: readonly Story[], config: RollbackConfig
         return normal;
       });
     }
+    for (const [i, y] of (story.yamlKeys ?? []).entries()) y.file = normaliseDeclaredPath(y.file, `${where}.yamlKeys[${i}].file`);
     for (const [i, svc] of story.services.entries()) {
       if (svc.pidFile) svc.pidFile = normaliseDeclaredPath(svc.pidFile, `${where}.services[${i}].pidFile`);
     }

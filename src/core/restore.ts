@@ -9,6 +9,8 @@ import { newRunId } from './rollback.js';
 import type { FlagChange, Plan, Story } from './types.js';
 import { findConflicts, readManifest, verifyBackup, type Manifest } from '../backup/index.js';
 import { backupsOf } from '../report/history.js';
+import type { SharedRemovals } from '../actions/backup.js';
+import { NPM_RECORD_FILE } from '../actions/packages.js';
 
 /** What `restore` is asked for. */
 export interface RestoreRequest extends RunRequest {
@@ -74,6 +76,7 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
             conflicts: conflicts.map((c) => c.path),
             overwrite: req.force,
           },
+          ...sharedEdits(project, manifest, backupDir),
           { kind: 'enable-flags', changes: flagChanges, file: LAYOUT.flags },
         ],
         warnings: conflicts.map((c) => `conflict: ${c.path} ${c.reason}${req.force ? ' — replaced, after a backup of it' : ''}`),
@@ -83,6 +86,15 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
     disk: { needed: manifest.totals.bytes, available: diskAvailable(project.root) },
   };
   return { project, plan };
+}
+
+/** A restore-edits step when the rollback cut anything from shared files (recorded in its backup). */
+function sharedEdits(project: Project, manifest: Manifest, backupDir: string): Plan['stories'][number]['actions'] {
+  const shared = manifest.meta.shared as SharedRemovals | undefined;
+  const env = (shared?.env?.removed.length ?? 0) > 0;
+  const yaml = (shared?.yaml ?? []).filter((y) => y.keys.some((k) => k.status === 'removed')).map((y) => y.file);
+  const npm = existsSync(path.join(project.root, backupDir, NPM_RECORD_FILE));
+  return env || yaml.length > 0 || npm ? [{ kind: 'restore-edits', env, yaml, npm }] : [];
 }
 
 async function chooseBackup(project: Project, story: Story, named: string | undefined, warnings: string[]): Promise<{ id: string; manifest: Manifest }> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RunRequest } from './apply-plan.js';
 import { assemblePlan } from './planner.js';
+import { enrichPackagePlans } from './enrich-packages.js';
 import { gatherSnapshot, LAYOUT, loadProject, type Project } from './project.js';
 import type { Plan } from './types.js';
 
@@ -32,5 +33,5 @@ export async function prepareRollback(req: RollbackRequest, now = new Date()): P
     flagsFile: LAYOUT.flags,
     backupsDir: LAYOUT.backups,
   });
-  return { project, plan };
+  return { project, plan: enrichPackagePlans(project, plan) };
 }

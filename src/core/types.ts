@@ -65,6 +65,8 @@ export interface Story {
   npmUses?: string[];
   /** Python distributions the story needs but another story added. */
   pythonUses?: string[];
+  /** Keys the story added to YAML files others own (e.g. `config/external-services.yaml`): removed, backed up. */
+  yamlKeys?: Array<{ file: string; key: string[] }>;
   services: ServiceSpec[];
   /** `.env` variable names or prefixes: a line whose name starts with one of these belongs to the story. */
   envPrefixes: string[];
@@ -145,7 +147,22 @@ export type PlannedAction =
       bytes: number;
     }
   | { kind: 'remove-paths'; paths: PlannedPath[]; files: number; bytes: number }
-  | { kind: 'packages'; decisions: PackageDecision[] }
+  | {
+      kind: 'packages';
+      decisions: PackageDecision[];
+      /** npm: the packages removed and the node_modules folders that go with them (estimated at plan time). */
+      npm: { remove: string[]; paths: string[]; bytes: number } | null;
+      /** Python: the project venv and each distribution removed from it with `pip uninstall`. */
+      python: { venv: string; dists: Array<{ name: string; version: string; files: number }>; bytes: number } | null;
+    }
+  | {
+      kind: 'edit-env';
+      /** Relative to the root: `.env`. */
+      file: string;
+      prefixes: string[];
+      entries: Array<{ name: string; startLine: number; endLine: number }>;
+    }
+  | { kind: 'edit-yaml'; file: string; keys: string[][] }
   | { kind: 'validate'; checks: string[] }
   | {
       kind: 'restore-files';
@@ -158,7 +175,14 @@ export type PlannedAction =
       conflicts: string[];
       overwrite: boolean;
     }
-  | { kind: 'enable-flags'; changes: FlagChange[]; file: string };
+  | { kind: 'enable-flags'; changes: FlagChange[]; file: string }
+  | {
+      kind: 'restore-edits';
+      /** What the rollback removed from shared files, from the backup: put back where it was. */
+      env: boolean;
+      yaml: string[];
+      npm: boolean;
+    };
 
 /** The kind names of planned actions. */
 export type ActionKind = PlannedAction['kind'];

@@ -70,9 +70,15 @@ function evidence(actions: PlannedAction[], validation: unknown): string[] {
     } else if (a.kind === 'packages' && a.decisions.length > 0) {
       out.push(
         'Packages:',
-        ...a.decisions.map((d) => `- ${d.manager} \`${d.name}\`: ${d.action === 'remove' ? 'left installed (package removal is not part of this version)' : d.action}${d.reason ? ` — ${d.reason}` : ''}`),
+        ...a.decisions.map((d) => `- ${d.manager} \`${d.name}\`: ${d.action === 'remove' ? 'removed' : d.action}${d.reason ? ` — ${d.reason}` : ''}`),
+        ...(a.npm ? [`- npm folders removed (all in the backup): ${a.npm.paths.map((p) => `\`${p}\``).join(', ')}`] : []),
+        ...(a.python ? [`- uninstalled from \`${a.python.venv}\` with its own pip (files in the backup): ${a.python.dists.map((d) => `${d.name} ${d.version}`).join(', ')}`] : []),
         '',
       );
+    } else if (a.kind === 'edit-env') {
+      out.push(`Removed from \`${a.file}\` (the lines are in the backup's manifest):`, ...a.entries.map((e) => `- \`${e.name}\` (line ${e.startLine}${e.endLine > e.startLine ? `-${e.endLine}` : ''})`), '');
+    } else if (a.kind === 'edit-yaml') {
+      out.push(`Removed from \`${a.file}\` (the text is in the backup's manifest):`, ...a.keys.map((k) => `- \`${k.join('.')}\``), '');
     }
   }
   const checks = (validation as { checks?: Array<{ check: string; ok: boolean; detail: string }> } | undefined)?.checks;

@@ -25,6 +25,30 @@ function footprintOf(ids: string[]): string[] {
 }
 const under = (rel: string, prefixes: string[]): boolean => prefixes.some((p) => rel === p || rel.startsWith(`${p}/`));
 
+/** Shared files a rollback edits in place; each is checked on its own terms. */
+const EDITED = new Set(['.env', 'package.json', 'package-lock.json']);
+
+/** `.env` minus exactly the variables of the given stories (the sandbox's .env has one NAME=value a line). */
+function expectEnvMinus(before: string, after: string, ids: string[]): void {
+  const prefixes = BUILTIN_STORIES.filter((s) => ids.includes(s.id)).flatMap((s) => s.envPrefixes);
+  const mine = (line: string): boolean => /^[A-Z_][A-Z0-9_]*=/.test(line) && prefixes.some((p) => line.startsWith(p));
+  expect(after.split('\n')).toEqual(before.split('\n').filter((l) => !mine(l)));
+}
+
+/** package.json minus the npm packages the given stories added and no remaining installed story uses. */
+function expectPackageJsonMinus(before: string, after: string, ids: string[], installed: string[]): void {
+  const remaining = BUILTIN_STORIES.filter((s) => installed.includes(s.id) && !ids.includes(s.id));
+  const used = new Set(remaining.flatMap((s) => [...s.npm, ...(s.npmUses ?? [])]));
+  const gone = new Set(BUILTIN_STORIES.filter((s) => ids.includes(s.id)).flatMap((s) => s.npm).filter((n) => !used.has(n)));
+  const b = JSON.parse(before) as Record<string, Record<string, string> | unknown>;
+  const a = JSON.parse(after) as Record<string, Record<string, string> | unknown>;
+  for (const section of ['dependencies', 'devDependencies']) {
+    const want = Object.fromEntries(Object.entries((b[section] ?? {}) as Record<string, string>).filter(([k]) => !gone.has(k)));
+    expect(a[section] ?? {}, section).toEqual(want);
+  }
+  expect({ ...a, dependencies: 0, devDependencies: 0 }).toEqual({ ...b, dependencies: 0, devDependencies: 0 });
+}
+
 type RunJson = {
   runId: string;
   status: string;
@@ -45,7 +69,7 @@ describe('dry run', () => {
     expect(json.dryRun).toBe(true);
     expect(json.stories.map((s) => s.id)).toContain('1.3');
     expect(json.stories.find((s) => s.id === '1.3')?.actions.map((a) => a.kind)).toEqual([
-      'disable-flag', 'stop-services', 'backup', 'remove-paths', 'packages', 'validate',
+      'disable-flag', 'stop-services', 'backup', 'remove-paths', 'packages', 'edit-env', 'validate',
     ]);
     const text = await cli(sb.root, ['rollback', 'all', '--dry-run', '--verbose']);
     expect(text.code).toBe(0);
@@ -61,6 +85,9 @@ describe('rollback of each story', () => {
       const sb = await sandbox();
       const before = listTree(sb.root);
       const flagsBefore = readFileSync(path.join(sb.root, 'config/feature-flags.yaml'), 'utf8');
+      const text = (rel: string): string => readFileSync(path.join(sb.root, rel), 'utf8');
+      const envBefore = text('.env');
+      const pkgBefore = text('package.json');
       const { code, json } = await cliJson<RunJson>(sb.root, ['rollback', story.id, '--cascade', '--force', '--reason', `test ${story.id}`]);
       expect(code, JSON.stringify(json)).toBe(0);
       const ids = json.stories.map((s) => s.id);
@@ -70,8 +97,14 @@ describe('rollback of each story', () => {
       const after = listTree(sb.root);
       for (const [rel, hash] of before) {
         if (under(rel, gone)) expect(after.has(rel), `${rel} should be gone`).toBe(false);
-        else if (!isRunArtifact(rel)) expect(after.get(rel), `${rel} must be untouched`).toBe(hash);
+        else if (!isRunArtifact(rel) && !EDITED.has(rel)) expect(after.get(rel), `${rel} must be untouched`).toBe(hash);
       }
+      expectEnvMinus(envBefore, text('.env'), ids);
+      expectPackageJsonMinus(pkgBefore, text('package.json'), ids, BUILTIN_STORIES.map((s) => s.id));
+      // The backup's manifest holds every removed .env line, verbatim.
+      const removedLines = envBefore.split('\n').filter((l) => !text('.env').split('\n').includes(l));
+      const manifests = json.stories.map((s) => readFileSync(path.join(sb.root, s.backup!.path, 'manifest.json'), 'utf8')).join('\n');
+      for (const l of removedLines) expect(manifests).toContain(JSON.stringify(l).slice(1, -1));
       for (const rel of after.keys()) if (!before.has(rel)) expect(isRunArtifact(rel), `unexpected new path ${rel}`).toBe(true);
 
       // Every removed byte is in the backups: extract them with GNU tar and compare with the tree before.

@@ -25,6 +25,8 @@ function snapshotWith(installed: string[], extra: Partial<Snapshot> = {}): Snaps
       servicesNotFound: [],
       npmPresent: on ? s.npm : [],
       pythonPresent: [],
+      envEntries: [],
+      yamlKeys: [],
     });
   }
   return { root: '/p', stories, diskAvailable: 1e12, venv: null, existing: new Set(), ...extra };

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ActionHandler, RunContext } from './action.js';
+import { verifiedBackup } from './remove-paths.js';
+import { StepFailedError } from '../core/errors.js';
+import type { PlannedAction } from '../core/types.js';
+import { removeEnvEntries, removeYamlKeys, restoreEnvEntries, restoreYamlKeys } from '../edits/index.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+
+type EditEnv = Extract<PlannedAction, { kind: 'edit-env' }>;
+type EditYaml = Extract<PlannedAction, { kind: 'edit-yaml' }>;
+
+/** Strips the story's variables from `.env`: exactly the lines its backup recorded, nothing else. */
+export const editEnv: ActionHandler<EditEnv, { removed: string[] }> = {
+  kind: 'edit-env',
+  describe(a) {
+    return `.env: remove ${a.entries.map((e) => e.name).join(', ')}`;
+  },
+  async apply(ctx, _story, a) {
+    const recorded = verifiedBackup(ctx).shared.env;
+    const { text, record } = removeEnvEntries(read(ctx, a.file), a.prefixes);
+    // The backup holds the lines as they were at backup time; anything else would be lost on restore.
+    if (!recorded || JSON.stringify(record.removed) !== JSON.stringify(recorded.removed)) {
+      throw new StepFailedError(`${a.file} changed since the backup; nothing removed from it`, { code: 'E_CHANGED_SINCE_BACKUP' });
+    }
+    if (record.removed.length > 0) await writeFileAtomic(path.join(ctx.root, a.file), text);
+    ctx.log.info({ event: 'env_lines_removed', names: record.removed.map((r) => r.name) }, `${a.file}: removed ${record.removed.length} variable(s)`);
+    return { removed: record.removed.map((r) => r.name) };
+  },
+  async revert(ctx, _story, a) {
+    const recorded = verifiedBackup(ctx).shared.env;
+    if (!recorded) return undefined;
+    const { text, conflicts } = restoreEnvEntries(read(ctx, a.file), recorded);
+    await writeFileAtomic(path.join(ctx.root, a.file), text);
+    return conflicts.length > 0 ? `${a.file}: not put back (exist again): ${conflicts.join('; ')}` : undefined;
+  },
+};
+
+/** Removes the story's keys from a YAML file others own, by source range, comments and layout kept. */
+export const editYaml: ActionHandler<EditYaml, { removed: string[] }> = {
+  kind: 'edit-yaml',
+  describe(a) {
+    return `${a.file}: remove ${a.keys.map((k) => k.join('.')).join(', ')}`;
+  },
+  async apply(ctx, _story, a) {
+    const recorded = verifiedBackup(ctx).shared.yaml.find((r) => r.file === a.file);
+    const { text, record } = removeYamlKeys(read(ctx, a.file), a.file, a.keys);
+    if (!recorded || JSON.stringify(record.keys) !== JSON.stringify(recorded.keys)) {
+      throw new StepFailedError(`${a.file} changed since the backup; nothing removed from it`, { code: 'E_CHANGED_SINCE_BACKUP' });
+    }
+    await writeFileAtomic(path.join(ctx.root, a.file), text);
+    const removed = record.keys.filter((k) => k.status === 'removed').map((k) => k.keyPath.join('.'));
+    ctx.log.info({ event: 'yaml_keys_removed', file: a.file, keys: removed }, `${a.file}: removed ${removed.join(', ')}`);
+    return { removed };
+  },
+  async revert(ctx, _story, a) {
+    const recorded = verifiedBackup(ctx).shared.yaml.find((r) => r.file === a.file);
+    if (!recorded) return undefined;
+    const { text, conflicts } = restoreYamlKeys(read(ctx, a.file), a.file, recorded);
+    await writeFileAtomic(path.join(ctx.root, a.file), text);
+    return conflicts.length > 0 ? `${a.file}: not put back (exist again): ${conflicts.join('; ')}` : undefined;
+  },
+};
+
+function read(ctx: RunContext, rel: string): string {
+  try {
+    return readFileSync(path.join(ctx.root, rel), 'utf8');
+  } catch {
+    return '';
+  }
+}
