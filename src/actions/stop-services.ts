@@ -9,10 +9,17 @@ type StopServices = Extract<PlannedAction, { kind: 'stop-services' }>;
 export const stopServices: ActionHandler<StopServices, { stopped: StopOutcome[] }> = {
   kind: 'stop-services',
   describe(a) {
-    if (a.processes.length === 0) return 'services: none running';
-    return `services: stop ${a.processes.map((p) => `${p.service} (pid ${p.pid})`).join(', ')}`;
+    const all = [...a.processes.map((p) => `${p.service} (pid ${p.pid})`), ...(a.containers ?? []).map((c) => `container ${c.name}`)];
+    return all.length === 0 ? 'services: none running' : `services: stop ${all.join(', ')}`;
   },
   async apply(ctx, story, a) {
+    const containers = a.containers ?? [];
+    if (containers.length > 0) {
+      const { stopContainers } = await import('../services/docker.js');
+      const res = await stopContainers(containers.map((c) => c.id));
+      const bad = res.filter((r) => !r.ok);
+      if (bad.length > 0) throw new StepFailedError(`docker stop failed: ${bad.map((b) => `${b.id}: ${b.output}`).join('; ')}`, { code: 'E_DOCKER' });
+    }
     if (a.processes.length === 0) return { stopped: [] };
     const timeoutMsByService: Record<string, number> = {};
     for (const svc of ctx.services.get(story.id) ?? []) if (svc.stopTimeoutMs !== undefined) timeoutMsByService[svc.name] = svc.stopTimeoutMs;
@@ -28,7 +35,9 @@ export const stopServices: ActionHandler<StopServices, { stopped: StopOutcome[] 
     return { stopped };
   },
   async revert(_ctx, _story, a, r) {
-    if (r.stopped.length === 0) return undefined;
+    const containers = a.containers ?? [];
+    if (containers.length > 0) await (await import('../services/docker.js')).startContainers(containers.map((c) => c.id));
+    if (r.stopped.length === 0) return containers.length > 0 ? `started ${containers.length} container(s) again` : undefined;
     // A stopped process cannot be brought back with its state; say how to start it instead of pretending.
     return `services stay stopped; start them again as before (${a.processes.map((p) => p.cmdline).join('; ')})`;
   },

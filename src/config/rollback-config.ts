@@ -21,6 +21,7 @@ export interface StoryOverride {
   services?: ServiceSpec[];
   envPrefixes?: string[];
   yamlKeys?: Array<{ file: string; key: string[] }>;
+  containers?: Array<{ name?: string; label?: string }>;
 }
 
 /** `config/rollback.yaml`, validated and normalised. */
@@ -41,7 +42,7 @@ export const DEFAULT_CONFIG: Omit<RollbackConfig, 'source' | 'stories'> = {
 };
 
 const LIST_FIELDS = ['dependsOn', 'code', 'config', 'tests', 'docs', 'data', 'caches', 'npm', 'python', 'npmUses', 'pythonUses', 'envPrefixes'] as const;
-const STORY_FIELDS = new Set<string>(['feature', 'title', 'services', 'yamlKeys', ...LIST_FIELDS]);
+const STORY_FIELDS = new Set<string>(['feature', 'title', 'services', 'yamlKeys', 'containers', ...LIST_FIELDS]);
 const SERVICE_FIELDS = new Set(['name', 'argv', 'pidFile', 'port', 'stopTimeoutMs', 'start']);
 
 /** Reads and validates `config/rollback.yaml`; a missing file yields the defaults. */
@@ -146,6 +147,8 @@ function readStory(node: YamlNode | null, keyPath: string, fail: Fail): StoryOve
       out[field] = String((value as import('yaml').Scalar).value);
     } else if (field === 'services') {
       out.services = readServices(value, fieldPath, fail);
+    } else if (field === 'containers') {
+      out.containers = readContainers(value, fieldPath, fail);
     } else if (field === 'yamlKeys') {
       out.yamlKeys = readYamlKeys(value, fieldPath, fail);
     } else {
@@ -178,6 +181,18 @@ function readYamlKeys(node: YamlNode | null, keyPath: string, fail: Fail): Array
       return fail(it, `${keyPath}[${i}].key`, 'must be a dotted key path or a list of keys');
     }
     return { file: js.file, key: key as string[] };
+  });
+}
+
+/** `containers: [{ name: airbyte-server }, { label: com.example.story=1.2 }]`: exactly one of name or label. */
+function readContainers(node: YamlNode | null, keyPath: string, fail: Fail): Array<{ name?: string; label?: string }> {
+  if (!isSeq(node)) return fail(node, keyPath, 'must be a list of { name } or { label }');
+  return node.items.map((item, i) => {
+    const it = item as YamlNode;
+    const js = (isMap(it) ? it.toJSON() : null) as Record<string, unknown> | null;
+    const ok = js && Object.keys(js).length === 1 && (typeof js.name === 'string' || typeof js.label === 'string');
+    if (!ok) return fail(it, `${keyPath}[${i}]`, 'must have exactly one of name (exact container name) or label');
+    return typeof js.name === 'string' ? { name: js.name } : { label: js.label as string };
   });
 }
 

@@ -15,6 +15,8 @@ export interface StorySnapshot {
   pythonPresent: string[];
   /** The story's variables in `.env` (by its prefixes), with their lines. */
   envEntries: Array<{ name: string; startLine: number; endLine: number }>;
+  /** Declared containers: found ones, or why docker could not be asked. */
+  containers: { found: Array<{ id: string; name: string; state: string }>; unavailable: string | null };
   /** The story's declared YAML keys that exist now, per file. */
   yamlKeys: Array<{ file: string; keys: string[][] }>;
 }

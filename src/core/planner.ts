@@ -88,7 +88,7 @@ export function transitiveDependencies(reg: Registry, flags: FlagView, story: St
 /** True when anything of the story is on disk or running. */
 export function isInstalled(snapshot: Snapshot, id: string): boolean {
   const s = snapshot.stories.get(id);
-  return !!s && (s.paths.length > 0 || s.processes.length > 0);
+  return !!s && (s.paths.length > 0 || s.processes.length > 0 || s.containers.found.length > 0);
 }
 
 /** Parses `all`, `1.3` or `1.5,1.6,1.7` into known story ids; unknown ids are an input error. */
@@ -199,6 +199,10 @@ function planStory(
     return base;
   }
   const warnings = base.warnings;
+  if (snap.containers.unavailable !== null) {
+    const names = (story.containers ?? []).map((c) => c.name ?? `label ${c.label}`).join(', ');
+    warnings.push(`docker: ${snap.containers.unavailable}; containers ${names} were not checked or stopped`);
+  }
   if (!flags.features.has(story.feature)) warnings.push(`${story.feature} is not in ${req.flagsFile}; no flag to turn off`);
 
   const changes = flagChanges(flags, run.enabled, story.feature);
@@ -210,7 +214,12 @@ function planStory(
 
   const actions: PlannedAction[] = [
     { kind: 'disable-flag', changes, file: req.flagsFile },
-    { kind: 'stop-services', processes: snap.processes, notFound: snap.servicesNotFound },
+    {
+      kind: 'stop-services',
+      processes: snap.processes,
+      notFound: snap.servicesNotFound,
+      containers: snap.containers.found.filter((c) => c.state === 'running'),
+    },
     { kind: 'backup', destination: `${req.backupsDir}/${backupId}`, backupId, files, bytes },
     { kind: 'remove-paths', paths: snap.paths, files, bytes },
     { kind: 'packages', decisions: packageDecisions(reg, snapshot, story, run.inRun), npm: null, python: null },

@@ -1,7 +1,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from './errors.js';
-import { diskAvailable, inspectPaths, npmPresent, pythonPresent, type Snapshot } from './inspect.js';
+import { diskAvailable, inspectPaths, npmPresent, pythonPresent, type Snapshot, type StorySnapshot } from './inspect.js';
 import { buildRegistry, type Registry } from './registry.js';
 import { loadRollbackConfig, type RollbackConfig } from '../config/rollback-config.js';
 import { loadFlags, type FlagsDoc } from '../flags/index.js';
@@ -65,6 +65,9 @@ export async function gatherSnapshot(project: Project): Promise<Snapshot> {
   const stories: Snapshot['stories'] = new Map();
   const existing = new Set<string>();
   const envText = readTextOrNull(path.join(root, '.env'));
+  // Docker is asked only when some story declares containers, and once for all of them.
+  const containerSpecs = registry.stories.flatMap((s) => s.containers ?? []);
+  const docker = containerSpecs.length > 0 ? await (await import('../services/docker.js')).scanContainers(containerSpecs) : null;
   for (const story of registry.stories) {
     const { paths, declared } = inspectPaths(root, story);
     stories.set(story.id, {
@@ -77,6 +80,7 @@ export async function gatherSnapshot(project: Project): Promise<Snapshot> {
       pythonPresent: pythonPresent(venv ? venvAbs : null, story.python),
       envEntries: envText === null || story.envPrefixes.length === 0 ? [] : planEnvRemoval(envText, story.envPrefixes).lines,
       yamlKeys: presentYamlKeys(root, story),
+      containers: containersOf(story, docker),
     });
     for (const edit of story.sharedEdits) if (existsSync(path.join(root, edit.file))) existing.add(edit.file);
   }
@@ -102,4 +106,13 @@ function presentYamlKeys(root: string, story: Story): Array<{ file: string; keys
     byFile.set(y.file, [...(byFile.get(y.file) ?? []), y.key]);
   }
   return [...byFile].map(([file, keys]) => ({ file, keys }));
+}
+
+/** The story's declared containers among those docker listed, or why docker could not be asked. */
+function containersOf(story: Story, docker: import('../services/docker.js').DockerScan | null): StorySnapshot['containers'] {
+  const specs = story.containers ?? [];
+  if (specs.length === 0 || docker === null) return { found: [], unavailable: null };
+  if (!docker.engine) return { found: [], unavailable: docker.why };
+  const mine = new Set(specs.map((s) => s.name ?? `label ${s.label}`));
+  return { found: docker.containers.filter((c) => mine.has(c.spec)).map(({ id, name, state }) => ({ id, name, state })), unavailable: null };
 }

@@ -36,6 +36,7 @@ export function buildRegistry(builtins: readonly Story[], config: RollbackConfig
         if (extra) existing[field] = [...own, ...extra.filter((x) => !own.includes(x))];
       }
       if (override.services) existing.services = [...existing.services, ...override.services];
+      if (override.containers) existing.containers = [...(existing.containers ?? []), ...override.containers];
       if (override.yamlKeys) existing.yamlKeys = [...(existing.yamlKeys ?? []), ...override.yamlKeys];
       continue;
     }
@@ -60,6 +61,7 @@ export function buildRegistry(builtins: readonly Story[], config: RollbackConfig
       pythonUses: override.pythonUses ?? [],
       services: override.services ?? [],
       yamlKeys: override.yamlKeys ?? [],
+      containers: override.containers ?? [],
       envPrefixes: override.envPrefixes ?? [],
       sharedEdits: [],
     });

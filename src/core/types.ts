@@ -65,6 +65,8 @@ export interface Story {
   npmUses?: string[];
   /** Python distributions the story needs but another story added. */
   pythonUses?: string[];
+  /** Docker containers the story runs, by exact name or label: stopped with the services. */
+  containers?: Array<{ name?: string; label?: string }>;
   /** Keys the story added to YAML files others own (e.g. `config/external-services.yaml`): removed, backed up. */
   yamlKeys?: Array<{ file: string; key: string[] }>;
   services: ServiceSpec[];
@@ -137,7 +139,13 @@ export interface FlagChange {
  */
 export type PlannedAction =
   | { kind: 'disable-flag'; changes: FlagChange[]; file: string }
-  | { kind: 'stop-services'; processes: FoundProcess[]; notFound: string[] }
+  | {
+      kind: 'stop-services';
+      processes: FoundProcess[];
+      notFound: string[];
+      /** Running containers to stop (only when a docker engine answered; otherwise a plan warning says so). */
+      containers?: Array<{ id: string; name: string; state: string }>;
+    }
   | {
       kind: 'backup';
       /** Relative to the root: `rollback_backups/<feature>_<YYYYMMDD_HHMMSS>`. */

@@ -1,5 +1,7 @@
 import type { RunReport } from './run-report.js';
 import type { PlannedAction } from '../core/types.js';
+import type { StepRecord } from '../core/executor.js';
+import type { StopOutcome } from '../services/index.js';
 
 const fmtBytes = (n: number): string =>
   n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`;
@@ -53,18 +55,29 @@ export function renderMarkdown(r: RunReport): string {
       }
       out.push('');
     }
-    if (plan) out.push(...evidence(plan.actions, s.steps.find((x) => x.kind === 'validate')?.result));
+    if (plan) out.push(...evidence(plan.actions, s.steps));
   }
   return `${out.join('\n').trimEnd()}\n`;
 }
 
-function evidence(actions: PlannedAction[], validation: unknown): string[] {
+function evidence(actions: PlannedAction[], steps: StepRecord[]): string[] {
   const out: string[] = [];
+  const resultOf = (kind: string): unknown => steps.find((x) => x.kind === kind && x.status !== 'failed')?.result;
+  const validation = resultOf('validate');
+  const stopped = new Map(((resultOf('stop-services') as { stopped?: StopOutcome[] } | undefined)?.stopped ?? []).map((o) => [o.pid, o]));
   for (const a of actions) {
     if (a.kind === 'disable-flag' && a.changes.length > 0) {
       out.push(`Flags changed in \`${a.file}\`:`, ...a.changes.map((c) => `- \`${c.feature}\`: ${c.from} → ${c.to} (${c.why})`), '');
     } else if (a.kind === 'stop-services' && a.processes.length > 0) {
-      out.push('Processes stopped:', ...a.processes.map((p) => `- pid ${p.pid} \`${p.cmdline}\` — ${p.service}; identified by ${p.evidence}`), '');
+      out.push(
+        'Processes stopped:',
+        ...a.processes.map((p) => {
+          const o = stopped.get(p.pid);
+          const how = o ? ` — ${o.signal}${o.exitedAfterMs !== null ? `, gone after ${o.exitedAfterMs} ms` : ''}${o.gone ? '' : ', STILL RUNNING'}${o.note ? ` (${o.note})` : ''}` : '';
+          return `- pid ${p.pid}${p.port ? ` port ${p.port}` : ''} \`${p.cmdline}\` — ${p.service}; identified by ${p.evidence}${how}`;
+        }),
+        '',
+      );
     } else if (a.kind === 'remove-paths' && a.paths.length > 0) {
       out.push(`Paths removed (${a.files} files, ${fmtBytes(a.bytes)}):`, ...a.paths.map((p) => `- \`${p.path}\` (${p.category}, ${p.kind}, ${p.files} files, ${fmtBytes(p.bytes)})`), '');
     } else if (a.kind === 'packages' && a.decisions.length > 0) {

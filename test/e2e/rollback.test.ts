@@ -147,7 +147,7 @@ describe('services', () => {
     for (const p of sb.processes.filter((x) => x.twin)) expect(alive(p.pid), `twin ${p.service} must survive`).toBe(true);
     for (const p of sb.processes.filter((x) => x.story !== '1.5' && !x.twin)) expect(alive(p.pid), `${p.service} (${p.story}) must survive`).toBe(true);
     const report = readFileSync(path.join(sb.root, 'rollback_reports', `${json.runId}.md`), 'utf8');
-    for (const p of mine) expect(report).toContain(`pid ${p.pid}`);
+    for (const p of mine) expect(report).toMatch(new RegExp(`pid ${p.pid} .*— SIGTERM, gone after \\d+ ms`));
   });
 });
 
@@ -465,5 +465,34 @@ describe('restore', () => {
     expect(tampered.code).not.toBe(0);
     expect(tampered.stderr).toMatch(/does not match|verif/);
     expect(listTree(sb.root)).toEqual(before);
+  });
+});
+
+describe('shared YAML keys and docker', () => {
+  it('removes a declared YAML key with its comment, keeps the rest byte for byte, and restore puts it back', async () => {
+    const sb = await sandbox({ only: ['1.8'] });
+    const file = path.join(sb.root, 'config/external-services.yaml');
+    const original = readFileSync(file, 'utf8');
+    const withKey = original.replace('  telemetry:\n', '  # QA dashboards (story 1.8)\n  qa_dashboard:\n    url: http://localhost:3001 # dev only\n    enabled: true\n  telemetry:\n');
+    writeFileSync(file, withKey);
+    writeFileSync(path.join(sb.root, 'config/rollback.yaml'), 'stories:\n  "1.8":\n    yamlKeys:\n      - file: config/external-services.yaml\n        key: services.qa_dashboard\n');
+    const dry = await cli(sb.root, ['rollback', '1.8', '--dry-run']);
+    expect(dry.stdout).toContain('config/external-services.yaml: remove keys services.qa_dashboard');
+    const rb = await cliJson<RunJson>(sb.root, ['rollback', '1.8', '--force']);
+    expect(rb.code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(original);
+    const back = await cli(sb.root, ['restore', '1.8', '--force']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(withKey);
+  });
+
+  it('says plainly when no docker engine answers, in the plan and in the report', async () => {
+    const sb = await sandbox({ only: ['1.8'] });
+    writeFileSync(path.join(sb.root, 'config/rollback.yaml'), 'stories:\n  "1.8":\n    containers:\n      - name: qa-grafana\n');
+    const dry = await cliJson<{ warnings: string[] }>(sb.root, ['rollback', '1.8', '--dry-run']);
+    expect(dry.json.warnings.join('\n')).toMatch(/docker: .*; containers qa-grafana were not checked or stopped/);
+    const rb = await cliJson<RunJson>(sb.root, ['rollback', '1.8', '--force']);
+    expect(rb.code).toBe(0);
+    expect(readFileSync(path.join(sb.root, rb.json.report.markdown), 'utf8')).toMatch(/docker: .*qa-grafana were not checked or stopped/);
   });
 });

@@ -27,6 +27,7 @@ function snapshotWith(installed: string[], extra: Partial<Snapshot> = {}): Snaps
       pythonPresent: [],
       envEntries: [],
       yamlKeys: [],
+      containers: { found: [], unavailable: null },
     });
   }
   return { root: '/p', stories, diskAvailable: 1e12, venv: null, existing: new Set(), ...extra };
