@@ -15,6 +15,7 @@ import { fileContent, type Owner } from './file-content.js';
 import { envFileText } from './sandbox-env.js';
 import { enableFlags, readPackFlags } from './sandbox-flags.js';
 import { planLaunches, READY_REL, RUNNER_REL, RUNNER_SCRIPT, type ServiceLaunch } from './service-launch.js';
+import { installPackages, type SandboxPackages } from './sandbox-packages.js';
 import { killAll, startProcess, waitReady, type StartedProcess } from './service-processes.js';
 import { storyEntries, writeEntries } from './story-tree.js';
 
@@ -38,6 +39,17 @@ export interface BuildSandboxOptions {
   twins?: boolean;
   /** Size in bytes of each `analytics.db`. Default {@link DEFAULT_DATA_BYTES}. */
   dataBytes?: number;
+  /**
+   * Really install the packages, offline: stand-ins of every npm package of the base and of the
+   * installed stories in `node_modules` (package.json and a lockfileVersion 3 lock written by npm, the
+   * tarballs in `<outside>/pkgs/`), and a `.venv` made by `python3 -m venv` holding a stand-in wheel of
+   * every Python distribution the installed stories list. Needs npm and python3; adds 6–8 s, mostly
+   * `python3 -m venv` (the tarballs and wheels are built once, kept under `os.tmpdir()` by content hash,
+   * and reused). Not byte-deterministic like the rest: the venv holds absolute paths, and package.json
+   * names `<outside>/pkgs/`. Default false: package.json and package-lock.json are then the fixed text of
+   * {@link BASE_FILES} and there is no `node_modules` nor `.venv`.
+   */
+  packages?: boolean;
 }
 
 /** A process the sandbox started. */
@@ -68,6 +80,8 @@ export interface Sandbox {
    * own process group, and exits by itself once the process that built the sandbox is gone, so a killed test run leaks nothing.
    */
   processes: SandboxProcess[];
+  /** What `packages: true` installed; absent otherwise. */
+  packages?: SandboxPackages;
   /** SIGKILL every process group it started and wait until each is reaped. Idempotent. */
   stop(): Promise<void>;
   /** {@link Sandbox.stop}, then remove `root` and `outside` (and the temp dir holding them). Idempotent. */
@@ -93,10 +107,14 @@ export async function buildSandbox(opts: BuildSandboxOptions = {}): Promise<Sand
       for (const dir of [root, outside, ...(base === null ? [] : [base])]) await rm(dir, { recursive: true, force: true });
     })());
 
+  let packages: SandboxPackages | undefined;
   try {
     await writeProject(root, installed, dataBytes);
     const launches = planLaunches(installed, { root, outside }, { services: opts.services ?? true, twins: opts.twins ?? false });
     await writeOutside(root, outside, launches, dataBytes);
+    if (opts.packages === true) {
+      packages = await installPackages(root, outside, BASE_FILES['package.json'] as string, opts.stories ?? BUILTIN_STORIES, installed);
+    }
     // Started one by one so a failed spawn leaves `started` exact; readiness is awaited together.
     const readyDir = path.join(outside, READY_REL);
     await mkdir(readyDir, { recursive: true });
@@ -119,6 +137,7 @@ export async function buildSandbox(opts: BuildSandboxOptions = {}): Promise<Sand
       argv: [...p.launch.argv],
       cwd: p.launch.cwd,
     })),
+    ...(packages === undefined ? {} : { packages }),
     stop,
     cleanup,
   };

@@ -6,6 +6,9 @@ export {
   type Sandbox,
   type SandboxProcess,
 } from './build-sandbox.js';
+export { npmWanted, pythonWanted, type SandboxPackages } from './sandbox-packages.js';
+export { VENV_REL } from './python-install.js';
+export { normaliseDist } from './python-wheels.js';
 export { listTree, diffTrees, copyTree, type TreeDiff } from './list-tree.js';
 export { BASE_FILES, BASE_CLI } from './base-files.js';
 export { BASE_ENV_LINES, storyEnvLines, envFileText } from './sandbox-env.js';
