@@ -1,0 +1,446 @@
+/**
+ * Restore a backup into the root, byte for byte: check and extract into a staging directory inside the
+ * root, then move each entry into place with rename (same file system), then re-hash what was restored.
+ */
+import {
+  type Dirent,
+  type Stats,
+  closeSync,
+  constants,
+  chmodSync,
+  fchmodSync,
+  fstatSync,
+  futimesSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  rmdirSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { BackupIntegrityError, InvalidInputError, messageOf } from '../core/errors.js';
+import { archivePathOf, checkArchive } from './archive-check.js';
+import { type Conflict, findConflicts, isInside, selectEntries, symlinkEscape } from './conflicts.js';
+import { type ManifestEntry, ancestorsOf, readManifest } from './manifest.js';
+import { type HashPipeline, startHashPipeline } from './hash-pipeline.js';
+
+/** Options of extractBackup. */
+export interface ExtractOptions {
+  /** The backup directory (holds manifest.json and the archive). */
+  dir: string;
+  /** Where to restore: manifest paths are relative to it. */
+  root: string;
+  /** Restore only these manifest paths (and everything below them). Default: everything. */
+  only?: string[];
+  /** Replace what is in the way instead of refusing. Default false. Existing directories are merged either way. */
+  overwrite?: boolean;
+  /** Absolute, inside the root (same file system, so moves are renames), must not exist. Created and removed here. */
+  stagingDir: string;
+  /**
+   * Restore symlinks whose target lies outside the root (a venv's `bin/python -> /usr/bin/python3`).
+   * Default false: such a backup is refused. Nothing is ever written *through* such a link either way.
+   */
+  allowOutsideSymlinks?: boolean;
+  /** I/O buffer size in bytes (default 1 MiB). For tests and benchmarks. */
+  bufferSize?: number;
+  /** Hash in a worker thread (default true; false hashes on the calling thread). For tests and benchmarks. */
+  hashInWorker?: boolean;
+}
+
+/** What a restore put back. */
+export interface ExtractResult {
+  /** Regular files restored and their bytes. */
+  files: number;
+  bytes: number;
+  /** Every manifest path restored (files, directories, symlinks), in manifest order. */
+  restored: string[];
+}
+
+/**
+ * The process umask, read from /proc (setting it to read it back would change it process-wide for a
+ * moment, under other threads' feet). Unknown: all bits, so every file gets an explicit fchmod.
+ */
+function currentUmask(): number {
+  try {
+    const m = /^Umask:\s+([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return parseInt(m[1] as string, 8);
+  } catch {
+    // not Linux, or no /proc
+  }
+  return 0o777;
+}
+
+function conflictList(conflicts: Conflict[]): string {
+  const shown = conflicts.slice(0, 20).map((c) => `${c.path} ${c.reason}`);
+  if (conflicts.length > shown.length) shown.push(`… and ${conflicts.length - shown.length} more`);
+  return shown.join('; ');
+}
+
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
+function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Restore the backup in `opts.dir` under `opts.root`.
+ *
+ * 1. Read and validate the manifest; refuse symlinks leading out of the root and any conflict
+ *    (InvalidInputError, nothing written).
+ * 2. One pass over the archive: every entry is checked against the manifest (see verifyBackup) and the
+ *    selected ones are written into the staging directory as they pass. Any problem (changed byte, extra,
+ *    missing or unsafe entry, archive hash) → the staging directory is deleted and BackupIntegrityError
+ *    is thrown: nothing outside staging was touched. The archive is read once, not twice.
+ * 3. Conflicts are checked again (time has passed), then each top-level staged entry is renamed into
+ *    place; existing directories are merged, their children moved one by one.
+ * 4. Every restored path is re-read and compared with the manifest (type, size, sha256, link target,
+ *    mode); then directory modes and mtimes are set, deepest first.
+ *
+ * The staging directory (and the parents created for it) is removed at the end, also on failure.
+ * @throws InvalidInputError for unusable options, conflicts or unsafe entries; BackupIntegrityError for
+ * a backup that does not match its manifest or a restore that does not read back as the manifest says.
+ * File-system errors (disk full) propagate as they are.
+ */
+export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult> {
+  if (typeof opts.stagingDir !== 'string' || !isAbsolute(opts.stagingDir)) {
+    throw new InvalidInputError(`staging directory ${JSON.stringify(opts.stagingDir)} must be an absolute path`);
+  }
+  const root = resolve(opts.root);
+  let rootReal: string;
+  try {
+    rootReal = realpathSync(root);
+    if (!statSync(rootReal).isDirectory()) throw new Error('not a directory');
+  } catch (err) {
+    throw new InvalidInputError(`restore root ${root} is not a directory: ${messageOf(err)}`, { cause: err });
+  }
+  const staging = resolve(opts.stagingDir);
+  if (!isInside(root, staging) || staging === root) {
+    throw new InvalidInputError(`staging directory ${staging} must be inside the root ${root}`);
+  }
+  if (lstatOrNull(staging) !== null) throw new InvalidInputError(`staging directory ${staging} already exists`);
+  const backupDir = resolve(opts.dir);
+  const manifest = readManifest(backupDir);
+  const selected = selectEntries(manifest, opts.only);
+  const overwrite = opts.overwrite ?? false;
+
+  // Entries that would land in the staging area or in the backup itself: never.
+  const forbidden = [relative(root, staging)];
+  if (isInside(root, backupDir) && backupDir !== root) forbidden.push(relative(root, backupDir));
+  for (const e of selected) {
+    for (const f of forbidden) {
+      if (e.path === f || e.path.startsWith(`${f}/`)) {
+        throw new InvalidInputError(`refusing to restore ${e.path}: it lies inside the staging or backup directory`, {
+          code: 'E_RESTORE_UNSAFE',
+        });
+      }
+    }
+  }
+  if (!opts.allowOutsideSymlinks) {
+    const escaping = selected
+      .filter((e) => e.type === 'symlink')
+      .map((e) => [e, symlinkEscape(root, rootReal, e)] as const)
+      .filter(([, out]) => out !== null);
+    if (escaping.length > 0) {
+      throw new InvalidInputError(
+        `refusing to restore symlink(s) leading outside the root: ${escaping
+          .slice(0, 10)
+          .map(([e, out]) => `${e.path} -> ${e.linkTarget} (${out})`)
+          .join('; ')}`,
+        { code: 'E_RESTORE_UNSAFE' },
+      );
+    }
+  }
+  checkConflicts(findConflicts(manifest, root, opts.only), overwrite);
+
+  const hashes = await startHashPipeline(opts.hashInWorker ?? true, opts.bufferSize);
+  let firstCreated: string | undefined;
+  try {
+    firstCreated = mkdirSync(dirname(staging), { recursive: true });
+    mkdirSync(staging, { mode: 0o700 });
+  } catch (err) {
+    await hashes.close();
+    throw err;
+  }
+  try {
+    if (statSync(staging).dev !== statSync(rootReal).dev) {
+      throw new InvalidInputError(`staging directory ${staging} is not on the root's file system: moves would not be renames`);
+    }
+    const files = await extractToStaging(backupDir, manifest.archive, manifest.entries, selected, staging, hashes);
+    checkConflicts(findConflicts(manifest, root, opts.only), overwrite);
+    const placed = placeAll(staging, root, rootReal, manifest.entries, overwrite);
+    const problems = await recheck(root, selected, placed, hashes);
+    if (problems.length > 0) {
+      throw new BackupIntegrityError(`restored files under ${root} do not match the manifest`, problems);
+    }
+    applyDirMetadata(root, manifest.entries, placed);
+    return { files: files.files, bytes: files.bytes, restored: selected.map((e) => e.path) };
+  } finally {
+    await hashes.close();
+    rmSync(staging, { recursive: true, force: true });
+    removeEmptyParents(dirname(staging), firstCreated);
+  }
+}
+
+function checkConflicts(conflicts: Conflict[], overwrite: boolean): void {
+  const unsafe = conflicts.filter((c) => c.kind === 'unsafe');
+  if (unsafe.length > 0) {
+    throw new InvalidInputError(`restore refused: ${conflictList(unsafe)}`, { code: 'E_RESTORE_UNSAFE' });
+  }
+  if (!overwrite && conflicts.length > 0) {
+    throw new InvalidInputError(`restore refused, ${conflicts.length} path(s) in the way: ${conflictList(conflicts)}`, {
+      code: 'E_RESTORE_CONFLICT',
+    });
+  }
+}
+
+/** Remove the parents mkdir created for the staging directory, when they are empty again. */
+function removeEmptyParents(dir: string, firstCreated: string | undefined): void {
+  if (firstCreated === undefined) return;
+  let d = dir;
+  while (isInside(firstCreated, d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (another restore's staging), or gone
+    }
+    if (d === firstCreated) return;
+    d = dirname(d);
+  }
+}
+
+/** Pass 2: check the whole archive and write the selected entries into staging. */
+async function extractToStaging(
+  backupDir: string,
+  archive: { file: string; compression: 'none' | 'gzip'; bytes: number; sha256: string },
+  entries: ManifestEntry[],
+  selected: ManifestEntry[],
+  staging: string,
+  hashes: HashPipeline,
+): Promise<{ files: number; bytes: number }> {
+  const want = new Set(selected.map((e) => e.path));
+  const manifestDirs = new Set(entries.filter((e) => e.type === 'dir').map((e) => e.path));
+  const made = new Set<string>(); // directories present in staging
+  const atime = Date.now() / 1000;
+  const umaskBits = currentUmask();
+  let fd = -1;
+  let files = 0;
+  let bytes = 0;
+
+  const ensureDir = (rel: string): void => {
+    if (made.has(rel)) return;
+    const cut = rel.lastIndexOf('/');
+    if (cut > 0) ensureDir(rel.slice(0, cut));
+    // Created 0700 here; manifest directories get their own mode once everything is in place.
+    mkdirSync(join(staging, rel), { mode: manifestDirs.has(rel) ? 0o700 : 0o755 });
+    made.add(rel);
+  };
+
+  try {
+    const result = await checkArchive(
+      {
+        archivePath: archivePathOf(backupDir, { archive }),
+        compression: archive.compression,
+        entries,
+        expectedArchive: archive,
+        hashes,
+        // This thread is busy creating files: hashes go to the worker unless it falls behind.
+        placement: 'auto',
+      },
+      {
+        onEntry(m) {
+          if (!want.has(m.path)) return undefined;
+          const cut = m.path.lastIndexOf('/');
+          if (cut > 0) ensureDir(m.path.slice(0, cut));
+          const abs = join(staging, m.path);
+          if (m.type === 'dir') {
+            ensureDir(m.path);
+            return undefined;
+          }
+          if (m.type === 'symlink') {
+            symlinkSync(m.linkTarget as string, abs);
+            return undefined;
+          }
+          // O_EXCL + O_NOFOLLOW: never write through something already there. Created with its final
+          // mode (a new file is writable through this descriptor whatever its mode says).
+          fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, m.mode & 0o777);
+          const out = fd;
+          return (chunk: Buffer) => writeAll(out, chunk);
+        },
+        onEntryEnd(m) {
+          if (!want.has(m.path)) return;
+          const mtime = m.mtimeMs / 1000;
+          if (m.type === 'file') {
+            // Only when open() could not set it: bits taken by the umask, setuid/setgid/sticky.
+            if ((m.mode & umaskBits) !== 0 || m.mode > 0o777) fchmodSync(fd, m.mode);
+            futimesSync(fd, atime, mtime);
+            closeSync(fd);
+            fd = -1;
+            files++;
+            bytes += m.size;
+          } else if (m.type === 'symlink') {
+            lutimesSync(join(staging, m.path), atime, mtime);
+          }
+        },
+      },
+    );
+    if (result.problems.length > 0) {
+      throw new BackupIntegrityError(`backup ${backupDir} does not match its manifest; nothing was restored`, result.problems);
+    }
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+  return { files, bytes };
+}
+
+/** Pass 3: rename staged entries into place. Returns the paths renamed (each the top of a moved subtree). */
+function placeAll(staging: string, root: string, rootReal: string, entries: ManifestEntry[], overwrite: boolean): Set<string> {
+  const types = new Map(entries.map((e) => [e.path, e.type]));
+  const moved = new Set<string>();
+  const mergeable = (rel: string, dst: string, st: Stats): boolean => {
+    if (st.isDirectory()) return true;
+    // A symlink to a directory inside the root, where the backup has no entry of its own: write through it.
+    if (!st.isSymbolicLink() || types.get(rel) === 'dir') return false;
+    try {
+      const real = realpathSync(dst);
+      return isInside(rootReal, real) && statSync(real).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const placeChildren = (rel: string): void => {
+    const dirents: Dirent[] = readdirSync(rel === '' ? staging : join(staging, rel), { withFileTypes: true });
+    for (const d of dirents) {
+      const child = rel === '' ? d.name : `${rel}/${d.name}`;
+      const src = join(staging, child);
+      const dst = join(root, child);
+      const st = lstatOrNull(dst);
+      if (st === null) {
+        renameSync(src, dst);
+        moved.add(child);
+        continue;
+      }
+      if (d.isDirectory() && mergeable(child, dst, st)) {
+        placeChildren(child);
+        continue;
+      }
+      if (!overwrite) {
+        // Checked twice before; only a concurrent writer gets here.
+        throw new InvalidInputError(`restore stopped: ${child} appeared during the restore (paths restored so far: ${[...moved].join(', ')})`, {
+          code: 'E_RESTORE_CONFLICT',
+        });
+      }
+      if (st.isDirectory()) rmSync(dst, { recursive: true });
+      else if (d.isDirectory()) unlinkSync(dst);
+      // file over file or link: rename replaces atomically
+      renameSync(src, dst);
+      moved.add(child);
+    }
+  };
+  placeChildren('');
+  return moved;
+}
+
+function wasPlaced(path: string, placed: Set<string>): boolean {
+  if (placed.has(path)) return true;
+  return ancestorsOf(path).some((a) => placed.has(a));
+}
+
+/** Pass 4: read back every restored path and compare it with the manifest (files hashed in the worker). */
+async function recheck(root: string, selected: ManifestEntry[], placed: Set<string>, hashes: HashPipeline): Promise<string[]> {
+  const problems: string[] = [];
+  const pending: Array<[number, ManifestEntry]> = [];
+  // Small files are packed one after another into the current slot, like the tar writer does.
+  let slot: Buffer | null = null;
+  let pos = 0;
+  for (const e of selected) {
+    const abs = join(root, e.path);
+    const name = JSON.stringify(e.path);
+    if (e.type !== 'file') {
+      const st = lstatSync(abs, { throwIfNoEntry: false });
+      if (st === undefined) problems.push(`${name}: missing after the restore`);
+      else if (e.type === 'dir' && !st.isDirectory()) problems.push(`${name}: is not a directory after the restore`);
+      else if (e.type === 'symlink' && !st.isSymbolicLink()) problems.push(`${name}: is not a symlink after the restore`);
+      else if (e.type === 'symlink' && readlinkSync(abs) !== e.linkTarget) problems.push(`${name}: link target differs after the restore`);
+      continue; // a directory's mode is set last, after this check
+    }
+    if (!wasPlaced(e.path, placed)) problems.push(`${name}: was not moved into place`);
+    let fd: number;
+    try {
+      fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      problems.push(`${name}: cannot be read after the restore (${(err as NodeJS.ErrnoException).code ?? messageOf(err)})`);
+      continue;
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) {
+        problems.push(`${name}: is not a regular file after the restore`);
+        continue;
+      }
+      const mode = st.mode & 0o7777;
+      if (mode !== e.mode) problems.push(`${name}: mode ${mode.toString(8)} after the restore, ${e.mode.toString(8)} in the manifest`);
+      if (st.size !== e.size) {
+        problems.push(`${name}: ${st.size} bytes after the restore, ${e.size} in the manifest`);
+        continue;
+      }
+      const stream = hashes.open();
+      let left = st.size;
+      while (left > 0) {
+        if (slot === null || pos === slot.length) {
+          slot = hashes.acquire();
+          pos = 0;
+        }
+        const n = readSync(fd, slot, pos, Math.min(left, slot.length - pos), null);
+        if (n === 0) break;
+        hashes.update(stream, slot, pos, n);
+        pos += n;
+        left -= n;
+      }
+      hashes.end(stream);
+      if (left > 0) problems.push(`${name}: shorter than its size after the restore`);
+      else pending.push([stream, e]);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const digests = await hashes.finish();
+  for (const [stream, e] of pending) {
+    if (digests.get(stream) !== e.sha256) problems.push(`${JSON.stringify(e.path)}: content differs from the manifest after the restore`);
+  }
+  return problems;
+}
+
+/**
+ * Directory modes and mtimes last, deepest first (adding children changes a directory's mtime). Every
+ * manifest directory this restore created gets its recorded metadata, also the unselected parents of a
+ * selected path; directories that already existed are left as they are.
+ */
+function applyDirMetadata(root: string, entries: ManifestEntry[], placed: Set<string>): void {
+  const dirs = entries.filter((e) => e.type === 'dir' && wasPlaced(e.path, placed));
+  dirs.sort((a, b) => b.path.split('/').length - a.path.split('/').length);
+  const atime = Date.now() / 1000;
+  for (const d of dirs) {
+    const abs = join(root, d.path);
+    chmodSync(abs, d.mode);
+    utimesSync(abs, atime, d.mtimeMs / 1000);
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Verified backup archives: create (archive, fsync, re-read and check file by file), verify, restore.
+ * "Nothing is deleted before it sits in a backup that has been re-read and checked file by file."
+ */
+export { createBackup, type CreateBackupOptions, type BackupResult } from './create-backup.js';
+export { verifyBackup, type VerifyReport } from './verify-backup.js';
+export { extractBackup, type ExtractOptions, type ExtractResult } from './extract-backup.js';
+export { findConflicts, selectEntries, type Conflict } from './conflicts.js';
+export {
+  readManifest,
+  manifestProblems,
+  archiveFileName,
+  MANIFEST_FILE,
+  type Manifest,
+  type ManifestEntry,
+  type EntryType,
+  type Compression,
+} from './manifest.js';

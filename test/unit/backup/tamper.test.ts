@@ -1,0 +1,308 @@
+/**
+ * Untrusted archives and manifests: every kind of damage or hostile entry must be found by verify and
+ * refused by extract, with nothing written outside the staging directory.
+ */
+import { existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BackupIntegrityError, InvalidInputError } from '../../../src/core/errors.js';
+import { createBackup, extractBackup, verifyBackup } from '../../../src/backup/index.js';
+import type { TarHeader } from '../../../src/backup/tar-format.js';
+import { cleanup, copyEntries, resealManifest, rewriteArchive, tempDir, write } from './helpers.js';
+
+let base: string;
+let root: string;
+let dest: string;
+
+beforeEach(async () => {
+  base = tempDir();
+  root = join(base, 'root');
+  write(root, 'story/a.txt', 'A'.repeat(3000));
+  write(root, 'story/sub/b.txt', 'bee\n');
+  write(root, 'keep.txt', 'not in the backup\n');
+  dest = join(base, 'backups', 'b');
+  await createBackup({ root, paths: ['story'], destDir: dest, backupId: 'b' });
+  // The story is rolled back: the restore must bring it back, or write nothing at all.
+  rmSync(join(root, 'story'), { recursive: true });
+});
+afterEach(() => cleanup(base));
+
+const staging = (): string => join(root, '.rollback-manager', 'staging', 'x');
+
+/** Extraction must fail with `type`, and leave the root as it was (only keep.txt). */
+async function expectRefusedRestore(type: typeof BackupIntegrityError | typeof InvalidInputError): Promise<Error> {
+  const baseBefore = readdirSync(base).sort();
+  const err = await extractBackup({ dir: dest, root, stagingDir: staging() }).then(
+    () => null,
+    (e: unknown) => e as Error,
+  );
+  expect(err).toBeInstanceOf(type);
+  expect(readdirSync(root)).toEqual(['keep.txt']);
+  expect(readdirSync(base).sort()).toEqual(baseBefore);
+  return err as Error;
+}
+
+function header(path: string, over: Partial<TarHeader> = {}): TarHeader {
+  return { path, type: 'file', size: 0, mode: 0o644, mtime: 1_700_000_000, uid: 0, gid: 0, linkTarget: '', ...over };
+}
+
+describe('verify and extract refuse damaged archives', () => {
+  it('finds a changed byte in a file and names that file', async () => {
+    const archive = join(dest, 'archive.tar');
+    const data = readFileSync(archive);
+    const at = data.indexOf('A'.repeat(3000));
+    expect(at).toBeGreaterThan(0);
+    data[at + 1500] = 'B'.charCodeAt(0);
+    writeFileSync(archive, data);
+
+    const report = await verifyBackup(dest);
+    expect(report.ok).toBe(false);
+    expect(report.problems.some((p) => p.startsWith('"story/a.txt": content sha256'))).toBe(true);
+    expect(report.problems.some((p) => p.startsWith('archive: sha256'))).toBe(true);
+    const err = (await expectRefusedRestore(BackupIntegrityError)) as BackupIntegrityError;
+    expect(err.problems.join('\n')).toContain('story/a.txt');
+  });
+
+  it('finds a changed byte even when the manifest hash of the archive was updated to match', async () => {
+    const archive = join(dest, 'archive.tar');
+    const data = readFileSync(archive);
+    data[data.indexOf('bee\n')] = 'B'.charCodeAt(0);
+    writeFileSync(archive, data);
+    resealManifest(dest);
+    const report = await verifyBackup(dest);
+    expect(report.problems).toEqual([expect.stringMatching(/^"story\/sub\/b\.txt": content sha256/)]);
+    await expectRefusedRestore(BackupIntegrityError);
+  });
+
+  it('refuses an entry appended by GNU tar -rf', async () => {
+    const other = join(base, 'other');
+    write(other, 'extra.txt', 'appended\n');
+    await execa('tar', ['-rf', join(dest, 'archive.tar'), '-C', other, 'extra.txt']);
+    const listed = await execa('tar', ['-tf', join(dest, 'archive.tar')]);
+    expect(listed.stdout.split('\n')).toContain('extra.txt');
+    rmSync(other, { recursive: true });
+
+    const report = await verifyBackup(dest);
+    expect(report.ok).toBe(false);
+    expect(report.problems).toContain('"extra.txt": archive entry not in the manifest');
+    await expectRefusedRestore(BackupIntegrityError);
+  });
+
+  it('refuses a "../" entry and writes nothing outside the root', async () => {
+    await rewriteArchive(dest, async (w, entries) => {
+      await copyEntries(w, entries);
+      await w.addEntry(header('../evil.txt', { size: 5 }), Buffer.from('evil\n'));
+      await w.addEntry(header('story/../../evil2.txt', { size: 5 }), Buffer.from('evil\n'));
+    });
+    const report = await verifyBackup(dest);
+    expect(report.problems).toEqual([
+      '"../evil.txt": unsafe archive path (".." component)',
+      '"story/../../evil2.txt": unsafe archive path (".." component)',
+    ]);
+    await expectRefusedRestore(BackupIntegrityError);
+    expect(existsSync(join(base, 'evil.txt'))).toBe(false);
+    expect(existsSync(join(base, '..', 'evil2.txt'))).toBe(false);
+  });
+
+  it('refuses a "../" entry placed before the real ones (nothing extracted at all)', async () => {
+    await rewriteArchive(dest, async (w, entries) => {
+      await w.addEntry(header('../evil.txt', { size: 5 }), Buffer.from('evil\n'));
+      await copyEntries(w, entries);
+    });
+    await expectRefusedRestore(BackupIntegrityError);
+    expect(existsSync(join(base, 'evil.txt'))).toBe(false);
+  });
+
+  it('refuses absolute paths, hardlinks, devices, fifos, GNU long names and duplicates', async () => {
+    const abs = join(base, 'abs-evil.txt');
+    await rewriteArchive(dest, async (w, entries) => {
+      await copyEntries(w, entries);
+      await w.addEntry(header(abs, { size: 2 }), Buffer.from('x\n'));
+      await w.addEntry(header('story/hl', { type: 'hardlink', linkTarget: '/etc/passwd' }));
+      await w.addEntry(header('story/dev', { type: 'char-device' }));
+      await w.addEntry(header('story/fifo', { type: 'fifo' }));
+      await w.addEntry(header('././@LongLink', { type: 'gnu-long-name', size: 4 }), Buffer.from('abc\0'));
+      const a = entries.find((e) => e.header.path === 'story/a.txt');
+      await w.addEntry(a!.header, a!.content);
+    });
+    const { problems } = await verifyBackup(dest);
+    expect(problems).toEqual([
+      `${JSON.stringify(abs)}: unsafe archive path (absolute path)`,
+      '"story/hl": hardlink entry (to "/etc/passwd") refused',
+      '"story/dev": char-device entry refused',
+      '"story/fifo": fifo entry refused',
+      '"././@LongLink": GNU gnu-long-name record refused (our archives use pax)',
+      '"story/a.txt": duplicate archive entry',
+    ]);
+    await expectRefusedRestore(BackupIntegrityError);
+    expect(existsSync(abs)).toBe(false);
+  });
+
+  it('reports an entry missing from the archive', async () => {
+    await rewriteArchive(dest, (w, entries) => copyEntries(w, entries, (p) => p === 'story/sub/b.txt'));
+    const { problems } = await verifyBackup(dest);
+    expect(problems).toEqual(['"story/sub/b.txt": in the manifest but missing from the archive']);
+    await expectRefusedRestore(BackupIntegrityError);
+  });
+
+  it('reports a type or size changed in the archive', async () => {
+    await rewriteArchive(dest, async (w, entries) => {
+      for (const e of entries) {
+        if (e.header.path === 'story/sub/b.txt') await w.addEntry({ ...e.header, size: 5 }, Buffer.from('bees\n'));
+        else if (e.header.path === 'story/sub') await w.addEntry({ ...e.header, type: 'file' });
+        else await w.addEntry(e.header, e.content);
+      }
+    });
+    const { problems } = await verifyBackup(dest);
+    expect(problems).toEqual(['"story/sub": is a file in the archive, a dir in the manifest', '"story/sub/b.txt": size 5 in the archive, 4 in the manifest']);
+  });
+
+  it('reports a truncated archive and a corrupt header', async () => {
+    const archive = join(dest, 'archive.tar');
+    const data = readFileSync(archive);
+    truncateSync(archive, 1024 + 512); // dir header, a.txt header, part of its content
+    let report = await verifyBackup(dest);
+    expect(report.ok).toBe(false);
+    expect(report.problems).toContain('archive: truncated (ends inside an entry)');
+
+    data[512 + 10] = (data[512 + 10] as number) ^ 0xff; // inside the second header's name: checksum no longer matches
+    writeFileSync(archive, data);
+    report = await verifyBackup(dest);
+    expect(report.problems[0]).toMatch(/^archive: malformed tar \(bad header checksum at offset 512\)/);
+    await expectRefusedRestore(BackupIntegrityError);
+  });
+
+  it('reports data hidden after the end-of-archive marker', async () => {
+    const archive = join(dest, 'archive.tar');
+    const data = readFileSync(archive);
+    writeFileSync(archive, Buffer.concat([data, Buffer.from('hidden')]));
+    resealManifest(dest);
+    const { problems } = await verifyBackup(dest);
+    expect(problems).toEqual(['archive: data after the end-of-archive marker']);
+  });
+
+  it('reports a missing archive file', async () => {
+    rmSync(join(dest, 'archive.tar'));
+    const { problems, ok } = await verifyBackup(dest);
+    expect(ok).toBe(false);
+    expect(problems[0]).toMatch(/^archive: .*archive\.tar is missing$/);
+  });
+
+  it('finds a damaged gzip archive', async () => {
+    const gzDest = join(base, 'backups', 'gz');
+    write(root, 'story/c.txt', 'some text '.repeat(5000));
+    await createBackup({ root, paths: ['story'], destDir: gzDest, backupId: 'gz', compression: 'gzip' });
+    const file = join(gzDest, 'archive.tar.gz');
+    const data = readFileSync(file);
+    const mid = Math.floor(data.length / 2);
+    data[mid] = (data[mid] as number) ^ 0x55;
+    writeFileSync(file, data);
+    const report = await verifyBackup(gzDest);
+    expect(report.ok).toBe(false);
+    expect(report.problems.join('\n')).toMatch(/archive: /);
+  });
+});
+
+describe('hostile or broken manifests', () => {
+  function editManifest(change: (m: Record<string, any>) => void): void {
+    const file = join(dest, 'manifest.json');
+    const m = JSON.parse(readFileSync(file, 'utf8'));
+    change(m);
+    writeFileSync(file, JSON.stringify(m));
+  }
+
+  it('refuses a manifest that is not JSON', async () => {
+    writeFileSync(join(dest, 'manifest.json'), '{ nope');
+    await expect(verifyBackup(dest)).rejects.toMatchObject({ name: 'BackupIntegrityError', problems: [expect.stringMatching(/^manifest is not JSON/)] });
+    await expectRefusedRestore(BackupIntegrityError);
+  });
+
+  it('names each problem of an invalid manifest', async () => {
+    editManifest((m) => {
+      m.entries.push({ path: '../up.txt', type: 'file', size: 1, mode: 0o644, mtimeMs: 0, sha256: 'x' });
+      m.archive.file = '../../etc/shadow';
+      m.totals.files = 99;
+    });
+    const err = (await verifyBackup(dest).catch((e: unknown) => e)) as BackupIntegrityError;
+    expect(err).toBeInstanceOf(BackupIntegrityError);
+    expect(err.problems).toEqual([
+      'archive.file "../../etc/shadow" should be archive.tar',
+      'entries[4] "../up.txt": ".." component',
+      'entries[4] "../up.txt": sha256 missing or malformed',
+      'totals.files is 99, entries say 3',
+      'totals.bytes is 3004, entries say 3005',
+    ]);
+  });
+
+  it('refuses an entry below a symlink entry (it would write through the link)', async () => {
+    editManifest((m) => {
+      m.entries.push({ path: 'story/l', type: 'symlink', size: 0, mode: 0o777, mtimeMs: 0, linkTarget: '/etc' });
+      m.entries.push({ path: 'story/l/passwd', type: 'dir', size: 0, mode: 0o755, mtimeMs: 0 });
+      m.totals.symlinks = 1;
+      m.totals.dirs = 3;
+    });
+    await expect(verifyBackup(dest)).rejects.toMatchObject({
+      problems: ['"story/l/passwd" is below "story/l", which is a symlink'],
+    });
+  });
+});
+
+describe('symlinks on restore', () => {
+  it('refuses a symlink entry pointing outside the root, and writes nothing', async () => {
+    const outside = join(base, 'outside');
+    mkdirSync(outside);
+    write(root, 'story2/ok.txt', 'ok\n');
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync('../../outside', join(root, 'story2/escape'));
+    symlinkSync(join(base, 'outside'), join(root, 'story2/escape-abs'));
+    symlinkSync('ok.txt', join(root, 'story2/fine'));
+    rmSync(dest, { recursive: true });
+    await createBackup({ root, paths: ['story2'], destDir: dest, backupId: 'b' });
+    rmSync(join(root, 'story2'), { recursive: true });
+
+    const err = (await expectRefusedRestore(InvalidInputError)) as InvalidInputError;
+    expect(err.code).toBe('E_RESTORE_UNSAFE');
+    expect(err.message).toContain('story2/escape -> ../../outside');
+    expect(err.message).toContain('story2/escape-abs ->');
+    expect(err.message).not.toContain('story2/fine');
+    expect(readdirSync(outside)).toEqual([]);
+    // Explicitly allowed, they are restored as links (and nothing is written through them).
+    await extractBackup({ dir: dest, root, stagingDir: staging(), allowOutsideSymlinks: true });
+    expect(readdirSync(join(root, 'story2')).sort()).toEqual(['escape', 'escape-abs', 'fine', 'ok.txt']);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('refuses to write through a parent symlink that leads outside the root', async () => {
+    // A backup of one file: its parent "story" is not an entry of its own, so it would be written through.
+    write(root, 'story/sub/b.txt', 'bee\n');
+    const dest2 = join(base, 'backups', 'one-file');
+    await createBackup({ root, paths: ['story/sub/b.txt'], destDir: dest2, backupId: 'one' });
+    rmSync(join(root, 'story'), { recursive: true });
+    const outside = join(base, 'outside');
+    mkdirSync(join(outside, 'sub'), { recursive: true });
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync(outside, join(root, 'story'));
+
+    const err = await extractBackup({ dir: dest2, root, stagingDir: staging() }).catch((e: unknown) => e as InvalidInputError);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as InvalidInputError).code).toBe('E_RESTORE_UNSAFE');
+    expect((err as Error).message).toContain(`story is a symlink to ${outside}, outside the root`);
+    expect(readdirSync(join(outside, 'sub'))).toEqual([]);
+    expect(existsSync(staging())).toBe(false);
+    // Even with overwrite: an unsafe parent is never replaced or written through.
+    await expect(extractBackup({ dir: dest2, root, stagingDir: staging(), overwrite: true })).rejects.toBeInstanceOf(InvalidInputError);
+    expect(readdirSync(join(outside, 'sub'))).toEqual([]);
+  });
+
+  it('writes through a parent symlink that stays inside the root', async () => {
+    write(root, 'real/sub/b.txt', 'bee\n');
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync('real', join(root, 'story'));
+    const dest2 = join(base, 'backups', 'via-link');
+    await createBackup({ root, paths: ['story/sub/b.txt'], destDir: dest2, backupId: 'v' });
+    rmSync(join(root, 'real/sub/b.txt'));
+    await extractBackup({ dir: dest2, root, stagingDir: staging() });
+    expect(readFileSync(join(root, 'real/sub/b.txt'), 'utf8')).toBe('bee\n');
+  });
+});

@@ -1,0 +1,188 @@
+/** The tar format layer and the streaming parser, on buffers. */
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  BLOCK_SIZE,
+  TarFormatError,
+  decodeHeader,
+  encodePaxRecords,
+  headerLength,
+  parsePaxRecords,
+  writeHeader,
+  type TarHeader,
+} from '../../../src/backup/tar-format.js';
+import { type TarEntry, TarParser } from '../../../src/backup/tar-reader.js';
+import { type ArchiveSink } from '../../../src/backup/archive-sink.js';
+import { TarWriter } from '../../../src/backup/tar-writer.js';
+import { LocalHashPipeline } from '../../../src/backup/hash-pipeline.js';
+
+function header(path: string, over: Partial<TarHeader> = {}): TarHeader {
+  return { path, type: 'file', size: 0, mode: 0o640, mtime: 1_700_000_123, uid: 1000, gid: 1000, linkTarget: '', ...over };
+}
+
+/** A sink collecting everything in memory. */
+class MemorySink implements ArchiveSink {
+  chunks: Buffer[] = [];
+  write(buf: Buffer, len: number): void {
+    this.chunks.push(Buffer.from(buf.subarray(0, len)));
+  }
+  async close(): Promise<number> {
+    return this.bytes().length;
+  }
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+async function build(entries: Array<[TarHeader, Buffer?]>, bufferSize = 64 * 1024): Promise<Buffer> {
+  const sink = new MemorySink();
+  const w = new TarWriter(sink, new LocalHashPipeline(bufferSize));
+  for (const [h, c] of entries) await w.addEntry(h, c);
+  await w.finish();
+  return sink.bytes();
+}
+
+function parseInChunks(data: Buffer, sizes: number[]): Array<{ entry: TarEntry; content: Buffer }> {
+  const out: Array<{ entry: TarEntry; content: Buffer }> = [];
+  let parts: Buffer[] = [];
+  const p = new TarParser({
+    entry(e) {
+      parts = [];
+      return (c) => parts.push(Buffer.from(c));
+    },
+    entryEnd(e) {
+      out.push({ entry: e, content: Buffer.concat(parts) });
+    },
+  });
+  let i = 0;
+  let k = 0;
+  while (i < data.length) {
+    const n = sizes[k++ % sizes.length] as number;
+    p.push(data.subarray(i, i + n));
+    i += n;
+  }
+  expect(p.end()).toEqual({ ended: true, truncated: false, trailingData: false });
+  return out;
+}
+
+describe('headers', () => {
+  it('round-trips short, prefix-split and pax paths, long link targets and big ids', () => {
+    const cases: TarHeader[] = [
+      header('a.txt', { size: 12 }),
+      header(`${'p'.repeat(120)}/${'n'.repeat(90)}`), // ustar prefix + name
+      header(`x/${'n'.repeat(150)}`), // a 150-byte name: pax path
+      header('dir', { type: 'dir', mode: 0o755 }),
+      header('link', { type: 'symlink', linkTarget: 't'.repeat(300) }),
+      header('big-ids', { uid: 4_000_000_000, gid: 3_000_000, mtime: 9_000_000_000 }),
+      header('ünïcödé/名前.txt'),
+    ];
+    for (const h of cases) {
+      const buf = Buffer.alloc(8192);
+      const n = writeHeader(h, buf, 0);
+      expect(n).toBe(headerLength(h));
+      expect(n % BLOCK_SIZE).toBe(0);
+      const entries = parseInChunks(Buffer.concat([buf.subarray(0, n), Buffer.alloc(h.size + (BLOCK_SIZE - (h.size % BLOCK_SIZE)) % BLOCK_SIZE), Buffer.alloc(1024)]), [n + 4096]);
+      expect(entries).toHaveLength(1);
+      const got = entries[0]!.entry;
+      expect({ path: got.path, type: got.type, size: got.size, mode: got.mode, mtime: got.mtime, uid: got.uid, gid: got.gid, linkTarget: got.linkTarget }).toEqual(h);
+    }
+  });
+
+  it('uses a plain 512-byte header when ustar holds everything', () => {
+    expect(headerLength(header('a'.repeat(100)))).toBe(512);
+    expect(headerLength(header(`${'p'.repeat(155)}/${'n'.repeat(100)}`))).toBe(512);
+    expect(headerLength(header('a'.repeat(101)))).toBeGreaterThan(512);
+  });
+
+  it('refuses a header whose checksum does not match', () => {
+    const buf = Buffer.alloc(512);
+    writeHeader(header('a.txt'), buf, 0);
+    expect(decodeHeader(buf, 0, 0)?.path).toBe('a.txt');
+    buf[3] = 0x41;
+    expect(() => decodeHeader(buf, 0, 0)).toThrow(TarFormatError);
+  });
+
+  it('encodes pax record lengths that include their own digits', () => {
+    // Bodies around the 9/10 and 99/100 length boundaries.
+    for (let n = 1; n < 120; n++) {
+      const value = 'v'.repeat(n);
+      const rec = encodePaxRecords([['path', value]]);
+      expect(Number(rec.toString().split(' ')[0])).toBe(rec.length);
+      expect(parsePaxRecords(rec).get('path')).toBe(value);
+    }
+    expect(() => parsePaxRecords(Buffer.from('99 path=x\n'))).toThrow();
+  });
+});
+
+describe('parser', () => {
+  it('yields the same entries and content whatever the chunk sizes', async () => {
+    const big = randomBytes(200_000);
+    const data = await build(
+      [
+        [header('d', { type: 'dir', mode: 0o755 })],
+        [header('d/empty')],
+        [header('d/one', { size: 1 }), Buffer.from('1')],
+        [header('d/block', { size: 512 }), Buffer.alloc(512, 7)],
+        [header('d/big', { size: big.length }), big],
+        [header(`d/${'n'.repeat(200)}`, { size: 3 }), Buffer.from('abc')],
+        [header('d/l', { type: 'symlink', linkTarget: 'big' })],
+      ],
+      65536,
+    );
+    expect(data.length % 10240).toBe(0);
+    const whole = parseInChunks(data, [data.length]);
+    expect(whole.map((e) => e.entry.path)).toEqual(['d', 'd/empty', 'd/one', 'd/block', 'd/big', `d/${'n'.repeat(200)}`, 'd/l']);
+    expect(whole[4]!.content.equals(big)).toBe(true);
+    for (const sizes of [[1], [7, 511, 513], [512], [4096, 3]]) {
+      const parts = parseInChunks(data, sizes);
+      expect(parts.map((e) => [e.entry.path, e.entry.type, e.content.toString('hex')])).toEqual(
+        whole.map((e) => [e.entry.path, e.entry.type, e.content.toString('hex')]),
+      );
+    }
+  });
+
+  it('reports hardlinks, devices and unknown typeflags as such', async () => {
+    const data = await build([
+      [header('h', { type: 'hardlink', linkTarget: 'x' })],
+      [header('c', { type: 'char-device' })],
+      [header('f', { type: 'fifo' })],
+    ]);
+    data[2 * 512 + 156] = 'Z'.charCodeAt(0); // third header: unknown typeflag (checksum recomputed below)
+    let sum = 0;
+    data.fill(0x20, 2 * 512 + 148, 2 * 512 + 156);
+    for (let i = 2 * 512; i < 3 * 512; i++) sum += data[i] as number;
+    data.write(`${sum.toString(8).padStart(6, '0')}\0 `, 2 * 512 + 148, 'latin1');
+    expect(parseInChunks(data, [data.length]).map((e) => [e.entry.path, e.entry.type, e.entry.typeflag])).toEqual([
+      ['h', 'hardlink', '1'],
+      ['c', 'char-device', '3'],
+      ['f', 'unknown', 'Z'],
+    ]);
+  });
+
+  it('applies pax global headers to later entries', () => {
+    const g = encodePaxRecords([['mtime', '1234.5']]);
+    const buf = Buffer.alloc(8192);
+    let at = writeHeader(header('PaxGlobal', { size: g.length }), buf, 0);
+    buf.write('g', 156, 'latin1');
+    // fix the checksum after changing the typeflag
+    buf.fill(0x20, 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += buf[i] as number;
+    buf.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    g.copy(buf, at);
+    at += 512;
+    at += writeHeader(header('after'), buf, at);
+    const entries = parseInChunks(Buffer.concat([buf.subarray(0, at), Buffer.alloc(1024)]), [100]);
+    expect(entries.map((e) => [e.entry.path, e.entry.mtime])).toEqual([['after', 1234.5]]);
+  });
+
+  it('flags a truncated stream and garbage after the end', async () => {
+    const data = await build([[header('a', { size: 1000 }), Buffer.alloc(1000, 1)]]);
+    const p = new TarParser({ entry: () => undefined });
+    p.push(data.subarray(0, 700));
+    expect(p.end()).toMatchObject({ ended: false, truncated: true });
+    const q = new TarParser({ entry: () => undefined });
+    q.push(Buffer.concat([data, Buffer.from([1])]));
+    expect(q.end()).toEqual({ ended: true, truncated: false, trailingData: true });
+  });
+});
