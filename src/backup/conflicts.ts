@@ -3,8 +3,9 @@
  * in a dry run and extractBackup can refuse before it moves a single path.
  */
 import { type Stats, lstatSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, dirname, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, dirname, join, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
+import { isInside } from '../util/paths.js';
 import { type Manifest, type ManifestEntry, ancestorsOf } from './manifest.js';
 
 /** A path a restore cannot write as it stands. */
@@ -20,11 +21,8 @@ export interface Conflict {
   reason: string;
 }
 
-/** True when `child` (absolute, resolved) is `parent` or below it. */
-export function isInside(parent: string, child: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-}
+/** The one containment rule of the tool (re-exported for the archive modules). */
+export { isInside };
 
 /**
  * The manifest entries a restore covers: all of them, or those equal to or below one of `only`.

@@ -4,6 +4,7 @@
  */
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { isInside } from '../util/paths.js';
 import { InvalidInputError } from '../core/errors.js';
 import { existsNoFollow, normaliseDeclaredPath, resolveInsideRoot } from '../util/paths.js';
 
@@ -25,11 +26,8 @@ export interface VenvInfo {
   sitePackages: string[];
 }
 
-/** True when `child` is `parent` or below it; both absolute and normalised. `..foo` is a name, not a step up. */
-export function isWithin(parent: string, child: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
-}
+/** True when `child` is `parent` or below it (the tool's one containment rule, from util/paths.ts). */
+export const isWithin = isInside;
 
 /** `abs` relative to `root` with POSIX separators: the form every path the tool reports has. */
 export function toRootRel(root: string, abs: string): string {

@@ -18,7 +18,8 @@ import path from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import type { FoundProcess, ServiceSpec } from '../core/types.js';
 import { matchArgv } from './argv-match.js';
-import { isInside, realpathLoose } from './paths.js';
+import { realpathLoose } from './paths.js';
+import { isInside } from '../util/paths.js';
 import { listeningPortsOf } from './ports.js';
 import { ancestorsOf, listPids, readProc, readUid, startTimeToEpochMs, type ProcInfo } from './proc-info.js';
 
@@ -117,7 +118,7 @@ export async function resolvePidFile(rootReal: string, rel: string): Promise<str
     new InvalidInputError(`pid file ${rel} ${why}`, { code: 'E_PATH_OUTSIDE_ROOT', file: rel });
   if (path.isAbsolute(rel)) throw outside('must be relative to the root');
   const lexical = path.resolve(rootReal, rel);
-  if (!isInside(lexical, rootReal) || lexical === rootReal) throw outside('lies outside the root');
+  if (!isInside(rootReal, lexical) || lexical === rootReal) throw outside('lies outside the root');
   let real: string;
   try {
     real = await realpath(lexical);
@@ -125,7 +126,7 @@ export async function resolvePidFile(rootReal: string, rel: string): Promise<str
     // Missing, or a dangling symlink: there is nothing to read either way.
     return null;
   }
-  if (!isInside(real, rootReal)) throw outside(`resolves to ${real}, outside the root`);
+  if (!isInside(rootReal, real)) throw outside(`resolves to ${real}, outside the root`);
   return real;
 }
 
@@ -183,11 +184,11 @@ async function byArgv(spec: ServiceSpec, proc: ProcInfo, rootReal: string): Prom
   if (match === null) return null;
   // The kernel's cwd is already free of symlinks; a removed directory reads `<path> (deleted)`, which is
   // still inside the root when the directory was.
-  if (proc.cwd !== null && isInside(proc.cwd, rootReal)) return `cwd ${proc.cwd} inside root`;
+  if (proc.cwd !== null && isInside(rootReal, proc.cwd)) return `cwd ${proc.cwd} inside root`;
   for (const { element } of match.pathElements) {
     if (!path.isAbsolute(element) && proc.cwd === null) continue; // cannot resolve a relative path
     const real = await realpathLoose(path.resolve(proc.cwd ?? '/', element));
-    if (real !== null && isInside(real, rootReal)) return `argv path ${real} inside root`;
+    if (real !== null && isInside(rootReal, real)) return `argv path ${real} inside root`;
   }
   return null;
 }

@@ -17,4 +17,4 @@ export {
   type ProcInfo,
   type ProcStat,
 } from './proc-info.js';
-export { isInside, realpathLoose } from './paths.js';
+export { realpathLoose } from './paths.js';

@@ -1,16 +1,9 @@
 /**
- * Path containment for service identification. Kept here (not in a shared util) because the rule is
- * part of the services promise: "inside the root" is decided on real paths, symlinks resolved.
+ * Real paths for service identification: "inside the root" is decided on real paths, symlinks resolved
+ * (the containment rule itself is the one in util/paths.ts that every module uses).
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-
-/** True when `child` is `parent` or below it. Both must be absolute and normalised. */
-export function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  // `..foo` is a name inside the parent; only `..` itself or `../…` leaves it.
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
-}
 
 /**
  * The real path of `p`, resolving symlinks. When `p` itself does not exist (a script deleted while it
