@@ -66,7 +66,9 @@ export async function executePlan(baseCtx: Omit<RunContext, 'results'>, plan: Pl
   const outcomes: StoryOutcome[] = [];
   const skip = new Map<string, string>();
   let stop = false;
-  opts.journal.write({ event: 'run-start', detail: { stories: plan.stories.map((s) => s.id), reason: plan.reason } });
+  // The whole plan goes in the journal, so that an interrupted run can be understood (and finished or
+  // undone) from the journal alone.
+  opts.journal.write({ event: 'run-start', detail: { plan } });
 
   for (const story of plan.stories) {
     const base = { id: story.id, feature: story.feature, why: story.why, steps: [] as StepRecord[], warnings: [...story.warnings] };
@@ -92,7 +94,6 @@ export async function executePlan(baseCtx: Omit<RunContext, 'results'>, plan: Pl
     for (const dep of dependenciesInPlan(plan, story)) skip.set(dep, `${story.id} failed and still needs it`);
   }
 
-  const failed = outcomes.filter((o) => o.status === 'reverted' || o.status === 'revert-failed' || (o.status === 'skipped' && !stop));
   const revertFailed = outcomes.some((o) => o.status === 'revert-failed');
   const anyWork = outcomes.some((o) => o.status !== 'not-installed');
   const status: RunOutcome['status'] = revertFailed
@@ -102,7 +103,7 @@ export async function executePlan(baseCtx: Omit<RunContext, 'results'>, plan: Pl
       : anyWork
         ? success
         : 'nothing-to-do';
-  const exitCode = revertFailed ? ExitCode.failedUnreverted : failed.length > 0 || status === 'failed' ? ExitCode.failedReverted : ExitCode.ok;
+  const exitCode = revertFailed ? ExitCode.failedUnreverted : status === 'failed' ? ExitCode.failedReverted : ExitCode.ok;
   const finishedAt = new Date().toISOString();
   opts.journal.write({ event: 'run-end', detail: { status } });
   return { status, exitCode, stories: outcomes, startedAt, finishedAt };

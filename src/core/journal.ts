@@ -30,7 +30,10 @@ export class Journal {
       mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
       this.fd = openSync(this.file, 'a', 0o600);
     }
-    writeSync(this.fd, `${JSON.stringify({ at: new Date().toISOString(), runId: this.runId, ...rec })}\n`);
+    // A backup's manifest can hold tens of thousands of entries and already sits, fsynced, in its backup
+    // folder: the journal names the backup instead of repeating it on every record.
+    const line = JSON.stringify({ at: new Date().toISOString(), runId: this.runId, ...rec }, (k, v: unknown) => (k === 'manifest' ? undefined : v));
+    writeSync(this.fd, `${line}\n`);
     fsyncSync(this.fd);
   }
 
