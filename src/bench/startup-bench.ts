@@ -11,7 +11,7 @@ export interface StartupResult {
   ratio: number;
 }
 
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bundle', 'main.mjs');
 
 function median(args: string[], runs: number): number {
   const times: number[] = [];

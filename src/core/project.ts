@@ -6,7 +6,7 @@ import { buildRegistry, type Registry } from './registry.js';
 import { loadRollbackConfig, type RollbackConfig } from '../config/rollback-config.js';
 import { loadFlags, type FlagsDoc } from '../flags/index.js';
 import { BUILTIN_STORIES } from '../stories/index.js';
-import { planEnvRemoval } from '../edits/index.js';
+import { planEnvRemoval } from '../edits/env-file.js';
 import { parseDocument } from 'yaml';
 import { readFileSync } from 'node:fs';
 import type { Story } from './types.js';

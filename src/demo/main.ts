@@ -9,7 +9,7 @@ import { buildSandbox } from '../sandbox/build-sandbox.js';
  * data, .env lines, live service processes and twins of them outside the project), then runs the CLI on it
  * the way a person would at 3 a.m.: status, a dry run, a refused rollback, the real cascading rollback.
  */
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bundle', 'main.mjs');
 
 async function step(title: string, args: string[], root: string): Promise<number> {
   process.stdout.write(`\n\u001b[1m$ rollback-manager ${args.join(' ')}\u001b[0m   # ${title}\n`);

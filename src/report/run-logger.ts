@@ -7,7 +7,8 @@ import type { Log } from '../actions/action.js';
  * `status` does not pay for it at start-up.
  */
 export async function openRunLog(root: string, runId: string): Promise<Log & { flush(): void }> {
-  const { pino } = await import('pino');
+  // The default export is pino itself both in plain Node and in the bundle (CJS named exports are not.)
+  const pino = (await import('pino')).default;
   mkdirSync(path.join(root, 'logs'), { recursive: true });
   const dest = pino.destination({ dest: path.join(root, 'logs', 'rollback.log'), sync: true, append: true });
   const logger = pino({ base: { runId }, timestamp: pino.stdTimeFunctions.isoTime }, dest);

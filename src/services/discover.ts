@@ -21,7 +21,7 @@ import { matchArgv } from './argv-match.js';
 import { realpathLoose } from './paths.js';
 import { isInside } from '../util/paths.js';
 import { listeningPortsOf } from './ports.js';
-import { ancestorsOf, listPids, readProc, readUid, startTimeToEpochMs, type ProcInfo } from './proc-info.js';
+import { ancestorsOf, listPids, readProcSync, startTimeToEpochMs, type ProcInfo } from './proc-info.js';
 
 /** Options of {@link discoverServices}. */
 export interface DiscoverOptions {
@@ -45,8 +45,6 @@ export interface DiscoverResult {
   notFound: string[];
 }
 
-/** How many processes are read at once: enough to be quick, few enough to stay far from EMFILE. */
-const SCAN_BATCH = 64;
 
 /**
  * Find the running processes of `specs` under `root`. Read-only: sends no signal.
@@ -134,18 +132,9 @@ export async function resolvePidFile(rootReal: string, rel: string): Promise<str
 async function scanProcesses(uid: number, excluded: Set<number>): Promise<Map<number, ProcInfo>> {
   const pids = (await listPids()).filter((pid) => !excluded.has(pid));
   const out = new Map<number, ProcInfo>();
-  for (let i = 0; i < pids.length; i += SCAN_BATCH) {
-    const batch = pids.slice(i, i + SCAN_BATCH);
-    const infos = await Promise.all(
-      batch.map(async (pid) => {
-        // The uid first: other users' processes are never read further.
-        if ((await readUid(pid)) !== uid) return null;
-        return readProc(pid);
-      }),
-    );
-    for (const info of infos) {
-      if (info !== null && info.uid === uid && info.state !== 'Z') out.set(info.pid, info);
-    }
+  for (const pid of pids) {
+    const info = readProcSync(pid, uid);
+    if (info !== null && info.state !== 'Z') out.set(info.pid, info);
   }
   return out;
 }

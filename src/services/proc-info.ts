@@ -4,6 +4,7 @@
  * process (or the permission to look at it) is gone.
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 /** The fields of `/proc/<pid>/stat` this tool needs. */
 export interface ProcStat {
@@ -128,6 +129,37 @@ export async function readProc(pid: number): Promise<ProcInfo | null> {
   const again = await readStat(pid);
   if (again === null || again.startTime !== stat.startTime) return null;
   return { ...again, argv, uid, cwd };
+}
+
+/**
+ * The synchronous twin of readProc, for scanning the whole process table: /proc files are tiny and
+ * answered from memory, so a thread-pool round trip per read costs more than the read (it made `status`
+ * spend most of its time idle). Same rules: stat first and last, so a reused pid never mixes two processes.
+ */
+export function readProcSync(pid: number, onlyUid?: number): ProcInfo | null {
+  const statusText = tolerantSync(() => readFileSync(`/proc/${pid}/status`, 'utf8'));
+  const uid = statusText === null ? null : parseStatusUid(statusText);
+  // Other users' processes are never read further.
+  if (uid === null || (onlyUid !== undefined && uid !== onlyUid)) return null;
+  const first = tolerantSync(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  const stat = first === null ? null : parseStat(first);
+  if (stat === null) return null;
+  const buf = tolerantSync(() => readFileSync(`/proc/${pid}/cmdline`));
+  const cwd = tolerantSync(() => readlinkSync(`/proc/${pid}/cwd`));
+  if (buf === null) return null;
+  const last = tolerantSync(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  const again = last === null ? null : parseStat(last);
+  if (again === null || again.startTime !== stat.startTime) return null;
+  return { ...again, argv: parseCmdline(buf), uid, cwd };
+}
+
+function tolerantSync<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch (err) {
+    if (vanished(err)) return null;
+    throw err;
+  }
 }
 
 /** Seconds since boot, from /proc/uptime. */
