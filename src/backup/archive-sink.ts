@@ -64,7 +64,8 @@ function writeAll(fd: number, buf: Buffer, len: number): void {
 /**
  * Uncompressed: one synchronous write per filled buffer. No compression by default because backups go
  * to the local disk during an incident (speed first), and the biggest files, DuckDB databases, barely
- * compress anyway; gzip would cut throughput from disk speed to ~50-80 MB/s.
+ * compress anyway: even gzip level 1 runs at ~50 MB/s on incompressible data on this machine, against
+ * ~1 GB/s for a page-cache write.
  */
 export class FileSink implements ArchiveSink {
   private bytes = 0;

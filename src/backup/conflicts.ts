@@ -73,13 +73,15 @@ export function symlinkEscape(root: string, rootReal: string, e: ManifestEntry):
  * - a directory where the backup has a directory: fine, merged (its children are checked one by one);
  * - anything else at the path: `exists`;
  * - a parent that is a file: `exists` (reported once, for the parent);
- * - a parent that is a symlink: fine when it resolves to a directory inside the root (written through),
- *   `unsafe` otherwise.
+ * - a parent that is a symlink: fine when it resolves to a directory inside the root and the backup has
+ *   no directory entry of its own there (written through), `exists` when it has one, `unsafe` when it
+ *   leads outside the root.
  */
 export function findConflicts(manifest: Pick<Manifest, 'entries'>, root: string, only?: string[]): Conflict[] {
   const rootAbs = resolve(root);
   const rootReal = realpathSync(rootAbs);
   const selected = selectEntries(manifest, only);
+  const dirs = new Set(manifest.entries.filter((e) => e.type === 'dir').map((e) => e.path));
   const conflicts: Conflict[] = [];
   const blocked = new Set<string>();
   const cache = new Map<string, Stats | null>();
@@ -107,6 +109,14 @@ export function findConflicts(manifest: Pick<Manifest, 'entries'>, root: string,
       }
       if (st.isDirectory()) continue;
       if (st.isSymbolicLink()) {
+        if (dirs.has(a)) {
+          // The backup has this directory itself: the link is in its way (the restore never merges a
+          // directory of the backup into a link).
+          conflicts.push({ path: a, kind: 'exists', reason: 'is a symlink, where the backup has a directory' });
+          blocked.add(a);
+          stop = true;
+          break;
+        }
         let real: string | null = null;
         try {
           real = realpathSync(join(rootAbs, a));

@@ -377,7 +377,7 @@ async function writeArchive(
     } else {
       const rfd = openSync(archivePath, 'r');
       fds.push(rfd);
-      const c = new ArchiveChecker(byPath, hashes, {}, 'auto');
+      const c = new ArchiveChecker(byPath, hashes);
       checker = c;
       let reread = 0;
       sink = new FileSink(fd, (written) => {

@@ -100,8 +100,6 @@ export class LocalHashPipeline implements HashPipeline {
 const HEAD = 0; // records published by the main thread
 const TAIL = 16; // records hashed by the worker
 const FAILED = 32; // set to 1 by the worker when it hits an error
-const WORKER_WAITING = 48; // 1 while the worker sleeps on HEAD: only then does the main thread notify
-const MAIN_WAITING = 64; // 1 while the main thread sleeps on TAIL
 const RECORDS = 128; // first record
 /**
  * The main thread publishes HEAD every this many records or bytes, when it moves to another slot, and
@@ -110,13 +108,17 @@ const RECORDS = 128; // first record
 const BATCH = 32;
 const BATCH_BYTES = 256 * 1024;
 /**
- * Waking a sleeping thread costs the waker a futex call and, on a VM, an inter-processor interrupt to a
- * halted vCPU: measured at ~200 µs of the main thread's time per wake-up here. Polling instead is worse:
- * a spinning thread takes the second vCPU from the kernel's own work (page cache, write-back). So the
- * main thread wakes a sleeping worker only once WAKE_BYTES of work are waiting for it, or when it needs
- * the worker (a slot to refill, the digests).
+ * Neither thread ever wakes the other: waking a sleeping thread (Atomics.notify) costs the waker a futex
+ * call and, on a VM, an inter-processor interrupt to a halted vCPU, measured at 0.15-0.5 ms of the main
+ * thread's time per wake-up here. Busy polling is worse: a spinning thread takes the second vCPU from
+ * the kernel's own work (page cache, write-back). Instead each thread sleeps with a short timeout and
+ * looks again: the worker every WORKER_POLL_MS (the main thread produces about 1 MiB per millisecond and
+ * has several slots of slack), the main thread every MAIN_POLL_MS when it must wait for a slot.
  */
-const WAKE_BYTES = 2 * 1024 * 1024;
+const WORKER_POLL_MS = 1;
+const MAIN_POLL_MS = 0.2;
+/** Slots that may hold unhashed bytes before the worker counts as behind (see `behind`). */
+const SLACK_SLOTS = 2;
 /** Polls of a shared word before sleeping on it (a few microseconds). */
 const SPIN = 2000;
 const RECORD_INTS = 4; // [op, stream, offset, length]
@@ -140,10 +142,7 @@ function run() {
     let head = Atomics.load(ctl, ${HEAD});
     for (let i = 0; i < ${SPIN} && head === tail; i++) head = Atomics.load(ctl, ${HEAD});
     while (head === tail) {
-      // Announce the sleep, then sleep only if HEAD is still what we saw: no wake-up is lost.
-      Atomics.store(ctl, ${WORKER_WAITING}, 1);
-      Atomics.wait(ctl, ${HEAD}, head, 1000);
-      Atomics.store(ctl, ${WORKER_WAITING}, 0);
+      Atomics.wait(ctl, ${HEAD}, head, ${WORKER_POLL_MS});
       head = Atomics.load(ctl, ${HEAD});
     }
     let sinceStore = 0;
@@ -164,20 +163,17 @@ function run() {
         digests = [];
       }
       tail++;
-      // Publish progress in batches, and always when caught up or when the main thread is waiting.
+      // Publish progress in batches, and always when caught up.
       if (++sinceStore >= ${BATCH} || tail === head || op === ${OP_FLUSH}) {
         sinceStore = 0;
         Atomics.store(ctl, ${TAIL}, tail);
-        if (Atomics.load(ctl, ${MAIN_WAITING}) !== 0) Atomics.notify(ctl, ${TAIL});
       }
     }
     Atomics.store(ctl, ${TAIL}, tail);
-    if (Atomics.load(ctl, ${MAIN_WAITING}) !== 0) Atomics.notify(ctl, ${TAIL});
   }
 }
 try { run(); } catch (err) {
   Atomics.store(ctl, ${FAILED}, 1);
-  Atomics.notify(ctl, ${TAIL});
   throw err;
 }
 `;
@@ -193,8 +189,6 @@ export class WorkerHashPipeline implements HashPipeline {
   /** The HEAD value the worker can see (records are published in batches), and bytes recorded since. */
   private publishedHead = 0;
   private unpublishedBytes = 0;
-  /** Bytes recorded since the worker was last woken or seen awake. */
-  private unwokenBytes = 0;
   private nextSlot = 0;
   private nextStream = 1;
   /** Slot used to copy buffers that are not slots, and how much of it is used. */
@@ -241,7 +235,7 @@ export class WorkerHashPipeline implements HashPipeline {
 
   acquire(): Buffer {
     // The caller is done filling its previous slot: let the worker see everything recorded in it.
-    this.flushHead(false);
+    this.flushHead();
     const i = this.nextSlot;
     this.nextSlot = (i + 1) % this.slots.length;
     this.waitTail(this.slotLast[i] as number);
@@ -255,15 +249,12 @@ export class WorkerHashPipeline implements HashPipeline {
     return stream;
   }
 
-  /**
-   * True when more slots hold unhashed bytes than a sleeping worker may leave pending (WAKE_BYTES): the
-   * worker is really behind.
-   */
+  /** True when more than SLACK_SLOTS slots hold bytes the worker has not hashed yet. */
   private behind(): boolean {
     const tail = Atomics.load(this.ctl, TAIL);
     let pending = 0;
     for (const last of this.slotLast) if (last > tail) pending++;
-    return pending > Math.max(1, Math.ceil(WAKE_BYTES / this.slotSize));
+    return pending > SLACK_SLOTS;
   }
 
   update(stream: number, buf: Buffer, off: number, len: number): void {
@@ -346,29 +337,15 @@ export class WorkerHashPipeline implements HashPipeline {
     ctl[r + 3] = length;
     this.head++;
     this.unpublishedBytes += length;
-    this.unwokenBytes += length;
-    if (op === OP_FLUSH) this.flushHead(true);
-    else if (this.head - this.publishedHead >= BATCH || this.unpublishedBytes >= BATCH_BYTES) this.flushHead(false);
+    if (op === OP_FLUSH || this.head - this.publishedHead >= BATCH || this.unpublishedBytes >= BATCH_BYTES) this.flushHead();
   }
 
-  /**
-   * Let the worker see every record written so far; wake it if it sleeps and `force`, or if enough work
-   * is waiting for it (see WAKE_BYTES).
-   */
-  private flushHead(force: boolean): void {
-    if (this.publishedHead !== this.head) {
-      this.publishedHead = this.head;
-      this.unpublishedBytes = 0;
-      Atomics.store(this.ctl, HEAD, this.head);
-    }
-    if (Atomics.load(this.ctl, WORKER_WAITING) === 0) {
-      this.unwokenBytes = 0; // awake: it will see the new HEAD by itself
-      return;
-    }
-    if (force || this.unwokenBytes >= WAKE_BYTES || this.head - Atomics.load(this.ctl, TAIL) >= RING / 2) {
-      this.unwokenBytes = 0;
-      Atomics.notify(this.ctl, HEAD);
-    }
+  /** Let the worker see every record written so far (it looks at least every WORKER_POLL_MS). */
+  private flushHead(): void {
+    if (this.publishedHead === this.head) return;
+    this.publishedHead = this.head;
+    this.unpublishedBytes = 0;
+    Atomics.store(this.ctl, HEAD, this.head);
   }
 
   /** Block until the worker has processed `count` records. Throws if the worker failed or stalled. */
@@ -376,17 +353,15 @@ export class WorkerHashPipeline implements HashPipeline {
     const ctl = this.ctl;
     let tail = Atomics.load(ctl, TAIL);
     if (tail >= count) return;
-    this.flushHead(true); // the worker must see, and work on, what we wait for
+    this.flushHead(); // the worker must see what we wait for
     for (let i = 0; i < SPIN && tail < count; i++) tail = Atomics.load(ctl, TAIL);
-    let idle = 0;
+    let stalledSince = performance.now();
     while (tail < count) {
       if (Atomics.load(ctl, FAILED) !== 0 || this.workerError) throw new Error('hash worker failed');
-      Atomics.store(ctl, MAIN_WAITING, 1);
-      const r = Atomics.wait(ctl, TAIL, tail, 1000);
-      Atomics.store(ctl, MAIN_WAITING, 0);
+      Atomics.wait(ctl, TAIL, tail, MAIN_POLL_MS);
       const now = Atomics.load(ctl, TAIL);
-      if (r === 'timed-out' && now === tail && ++idle >= 60) throw new Error('hash worker stalled for 60 s');
-      if (now !== tail) idle = 0;
+      if (now !== tail) stalledSince = performance.now();
+      else if (performance.now() - stalledSince > 60_000) throw new Error('hash worker stalled for 60 s');
       tail = now;
     }
   }

@@ -102,7 +102,9 @@ export class TarWriter {
       announce?.({ size, mode, mtimeMs: st.mtimeMs });
       await this.putHeader(header);
       const pipeline = this.pipeline;
-      const stream = pipeline.open();
+      // A large file's hash goes to the worker (the main thread will hash it again when it re-reads the
+      // archive, see ArchiveChecker); small ones go wherever there is CPU free.
+      const stream = pipeline.open(size >= 2 * pipeline.slotSize ? 'worker' : 'auto');
       let remaining = size;
       let sawEof = false;
       while (remaining > 0 || !sawEof) {

@@ -126,6 +126,18 @@ describe('restore conflicts', () => {
     expect(conflicts.map((c) => c.path)).toEqual(['story/a.txt', 'story/sub']);
   });
 
+  it('never merges a backed-up directory into a symlink, even one inside the root', async () => {
+    rmSync(join(root, 'story'), { recursive: true });
+    mkdirSync(join(root, 'real'));
+    symlinkSync('real', join(root, 'story'));
+    const conflicts = findConflicts(readManifest(dest), root, ['story/sub']);
+    expect(conflicts).toEqual([{ path: 'story', kind: 'exists', reason: 'is a symlink, where the backup has a directory' }]);
+    await expect(extractBackup({ dir: dest, root, only: ['story/sub'], stagingDir: staging() })).rejects.toMatchObject({
+      code: 'E_RESTORE_CONFLICT',
+    });
+    expect(readdirSync(join(root, 'real'))).toEqual([]);
+  });
+
   it('with overwrite, replaces what is in the way', async () => {
     rmSync(join(root, 'story/sub'), { recursive: true });
     writeFileSync(join(root, 'story/sub'), 'a file where a directory was');

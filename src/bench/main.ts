@@ -1,0 +1,65 @@
+/**
+ * `npm run bench`: build, then `node dist/bench/main.js [--size-mb N] [--compression none|gzip]
+ * [--gzip-level N] [--repeat N] [--keep] [--repo-root DIR]`. Prints a table and merges the results into
+ * `.bench/results.json` under one key per section and configuration (today:
+ * `backup-<compression>-<size>mb`, and `startup` for `status` beside `node -e 0`).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { formatBackupBench, runBackupBench } from './backup-bench.js';
+import { runStartupBench } from './startup-bench.js';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'size-mb': { type: 'string', default: '1024' },
+      compression: { type: 'string', default: 'none' },
+      'gzip-level': { type: 'string', default: '1' },
+      keep: { type: 'boolean', default: false },
+      repeat: { type: 'string', default: '1' },
+      'repo-root': { type: 'string' },
+    },
+  });
+  const sizeMb = Number(values['size-mb']);
+  if (!Number.isInteger(sizeMb) || sizeMb < 1) throw new Error(`--size-mb must be a positive integer, got ${values['size-mb']}`);
+  const compression = values.compression;
+  if (compression !== 'none' && compression !== 'gzip') throw new Error(`--compression must be none or gzip, got ${compression}`);
+  const gzipLevel = Number(values['gzip-level']);
+
+  // dist/bench/main.js → the repository root (overridable when running a build from elsewhere).
+  const repoRoot = values['repo-root'] ? resolve(values['repo-root']) : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, got ${values.repeat}`);
+  const result = await runBackupBench({ repoRoot, sizeMb, compression, gzipLevel, keep: values.keep, repeat });
+  process.stdout.write(`${formatBackupBench(result)}\n`);
+
+  const file = join(repoRoot, '.bench', 'results.json');
+  mkdirSync(dirname(file), { recursive: true });
+  let all: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    try {
+      all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch {
+      all = {};
+    }
+  }
+  // One key per configuration, so a quick run does not overwrite the full one.
+  all[`backup-${compression}-${sizeMb}mb`] = result;
+
+  // Start-up of `status` on this repository (the seven stories, nothing installed) beside `node -e 0`.
+  const startup = runStartupBench(repoRoot);
+  process.stdout.write(
+    `\nstatus start-up (median of ${startup.runs}): ${startup.statusMs.toFixed(0)} ms; node -e 0: ${startup.nodeMs.toFixed(0)} ms; ` +
+      `ratio ${startup.ratio.toFixed(2)}x (aim < 3x); --help: ${startup.helpMs.toFixed(0)} ms\n`,
+  );
+  all.startup = startup;
+  writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+  process.stdout.write(`results written to ${file}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
