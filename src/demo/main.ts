@@ -19,13 +19,14 @@ async function step(title: string, args: string[], root: string): Promise<number
 }
 
 async function main(): Promise<void> {
-  process.stdout.write('Building a demo project with stories 1.2-1.8 installed and their services running…\n');
-  const sb = await buildSandbox({ services: true, twins: true });
+  process.stdout.write('Building a demo project with stories 1.2-1.8 installed, their npm and venv packages and their services running…\n');
+  const sb = await buildSandbox({ services: true, twins: true, packages: true });
   const root = sb.root;
   try {
     process.stdout.write(`Project: ${root}\nTwins of every service run outside it, in ${sb.outside}; they must survive.\n`);
     await step('what is installed and running', ['status'], root);
-    await step('preview: changes nothing', ['rollback', '1.3', '--cascade', '--dry-run'], root);
+    await step('preview: packages a remaining story uses are kept (express: 1.3 uses it)', ['rollback', '1.2', '--cascade', '--dry-run'], root);
+    await step('preview of the real thing: changes nothing', ['rollback', '1.3', '--cascade', '--dry-run'], root);
     await step('refused: 1.4-1.7 depend on 1.3', ['rollback', '1.3', '--force'], root);
     const code = await step(
       'the real thing, dependents first',
