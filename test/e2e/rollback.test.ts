@@ -388,6 +388,9 @@ describe('status, report and history', () => {
     expect(s.json.stories.map((x) => x.id)).toEqual(['1.2', '1.3', '1.4', '1.5', '1.6', '1.7', '1.8']);
     expect(s.json.stories.every((x) => x.installed && x.flag.enabled && x.flag.effective)).toBe(true);
     expect(s.json.stories.find((x) => x.id === '1.5')?.services.length).toBeGreaterThan(0);
+    const text = await cli(sb.root, ['status']);
+    const daemon = sb.processes.find((p) => p.service === 'dagster-daemon' && !p.twin)!;
+    expect(text.stdout).toMatch(new RegExp(`1\\.5 dagster-daemon: pid ${daemon.pid} — .*dagster daemon run`));
     const run = await cliJson<RunJson>(sb.root, ['rollback', '1.8', '--force', '--reason', 'qa noise']);
     const rep = await cli(sb.root, ['report']);
     expect(rep.code).toBe(0);

@@ -51,6 +51,8 @@ export async function statusCommand(g: GlobalOptions): Promise<number> {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
   const out = [`Project ${project.root}`, line(header), ...rows.map(line)];
+  const running = stories.flatMap((s) => s.services.map((p) => `  ${s.id} ${p.service}: pid ${p.pid}${p.port !== null ? `, port ${p.port}` : ''} — ${p.cmdline}`));
+  if (running.length > 0) out.push('', 'Running:', ...running);
   if (lock) out.push(`Active run: ${lock.runId} (pid ${lock.pid} on ${lock.host}, since ${lock.startedAt})`);
   for (const id of interrupted) out.push(`Interrupted run: ${id} — its journal has no end; see .rollback-manager/journal/${id}.jsonl`);
   process.stdout.write(`${out.join('\n')}\n`);
