@@ -21,6 +21,7 @@ import { BackupIntegrityError, InvalidInputError, RollbackError, messageOf } fro
 import { fsyncDir } from '../util/fsync.js';
 import { ArchiveChecker, type CheckResult, checkArchive } from './archive-check.js';
 import { isInside } from './conflicts.js';
+import { realDirectory } from '../util/paths.js';
 import { type ArchiveSink, FileSink, GzipSink, fsyncAsync } from './archive-sink.js';
 import {
   type Compression,
@@ -263,13 +264,7 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupRes
   const { compression, gzipLevel, bufferSize } = validateOptions(opts);
   const root = resolve(opts.root);
   const destDir = resolve(opts.destDir);
-  let rootReal: string;
-  try {
-    rootReal = realpathSync(root);
-    if (!lstatSync(rootReal).isDirectory()) throw new Error('not a directory');
-  } catch (err) {
-    throw new InvalidInputError(`backup root ${root} is not a readable directory: ${messageOf(err)}`, { cause: err });
-  }
+  const rootReal = realDirectory(root, 'backup root');
   let destExists = true;
   try {
     lstatSync(destDir);

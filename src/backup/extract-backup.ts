@@ -33,6 +33,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { BackupIntegrityError, InvalidInputError, messageOf } from '../core/errors.js';
 import { archivePathOf, checkArchive } from './archive-check.js';
 import { type Conflict, findConflicts, isInside, selectEntries, symlinkEscape } from './conflicts.js';
+import { realDirectory } from '../util/paths.js';
 import { type ManifestEntry, ancestorsOf, readManifest } from './manifest.js';
 import { type HashPipeline, startHashPipeline } from './hash-pipeline.js';
 
@@ -125,13 +126,7 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
     throw new InvalidInputError(`staging directory ${JSON.stringify(opts.stagingDir)} must be an absolute path`);
   }
   const root = resolve(opts.root);
-  let rootReal: string;
-  try {
-    rootReal = realpathSync(root);
-    if (!statSync(rootReal).isDirectory()) throw new Error('not a directory');
-  } catch (err) {
-    throw new InvalidInputError(`restore root ${root} is not a directory: ${messageOf(err)}`, { cause: err });
-  }
+  const rootReal = realDirectory(root, 'restore root');
   const staging = resolve(opts.stagingDir);
   if (!isInside(root, staging) || staging === root) {
     throw new InvalidInputError(`staging directory ${staging} must be inside the root ${root}`);

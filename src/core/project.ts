@@ -1,6 +1,5 @@
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError } from './errors.js';
 import { diskAvailable, inspectPaths, npmPresent, pythonPresent, type Snapshot, type StorySnapshot } from './inspect.js';
 import { buildRegistry, type Registry } from './registry.js';
 import { loadRollbackConfig, type RollbackConfig } from '../config/rollback-config.js';
@@ -10,7 +9,7 @@ import { planEnvRemoval } from '../edits/env-file.js';
 import { parseDocument } from 'yaml';
 import { readFileSync } from 'node:fs';
 import type { Story } from './types.js';
-import { resolveInsideRoot } from '../util/paths.js';
+import { realDirectory, resolveInsideRoot } from '../util/paths.js';
 
 /** Fixed layout of a project, relative to its root (the pack's layout). */
 export const LAYOUT = {
@@ -33,11 +32,7 @@ export interface Project {
 
 /** Resolves the root and loads flags, config and stories. Bad input throws InvalidInputError naming the file. */
 export async function loadProject(rootArg: string): Promise<Project> {
-  const abs = path.resolve(rootArg);
-  if (!existsSync(abs) || !statSync(abs).isDirectory()) {
-    throw new InvalidInputError(`project root ${abs} is not a directory`, { code: 'E_ROOT' });
-  }
-  const root = realpathSync(abs);
+  const root = realDirectory(rootArg, 'project root');
   const flagsAbs = path.join(root, LAYOUT.flags);
   const [flags, config] = await Promise.all([
     loadFlags(flagsAbs, LAYOUT.flags),

@@ -1,4 +1,4 @@
-import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 
@@ -110,5 +110,17 @@ export function existsNoFollow(abs: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The real path of a directory the caller works in (a project root), or an input error naming `what`. */
+export function realDirectory(dir: string, what: string): string {
+  const abs = path.resolve(dir);
+  try {
+    const real = realpathSync(abs);
+    if (!statSync(real).isDirectory()) throw new Error('not a directory');
+    return real;
+  } catch (err) {
+    throw new InvalidInputError(`${what} ${abs} is not a directory: ${err instanceof Error ? err.message : String(err)}`, { code: 'E_ROOT', cause: err });
   }
 }
