@@ -30,6 +30,8 @@ export interface Snapshot {
   venv: string | null;
   /** Files on disk that some story's shared edits name. */
   existing: Set<string>;
+  /** Backup folder names already in `rollback_backups/`: a new backup never reuses one. */
+  backupNames: Set<string>;
 }
 
 /** Counts files and bytes below a path without following symlinks. */

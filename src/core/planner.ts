@@ -208,8 +208,9 @@ function planStory(
   const changes = flagChanges(flags, run.enabled, story.feature);
   const files = snap.paths.reduce((n, p) => n + p.files, 0);
   const bytes = snap.paths.reduce((n, p) => n + p.bytes, 0);
+  // Two runs in the same second (rollback, restore, rollback) would name the same folder: take the next free one.
   let backupId = backupIdFor(story.feature, req.now);
-  for (let i = 2; run.usedBackupIds.has(backupId); i++) backupId = `${backupIdFor(story.feature, req.now)}_${i}`;
+  for (let i = 2; run.usedBackupIds.has(backupId) || snapshot.backupNames.has(backupId); i++) backupId = `${backupIdFor(story.feature, req.now)}_${i}`;
   run.usedBackupIds.add(backupId);
 
   const actions: PlannedAction[] = [

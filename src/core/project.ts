@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { diskAvailable, inspectPaths, npmPresent, pythonPresent, type Snapshot, type StorySnapshot } from './inspect.js';
 import { buildRegistry, type Registry } from './registry.js';
@@ -79,7 +79,8 @@ export async function gatherSnapshot(project: Project): Promise<Snapshot> {
     });
     for (const edit of story.sharedEdits) if (existsSync(path.join(root, edit.file))) existing.add(edit.file);
   }
-  return { root, stories, diskAvailable: diskAvailable(path.join(root, LAYOUT.backups)), venv, existing };
+  const backupNames = new Set(existsSync(path.join(root, LAYOUT.backups)) ? readdirSync(path.join(root, LAYOUT.backups)) : []);
+  return { root, stories, diskAvailable: diskAvailable(path.join(root, LAYOUT.backups)), venv, existing, backupNames };
 }
 
 function readTextOrNull(abs: string): string | null {

@@ -49,9 +49,18 @@ export function readHistory(root: string): HistoryEntry[] {
 /** Backup folders held for a feature: `rollback_backups/<feature>_<stamp>` with a manifest, newest last. */
 export function backupsOf(root: string, feature: string): string[] {
   try {
+    // Oldest first by stamp, then by the same-second suffix as a number (`_10` after `_2`).
+    const key = (n: string): [string, number] => {
+      const m = /_(\d{8}_\d{6})(?:_(\d+))?$/.exec(n);
+      return [m?.[1] ?? '', Number(m?.[2] ?? 1)];
+    };
     return readdirSync(path.join(root, 'rollback_backups'))
       .filter((n) => n.startsWith(`${feature}_`) && /_\d{8}_\d{6}(_\d+)?$/.test(n))
-      .sort();
+      .sort((a, b) => {
+        const [sa, na] = key(a);
+        const [sb, nb] = key(b);
+        return sa < sb ? -1 : sa > sb ? 1 : na - nb;
+      });
   } catch {
     return [];
   }

@@ -30,7 +30,7 @@ function snapshotWith(installed: string[], extra: Partial<Snapshot> = {}): Snaps
       containers: { found: [], unavailable: null },
     });
   }
-  return { root: '/p', stories, diskAvailable: 1e12, venv: null, existing: new Set(), ...extra };
+  return { root: '/p', stories, diskAvailable: 1e12, venv: null, existing: new Set(), backupNames: new Set(), ...extra };
 }
 
 const req = (ids: string, cascade = false): PlanRequest => ({
@@ -145,6 +145,14 @@ describe('planner', () => {
     const plan = assemblePlan(reg, flags, snapshotWith(['1.8']), req('1.8'));
     const b = plan.stories[0]?.actions.find((a) => a.kind === 'backup');
     expect(b && b.kind === 'backup' ? b.destination : '').toBe('rollback_backups/qa_framework_20261122_030405');
+  });
+
+  it('never reuses a backup folder name already on disk (two runs in the same second)', () => {
+    const flags = parseFlags(allOn, 'config/feature-flags.yaml');
+    const taken = new Set(['qa_framework_20261122_030405', 'qa_framework_20261122_030405_2']);
+    const plan = assemblePlan(reg, flags, snapshotWith(['1.8'], { backupNames: taken }), req('1.8'));
+    const b = plan.stories[0]?.actions.find((a) => a.kind === 'backup');
+    expect(b && b.kind === 'backup' ? b.backupId : '').toBe('qa_framework_20261122_030405_3');
   });
 
   it('topological order puts dependencies first', () => {
