@@ -44,11 +44,21 @@ async function main(argv: string[]): Promise<number> {
     .description('bring a rolled-back story back from its backup (the newest that verifies, by default)')
     .argument('<story>', 'story id')
     .option('--backup <id>', 'a backup id from rollback_backups/')
+    .option('--to-version <n>', 'the n-th most recent backup of the story (1 = the newest)')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--force', 'do not ask; replace paths that exist again (after backing them up)')
     .option('--reason <text>', 'why, recorded in the report and the audit log', '')
     .action(async (story: string, opts: Record<string, unknown>) => {
       exitCode = await (await import('./commands/restore.js')).restoreCommand(globals(), story, opts, argv);
+    });
+  program
+    .command('prune')
+    .description('delete old backups: keep the newest N per story (config backups.keep, default 5) and any a rolled-back story needs')
+    .option('--keep <n>', 'backups to keep per story')
+    .option('--dry-run', 'list what would be deleted and delete nothing')
+    .option('--force', 'do not ask; required when not in a terminal')
+    .action(async (opts: Record<string, unknown>) => {
+      exitCode = await (await import('./commands/prune.js')).pruneCommand(globals(), opts);
     });
   program
     .command('verify')

@@ -18,6 +18,8 @@ export interface RestoreRequest extends RunRequest {
   story: string;
   /** A backup id (`duckdb_analytics_20261122_030405`); default: the newest good one of the story. */
   backup?: string;
+  /** The n-th most recent backup of the story (1 = newest), as `--to-version` in the seeds. */
+  toVersion?: number;
   /** Replace files that exist again with other content (after backing them up). */
   force: boolean;
   reason: string;
@@ -35,7 +37,8 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
     throw new InvalidInputError(`unknown story ${req.story}; known: ${project.registry.stories.map((s) => s.id).join(', ')}`, { code: 'E_UNKNOWN_STORY' });
   }
   const warnings: string[] = [];
-  const { id: backupId, manifest } = await chooseBackup(project, story, req.backup, warnings);
+  const named = req.toVersion !== undefined ? nthBackup(project, story, req.toVersion) : req.backup;
+  const { id: backupId, manifest } = await chooseBackup(project, story, named, warnings);
   const conflicts = findConflicts(manifest, project.root);
   const unsafe = conflicts.filter((c) => c.kind === 'unsafe');
   if (unsafe.length > 0) {
@@ -95,6 +98,16 @@ function sharedEdits(project: Project, manifest: Manifest, backupDir: string): P
   const yaml = (shared?.yaml ?? []).filter((y) => y.keys.some((k) => k.status === 'removed')).map((y) => y.file);
   const npm = existsSync(path.join(project.root, backupDir, NPM_RECORD_FILE));
   return env || yaml.length > 0 || npm ? [{ kind: 'restore-edits', env, yaml, npm }] : [];
+}
+
+/** The n-th most recent backup id of a story, or an input error saying how many there are. */
+function nthBackup(project: Project, story: Story, n: number): string {
+  const newestFirst = backupsOf(project.root, story.feature).reverse();
+  const id = newestFirst[n - 1];
+  if (id === undefined) {
+    throw new InvalidInputError(`story ${story.id} has ${newestFirst.length} backup(s); --to-version ${n} names none`, { code: 'E_NO_BACKUP' });
+  }
+  return id;
 }
 
 async function chooseBackup(project: Project, story: Story, named: string | undefined, warnings: string[]): Promise<{ id: string; manifest: Manifest }> {

@@ -9,7 +9,8 @@ export type AuditEvent =
   | 'rollback_failed'
   | 'restore_initiated'
   | 'restore_completed'
-  | 'restore_failed';
+  | 'restore_failed'
+  | 'backups_pruned';
 
 /**
  * Appends one JSON line `{ timestamp, level, event, ... }` to `logs/security.log`, the format of the pack's

@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunReport } from './run-report.js';
 import { REPORTS_DIR } from './write-report.js';
+import { interruptedRuns, readJournal } from '../core/journal.js';
+import type { Plan } from '../core/types.js';
 
 /** One line of `history`. */
 export interface HistoryEntry {
@@ -10,7 +12,7 @@ export interface HistoryEntry {
   stories: Array<{ id: string; status: string; backup: string | null }>;
   trigger: RunReport['why']['trigger'];
   reason: string;
-  status: RunReport['status'];
+  status: RunReport['status'] | 'interrupted';
   startedAt: string;
   durationMs: number;
   report: string;
@@ -44,6 +46,34 @@ export function readHistory(root: string): HistoryEntry[] {
     }
   }
   return out;
+}
+
+/**
+ * Runs a crash or kill interrupted: a journal with no end and no report. Their plan is in the journal's
+ * first record, so history can still say what they were doing.
+ */
+export function readInterrupted(root: string): HistoryEntry[] {
+  const stateDir = path.join(root, '.rollback-manager');
+  const reported = new Set(readHistory(root).map((h) => h.runId));
+  return interruptedRuns(stateDir)
+    .filter((id) => !reported.has(id))
+    .map((runId) => {
+      const records = readJournal(path.join(stateDir, 'journal', `${runId}.jsonl`));
+      const start = records.find((r) => r.event === 'run-start');
+      const plan = (start?.detail as { plan?: Plan } | undefined)?.plan;
+      const done = new Set(records.filter((r) => r.event === 'done').map((r) => `${r.story}:${r.kind}`));
+      return {
+        runId,
+        operation: plan?.operation ?? 'rollback',
+        stories: (plan?.stories ?? []).map((s) => ({ id: s.id, status: done.has(`${s.id}:validate`) ? 'rolled-back' : 'interrupted', backup: null })),
+        trigger: plan?.trigger ?? 'manual',
+        reason: plan?.reason ?? '',
+        status: 'interrupted' as const,
+        startedAt: start?.at ?? '',
+        durationMs: records.length > 0 ? Date.parse(records.at(-1)?.at ?? '') - Date.parse(start?.at ?? '') || 0 : 0,
+        report: `.rollback-manager/journal/${runId}.jsonl`,
+      };
+    });
 }
 
 /** Backup folders held for a feature: `rollback_backups/<feature>_<stamp>` with a manifest, newest last. */

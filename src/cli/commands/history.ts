@@ -1,10 +1,13 @@
 import path from 'node:path';
-import { readHistory } from '../../report/history.js';
+import { readHistory, readInterrupted } from '../../report/history.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
 
 /** `history [story]`: every run, oldest first, with its stories, trigger, reason, status and backups. */
 export async function historyCommand(g: GlobalOptions, story: string | undefined): Promise<number> {
-  const runs = readHistory(path.resolve(g.root)).filter((h) => !story || h.stories.some((s) => s.id === story));
+  const root = path.resolve(g.root);
+  const runs = [...readHistory(root), ...readInterrupted(root)]
+    .sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0))
+    .filter((h) => !story || h.stories.some((s) => s.id === story));
   if (g.json) {
     printJson({ runs });
     return 0;

@@ -6,6 +6,7 @@ import { runPlan, triggerFromEnv } from '../run-plan.js';
 /** Options of `restore`, as commander parses them. */
 export interface RestoreFlags {
   backup?: string;
+  toVersion?: string;
   dryRun?: boolean;
   force?: boolean;
   reason?: string;
@@ -16,10 +17,18 @@ export interface RestoreFlags {
  * again with other content is a conflict the plan lists, refused unless --force.
  */
 export async function restoreCommand(g: GlobalOptions, story: string, opts: RestoreFlags, argv: string[]): Promise<number> {
+  if (opts.backup !== undefined && opts.toVersion !== undefined) {
+    throw new InvalidInputError('--backup and --to-version name a backup each: give one', { code: 'E_USAGE' });
+  }
+  const toVersion = opts.toVersion === undefined ? undefined : Number(opts.toVersion);
+  if (toVersion !== undefined && (!Number.isInteger(toVersion) || toVersion < 1)) {
+    throw new InvalidInputError(`--to-version takes 1 (the newest backup), 2, …; not ${opts.toVersion}`, { code: 'E_USAGE' });
+  }
   const req: RestoreRequest = {
     root: g.root,
     story,
     ...(opts.backup ? { backup: opts.backup } : {}),
+    ...(toVersion !== undefined ? { toVersion } : {}),
     force: opts.force === true,
     reason: opts.reason ?? '',
     continueOnError: false,
