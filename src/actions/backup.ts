@@ -7,6 +7,8 @@ import { createBackup, type Manifest } from '../backup/index.js';
 import { removeEnvEntries, removeYamlKeys, type EnvRemovalRecord, type YamlRemovalRecord } from '../edits/index.js';
 import { planNpmRemoval, type NpmRemovalPlan } from '../packages/npm-index.js';
 import { findDistribution, findVenv } from '../packages/python-index.js';
+import { parseFlags } from '../flags/index.js';
+import { LAYOUT } from '../core/project.js';
 
 type Backup = Extract<PlannedAction, { kind: 'backup' }>;
 
@@ -69,6 +71,8 @@ export const backup: ActionHandler<Backup, BackupStepResult> = {
         trigger: ctx.plan.trigger,
         // What the flag step really changed (not what was planned): restore turns back on exactly these.
         flagChanges: (ctx.results.get('disable-flag') as DisableFlagResult | undefined)?.applied ?? [],
+        // Every flag as it was before this story's flag step, for a person reading the backup later.
+        flags: flagSnapshot(ctx),
         shared,
       },
     });
@@ -117,6 +121,14 @@ function sharedRemovals(ctx: RunContext, story: StoryPlan): SharedRemovals {
       }
     }
   }
+  return out;
+}
+
+/** `enabled` of every feature before this story's flag step (its changes undone on paper). */
+function flagSnapshot(ctx: RunContext): Record<string, boolean> {
+  const flags = parseFlags(readText(ctx, LAYOUT.flags) ?? '', LAYOUT.flags);
+  const out = Object.fromEntries([...flags.features].map(([name, f]) => [name, f.enabled]));
+  for (const c of (ctx.results.get('disable-flag') as DisableFlagResult | undefined)?.applied ?? []) out[c.feature] = c.from;
   return out;
 }
 

@@ -129,6 +129,11 @@ describe('rollback of each story', () => {
         if (a[i] !== b[i]) expect(`${a[i]} => ${b[i]}`).toMatch(/^\s*(enabled: true => \s*enabled: false|last_modified: .* => \s*last_modified: .*)$/);
       }
       for (const s of json.stories) expect(flagsAfter).toMatch(new RegExp(`${s.feature}:\\n\\s+enabled: false`));
+      // Each manifest carries the flag snapshot from before the run: the story's own flag was on.
+      for (const s of json.stories) {
+        const m = JSON.parse(readFileSync(path.join(sb.root, s.backup!.path, 'manifest.json'), 'utf8')) as { meta: { flags: Record<string, boolean> } };
+        expect(m.meta.flags[s.feature], `${s.id} snapshot`).toBe(true);
+      }
       expect(existsSync(path.join(sb.root, json.report.json))).toBe(true);
       expect(existsSync(path.join(sb.root, json.report.markdown))).toBe(true);
     });
