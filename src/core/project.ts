@@ -79,7 +79,7 @@ export async function gatherSnapshot(project: Project): Promise<Snapshot> {
     });
     for (const edit of story.sharedEdits) if (existsSync(path.join(root, edit.file))) existing.add(edit.file);
   }
-  const backupNames = new Set(existsSync(path.join(root, LAYOUT.backups)) ? readdirSync(path.join(root, LAYOUT.backups)) : []);
+  const backupNames = new Set(listOrEmpty(path.join(root, LAYOUT.backups)));
   return { root, stories, diskAvailable: diskAvailable(path.join(root, LAYOUT.backups)), venv, existing, backupNames };
 }
 
@@ -111,4 +111,13 @@ function containersOf(story: Story, docker: import('../services/docker.js').Dock
   if (!docker.engine) return { found: [], unavailable: docker.why };
   const mine = new Set(specs.map((s) => s.name ?? `label ${s.label}`));
   return { found: docker.containers.filter((c) => mine.has(c.spec)).map(({ id, name, state }) => ({ id, name, state })), unavailable: null };
+}
+
+/** Names in a directory; none when it is missing or not a directory (the backup step then says why). */
+function listOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
