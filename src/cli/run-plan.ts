@@ -12,7 +12,13 @@ import { renderPlan } from './render-plan.js';
  * plan is shown and confirmed in a terminal (or --force is required without one), applied with progress
  * on stderr, and the outcome printed. Returns the exit code.
  */
-export async function runPlan(g: GlobalOptions, project: Project, plan: Plan, req: RunRequest, opts: { dryRun: boolean; force: boolean }): Promise<number> {
+export async function runPlan(
+  g: GlobalOptions,
+  project: Project,
+  plan: Plan,
+  req: RunRequest,
+  opts: { dryRun: boolean; force: boolean; replan?: () => Promise<Plan> },
+): Promise<number> {
   if (opts.dryRun) {
     if (g.json) printJson({ ...plan, dryRun: true });
     else process.stdout.write(renderPlan(plan, { verbose: g.verbose, dryRun: true }));
@@ -34,7 +40,10 @@ export async function runPlan(g: GlobalOptions, project: Project, plan: Plan, re
   }
   const tty = !g.json && process.stderr.isTTY === true;
   const progress = tty ? await terminalProgress(plan.stories.map((s) => s.id)) : plainProgress(plan.operation);
-  const { outcome, report } = await applyPlan(project, plan, req, (e) => progress.onEvent(e));
+  const { outcome, report } = await applyPlan(project, plan, req, (e) => progress.onEvent(e), opts.replan).catch(async (err: unknown) => {
+    await progress.done({ status: 'failed', exitCode: 3, stories: [], startedAt: '', finishedAt: '' });
+    throw err;
+  });
   await progress.done(outcome);
   if (g.json) {
     printJson({

@@ -1,5 +1,5 @@
 import { hostname, userInfo } from 'node:os';
-import { ExitCode } from './errors.js';
+import { ExitCode, LockedError } from './errors.js';
 import { executePlan, type ExecEvent, type RunOutcome } from './executor.js';
 import { Journal } from './journal.js';
 import { acquireLock, type HeldLock } from './lock.js';
@@ -28,9 +28,24 @@ export async function applyPlan(
   plan: Plan,
   req: RunRequest,
   onEvent?: (e: ExecEvent) => void,
+  recheck?: () => Promise<Plan>,
 ): Promise<{ outcome: RunOutcome; report: RunReport }> {
   const lock = acquireLock(project.stateDir, plan.runId);
   try {
+    if (recheck) {
+      // The plan was made before the lock (and maybe before a person said yes): another run may have
+      // changed the project since. Plan again under the lock; if anything differs, change nothing.
+      const fresh = await recheck();
+      const [was, now] = [fingerprint(plan), fingerprint(fresh)];
+      if (was !== now) {
+        throw new LockedError('the project changed since this plan was made (another run finished meanwhile?); nothing changed: look at status and plan again', {
+          pid: 0,
+          host: '',
+          runId: '',
+          startedAt: '',
+        });
+      }
+    }
     return await runUnderLock(project, plan, req, lock, onEvent);
   } finally {
     lock.release();
@@ -132,6 +147,21 @@ function buildReport(project: Project, plan: Plan, req: RunRequest, outcome: Run
     undo,
     files: reportFiles(plan.runId),
   };
+}
+
+/** What a plan would touch, without its run id and timestamps: two plans with the same print do the same thing. */
+export function fingerprint(plan: Plan): string {
+  return JSON.stringify(
+    plan.stories.map((s) => ({
+      id: s.id,
+      installed: s.installed,
+      actions: s.actions.map((a) => {
+        if (a.kind === 'backup') return { kind: a.kind, files: a.files, bytes: a.bytes };
+        if (a.kind === 'stop-services') return { kind: a.kind, pids: a.processes.map((p) => `${p.pid}:${p.startTime}`) };
+        return a;
+      }),
+    })),
+  );
 }
 
 function quoteArg(arg: string): string {

@@ -7,6 +7,9 @@ import { buildSandbox, listTree, type Sandbox } from '../../src/sandbox/build-sa
 import { BUILTIN_STORIES } from '../../src/stories/index.js';
 import { PATH_CATEGORIES } from '../../src/core/types.js';
 import { alive, cli, cliJson, isRunArtifact, REPO } from './cli-helpers.js';
+import { prepareRollback } from '../../src/core/rollback.js';
+import { applyPlan } from '../../src/core/apply-plan.js';
+import { LockedError } from '../../src/core/errors.js';
 
 const sandboxes: Sandbox[] = [];
 afterEach(async () => {
@@ -502,5 +505,24 @@ describe('shared YAML keys and docker', () => {
     const rb = await cliJson<RunJson>(sb.root, ['rollback', '1.8', '--force']);
     expect(rb.code).toBe(0);
     expect(readFileSync(path.join(sb.root, rb.json.report.markdown), 'utf8')).toMatch(/docker: .*qa-grafana were not checked or stopped/);
+  });
+});
+
+describe('two runs at once', () => {
+  it('exactly one proceeds; the other exits 3 and changes nothing', async () => {
+    const sb = await sandbox({ only: ['1.8', '1.3', '1.6'] });
+    const [a, b] = await Promise.all([cliJson<RunJson>(sb.root, ['rollback', '1.8', '--force']), cliJson<RunJson>(sb.root, ['rollback', '1.8', '--force'])]);
+    expect([a.code, b.code].sort()).toEqual([0, 3]);
+    const loser = a.code === 3 ? a : b;
+    expect((loser.json as unknown as { error: { code: string } }).error.code).toBe('E_LOCKED');
+    expect(readdirSync(path.join(sb.root, 'rollback_backups')).filter((n) => n.startsWith('qa_framework_'))).toHaveLength(1);
+    expect(readdirSync(path.join(sb.root, 'rollback_reports')).filter((n) => n.endsWith('.json'))).toHaveLength(1);
+    // A stale plan is refused even when the other run has already finished: plan, let another run act, apply.
+    const req = { root: sb.root, ids: '1.6', cascade: false, continueOnError: false, reason: 'stale', trigger: 'manual' as const, command: [] };
+    const { project, plan } = await prepareRollback(req);
+    expect((await cli(sb.root, ['rollback', '1.6', '--force'])).code).toBe(0);
+    const before = listTree(sb.root);
+    await expect(applyPlan(project, plan, req, undefined, async () => (await prepareRollback(req)).plan)).rejects.toBeInstanceOf(LockedError);
+    expect(listTree(sb.root)).toEqual(before);
   });
 });

@@ -44,5 +44,7 @@ export async function restoreCommand(g: GlobalOptions, story: string, opts: Rest
       { code: 'E_CONFLICT' },
     );
   }
+  // No re-plan under the lock here: extraction itself refuses any path that appeared meanwhile, and planning
+  // again would read and verify the whole archive a second time.
   return runPlan(g, project, plan, req, { dryRun: opts.dryRun === true, force: opts.force === true });
 }

@@ -23,5 +23,6 @@ export async function rollbackCommand(g: GlobalOptions, ids: string, opts: Rollb
     command: argv,
   };
   const { project, plan } = await prepareRollback(req);
-  return runPlan(g, project, plan, req, { dryRun: opts.dryRun === true, force: opts.force === true });
+  const replan = async (): Promise<typeof plan> => (await prepareRollback(req)).plan;
+  return runPlan(g, project, plan, req, { dryRun: opts.dryRun === true, force: opts.force === true, replan });
 }
