@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseRollbackConfig } from '../../../src/config/rollback-config.js';
 import { buildRegistry } from '../../../src/core/registry.js';
-import { InvalidInputError } from '../../../src/core/errors.js';
+import { invalidInputErrorOf } from '../../helpers/expect-error.js';
 import { BUILTIN_STORIES } from '../../../src/stories/index.js';
 
 const FILE = 'config/rollback.yaml';
 
-function errorOf(fn: () => unknown): InvalidInputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InvalidInputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InvalidInputError');
-}
 
 describe('config/rollback.yaml', () => {
   it('adds to a built-in story and declares a story of the user\'s own', () => {
@@ -46,49 +37,49 @@ describe('config/rollback.yaml', () => {
   });
 
   it('names file, line and column of a YAML syntax error', () => {
-    const e = errorOf(() => parseRollbackConfig('stories:\n  "1.9": [unclosed\n', FILE));
+    const e = invalidInputErrorOf(() => parseRollbackConfig('stories:\n  "1.9": [unclosed\n', FILE));
     expect(e.file).toBe(FILE);
     expect(e.line).toBeGreaterThanOrEqual(2);
     expect(e.message).toMatch(/^config\/rollback\.yaml:\d+:\d+: /);
   });
 
   it('names the key path and line of an unknown story field', () => {
-    const e = errorOf(() => parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    codes: [a.js]\n', FILE));
+    const e = invalidInputErrorOf(() => parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    codes: [a.js]\n', FILE));
     expect(e.keyPath).toBe('stories.1.9.codes');
     expect(e.line).toBe(4);
     expect(e.message).toContain('config/rollback.yaml:4:5');
   });
 
   it('names the key path of a list entry that is not a string', () => {
-    const e = errorOf(() => parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    code: [a.js, {b: 1}]\n', FILE));
+    const e = invalidInputErrorOf(() => parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    code: [a.js, {b: 1}]\n', FILE));
     expect(e.keyPath).toBe('stories.1.9.code[1]');
   });
 
   it('refuses a path that leaves the root, naming where it was declared', () => {
     const cfg = parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    code: [../../etc/passwd]\n', FILE);
-    const e = errorOf(() => buildRegistry(BUILTIN_STORIES, cfg));
+    const e = invalidInputErrorOf(() => buildRegistry(BUILTIN_STORIES, cfg));
     expect(e.keyPath).toBe('stories.1.9.code[0]');
     expect(e.message).toMatch(/outside the project root/);
     const abs = parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    data: [/var/lib/data]\n', FILE);
-    expect(errorOf(() => buildRegistry(BUILTIN_STORIES, abs)).message).toMatch(/absolute/);
+    expect(invalidInputErrorOf(() => buildRegistry(BUILTIN_STORIES, abs)).message).toMatch(/absolute/);
   });
 
   it('refuses a path that another story owns, or that lies inside one of its directories', () => {
     const same = parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    code: [tools/data-services/duckdb-wrapper.js]\n', FILE);
-    expect(errorOf(() => buildRegistry(BUILTIN_STORIES, same)).message).toMatch(/already belongs to story 1\.3/);
+    expect(invalidInputErrorOf(() => buildRegistry(BUILTIN_STORIES, same)).message).toMatch(/already belongs to story 1\.3/);
     const nested = parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    data: [.duckdb/mine.db]\n', FILE);
-    expect(errorOf(() => buildRegistry(BUILTIN_STORIES, nested)).message).toMatch(/lies inside "\.duckdb" \(story 1\.3\)/);
+    expect(invalidInputErrorOf(() => buildRegistry(BUILTIN_STORIES, nested)).message).toMatch(/lies inside "\.duckdb" \(story 1\.3\)/);
   });
 
   it('refuses an unknown dependency and a new story without a feature', () => {
     const dep = parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    dependsOn: ["7.7"]\n', FILE);
-    expect(errorOf(() => buildRegistry(BUILTIN_STORIES, dep)).keyPath).toBe('stories.1.9.dependsOn[0]');
+    expect(invalidInputErrorOf(() => buildRegistry(BUILTIN_STORIES, dep)).keyPath).toBe('stories.1.9.dependsOn[0]');
     const nofeat = parseRollbackConfig('stories:\n  "1.9":\n    code: [a.js]\n', FILE);
-    expect(errorOf(() => buildRegistry(BUILTIN_STORIES, nofeat)).keyPath).toBe('stories.1.9.feature');
+    expect(invalidInputErrorOf(() => buildRegistry(BUILTIN_STORIES, nofeat)).keyPath).toBe('stories.1.9.feature');
   });
 
   it('a service needs argv or a pid file', () => {
-    const e = errorOf(() => parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    services:\n      - name: ui\n', FILE));
+    const e = invalidInputErrorOf(() => parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    services:\n      - name: ui\n', FILE));
     expect(e.keyPath).toBe('stories.1.9.services[0]');
   });
 });

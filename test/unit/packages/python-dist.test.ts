@@ -6,9 +6,9 @@ import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../../src/core/errors.js';
 import { findDistribution } from '../../../src/packages/python-dist.js';
 import { makeProject, pipShowFiles, put, PY_ENV, removeProject, type PyProject } from './python-fixture.js';
+import { invalidInputErrorOf } from '../../helpers/expect-error.js';
 
 let p: PyProject;
 let sp: string;
@@ -25,15 +25,6 @@ afterAll(async () => {
   await removeProject(p);
 });
 
-function thrown(fn: () => unknown): InvalidInputError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidInputError);
-    return err as InvalidInputError;
-  }
-  throw new Error('expected an InvalidInputError, nothing was thrown');
-}
 
 describe('findDistribution on pip-installed wheels', () => {
   it.each([
@@ -157,9 +148,9 @@ describe('findDistribution on a hand-written RECORD', () => {
     await mkdir(egg);
     await writeFile(path.join(egg, 'PKG-INFO'), 'Name: Old-Thing\n');
     try {
-      expect(thrown(() => findDistribution(p.venv, 'My-Pkg')).code).toBe('E_PYTHON_DIST_AMBIGUOUS');
-      expect(thrown(() => findDistribution(p.venv, 'no-record')).code).toBe('E_PYTHON_NO_RECORD');
-      expect(thrown(() => findDistribution(p.venv, 'old.thing')).code).toBe('E_PYTHON_DIST_LEGACY');
+      expect(invalidInputErrorOf(() => findDistribution(p.venv, 'My-Pkg')).code).toBe('E_PYTHON_DIST_AMBIGUOUS');
+      expect(invalidInputErrorOf(() => findDistribution(p.venv, 'no-record')).code).toBe('E_PYTHON_NO_RECORD');
+      expect(invalidInputErrorOf(() => findDistribution(p.venv, 'old.thing')).code).toBe('E_PYTHON_DIST_LEGACY');
     } finally {
       for (const d of [twin, noRecord, egg]) await rm(d, { recursive: true, force: true });
     }

@@ -6,8 +6,8 @@ import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../../src/core/errors.js';
 import { findVenv } from '../../../src/packages/python-venv.js';
+import { invalidInputErrorOf } from '../../helpers/expect-error.js';
 
 let base: string;
 let root: string;
@@ -34,15 +34,6 @@ async function fakeVenv(dir: string, opts: { cfg?: boolean; python?: boolean } =
   return dir;
 }
 
-function refusal(fn: () => unknown): InvalidInputError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidInputError);
-    return err as InvalidInputError;
-  }
-  throw new Error('expected an InvalidInputError, nothing was thrown');
-}
 
 describe('findVenv', () => {
   it('finds <root>/.venv: real paths, the python link itself, one site-packages (lib64 is the same dir)', async () => {
@@ -79,21 +70,21 @@ describe('findVenv', () => {
 
   it('refuses an absolute venv path and one that escapes the root', async () => {
     await fakeVenv(path.join(outside, 'venv'));
-    expect(refusal(() => findVenv(root, path.join(outside, 'venv'))).message).toMatch(/absolute/);
-    expect(refusal(() => findVenv(root, '../outside/venv')).message).toMatch(/outside the project root/);
-    expect(refusal(() => findVenv(root, 'a/../../outside/venv')).message).toMatch(/outside the project root/);
+    expect(invalidInputErrorOf(() => findVenv(root, path.join(outside, 'venv'))).message).toMatch(/absolute/);
+    expect(invalidInputErrorOf(() => findVenv(root, '../outside/venv')).message).toMatch(/outside the project root/);
+    expect(invalidInputErrorOf(() => findVenv(root, 'a/../../outside/venv')).message).toMatch(/outside the project root/);
   });
 
   it('refuses a venv directory that is a symlink to a venv outside the root', async () => {
     await fakeVenv(path.join(outside, 'venv'));
     await symlink(path.join(outside, 'venv'), path.join(root, '.venv'));
-    expect(refusal(() => findVenv(root, '.venv')).code).toBe('E_PATH_ESCAPE');
+    expect(invalidInputErrorOf(() => findVenv(root, '.venv')).code).toBe('E_PATH_ESCAPE');
   });
 
   it('refuses a venv below a parent directory that is a symlink out of the root', async () => {
     await fakeVenv(path.join(outside, 'envs', '.venv'));
     await symlink(path.join(outside, 'envs'), path.join(root, 'envs'));
-    expect(refusal(() => findVenv(root, 'envs/.venv')).code).toBe('E_PATH_ESCAPE');
+    expect(invalidInputErrorOf(() => findVenv(root, 'envs/.venv')).code).toBe('E_PATH_ESCAPE');
   });
 
   it('follows a symlink that stays inside the root and reports the real directory', async () => {
@@ -107,10 +98,10 @@ describe('findVenv', () => {
     await rm(path.join(dir, 'lib', 'python3.11', 'site-packages'), { recursive: true });
     await mkdir(path.join(outside, 'sp'));
     await symlink(path.join(outside, 'sp'), path.join(dir, 'lib', 'python3.11', 'site-packages'));
-    expect(refusal(() => findVenv(root, '.venv')).code).toBe('E_PATH_ESCAPE');
+    expect(invalidInputErrorOf(() => findVenv(root, '.venv')).code).toBe('E_PATH_ESCAPE');
   });
 
   it('refuses a root that does not exist', () => {
-    expect(refusal(() => findVenv(path.join(base, 'nope'), '.venv')).message).toMatch(/does not exist/);
+    expect(invalidInputErrorOf(() => findVenv(path.join(base, 'nope'), '.venv')).message).toMatch(/does not exist/);
   });
 });

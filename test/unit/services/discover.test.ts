@@ -5,8 +5,8 @@ import { InvalidInputError } from '../../../src/core/errors.js';
 import type { ServiceSpec } from '../../../src/core/types.js';
 import { discoverServices } from '../../../src/services/discover.js';
 import { listeningPortsOf } from '../../../src/services/ports.js';
-import { ancestorsOf, listPids, readStat } from '../../../src/services/proc-info.js';
-import { cleanup, sleep, startNode, startRaw, tree } from './fixtures.js';
+import { ancestorsOf, readStat } from '../../../src/services/proc-info.js';
+import { cleanup, startNode, startZombie, tree } from './fixtures.js';
 
 afterEach(cleanup);
 
@@ -146,16 +146,7 @@ describe('discoverServices with pid files', () => {
 
   it('does not report a zombie a pid file names', async () => {
     const t = await tree();
-    // `sleep 30` never waits for the background `true` sh forked before exec'ing it: a zombie.
-    const parent = startRaw('sh', ['-c', 'true & exec sleep 30'], t.root);
-    let zombie: number | undefined;
-    for (let i = 0; i < 100 && zombie === undefined; i++) {
-      for (const pid of await listPids()) {
-        const stat = await readStat(pid);
-        if (stat?.ppid === parent.pid && stat.state === 'Z') zombie = pid;
-      }
-      if (zombie === undefined) await sleep(20);
-    }
+    const { parent, zombie } = await startZombie(t.root);
     expect(zombie).toBeDefined();
     await writeFile(path.join(t.root, 'logs', 'svc.pid'), `${zombie}\n`);
     expect((await discoverServices(t.root, [pidSpec])).found).toEqual([]);

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { readStat } from '../../../src/services/proc-info.js';
+import { listPids, readStat } from '../../../src/services/proc-info.js';
 
 /**
  * The service stand-in. Flags: `--ignore-term` ignores SIGTERM; `--grandchild` spawns a child of its
@@ -122,6 +122,24 @@ export async function isRunning(pid: number): Promise<boolean> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts `sh -c 'true & exec sleep 30'` in `cwd` and waits for the zombie it leaves: `sleep` never waits
+ * for the background `true` sh forked before exec'ing it. Returns the live parent and the zombie's pid
+ * (undefined if none appeared within about 2 s).
+ */
+export async function startZombie(cwd: string): Promise<{ parent: Child; zombie: number | undefined }> {
+  const parent = startRaw('sh', ['-c', 'true & exec sleep 30'], cwd);
+  let zombie: number | undefined;
+  for (let i = 0; i < 100 && zombie === undefined; i++) {
+    for (const pid of await listPids()) {
+      const stat = await readStat(pid);
+      if (stat?.ppid === parent.pid && stat.state === 'Z') zombie = pid;
+    }
+    if (zombie === undefined) await sleep(20);
+  }
+  return { parent, zombie };
+}
 
 /** Kill every child (and grandchild) a test started, then remove the temp trees. For afterEach. */
 export async function cleanup(): Promise<void> {

@@ -2,9 +2,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FoundProcess, ServiceSpec } from '../../../src/core/types.js';
 import { discoverServices } from '../../../src/services/discover.js';
-import { listPids, readStat } from '../../../src/services/proc-info.js';
+import { readStat } from '../../../src/services/proc-info.js';
 import { stopProcesses, verifyGone } from '../../../src/services/stop.js';
-import { cleanup, isRunning, sleep, startNode, startRaw, tree, type Child } from './fixtures.js';
+import { cleanup, isRunning, startNode, startZombie, tree, type Child } from './fixtures.js';
 
 afterEach(cleanup);
 
@@ -123,15 +123,7 @@ describe('verifyGone', () => {
   it('returns the survivors, and counts a zombie as gone', async () => {
     const { t, found } = await scenario();
     expect(await verifyGone(found)).toEqual(found);
-    const parent = startRaw('sh', ['-c', 'true & exec sleep 30'], t.root);
-    let zombie: number | undefined;
-    for (let i = 0; i < 100 && zombie === undefined; i++) {
-      for (const pid of await listPids()) {
-        const stat = await readStat(pid);
-        if (stat?.ppid === parent.pid && stat.state === 'Z') zombie = pid;
-      }
-      if (zombie === undefined) await sleep(20);
-    }
+    const { zombie } = await startZombie(t.root);
     const zstat = await readStat(zombie ?? -1);
     expect(zstat?.state).toBe('Z');
     const asFound: FoundProcess = { ...found[0]!, pid: zombie!, pgid: zstat!.pgid, startTime: zstat!.startTime, argv: [] };
