@@ -1,12 +1,5 @@
+import { fmtBytes } from '../util/format.js';
 import type { Plan, StoryPlan } from '../core/types.js';
-
-/** Human size. */
-export function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
-}
 
 /** The plan as a person reads it before saying yes: every step with files and bytes, flags, processes. */
 export function renderPlan(plan: Plan, opts: { verbose: boolean; dryRun: boolean }): string {

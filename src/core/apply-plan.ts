@@ -1,5 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import { ExitCode, LockedError } from './errors.js';
+import { shellQuote } from '../util/format.js';
 import { executePlan, type ExecEvent, type RunOutcome } from './executor.js';
 import { Journal } from './journal.js';
 import { acquireLock, type HeldLock } from './lock.js';
@@ -119,10 +120,10 @@ function buildReport(project: Project, plan: Plan, req: RunRequest, outcome: Run
       story: s.id,
       command:
         s.status === 'rolled-back'
-          ? `npx rollback-manager restore ${s.id} --backup ${s.backup?.id} --root ${quoteArg(project.root)}`
+          ? `npx rollback-manager restore ${s.id} --backup ${s.backup?.id} --root ${shellQuote(project.root)}`
           : s.status === 'revert-failed'
-            ? `npx rollback-manager restore ${s.id} --backup ${s.backup?.id} --force --root ${quoteArg(project.root)}`
-          : `npx rollback-manager rollback ${s.id} --root ${quoteArg(project.root)}`,
+            ? `npx rollback-manager restore ${s.id} --backup ${s.backup?.id} --force --root ${shellQuote(project.root)}`
+          : `npx rollback-manager rollback ${s.id} --root ${shellQuote(project.root)}`,
     }));
   let user = 'unknown';
   try {
@@ -163,8 +164,3 @@ export function fingerprint(plan: Plan): string {
     })),
   );
 }
-
-function quoteArg(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-

@@ -1,10 +1,8 @@
 import type { RunReport } from './run-report.js';
+import { fmtBytes, shellQuote } from '../util/format.js';
 import type { PlannedAction } from '../core/types.js';
 import type { StepRecord } from '../core/executor.js';
 import type { StopOutcome } from '../services/index.js';
-
-const fmtBytes = (n: number): string =>
-  n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`;
 
 /** The report a person reads afterwards: what was done, why, on what evidence, and how to undo it. */
 export function renderMarkdown(r: RunReport): string {
@@ -15,7 +13,7 @@ export function renderMarkdown(r: RunReport): string {
   out.push(`- **Who:** ${r.who.user}@${r.who.host} (pid ${r.who.pid})`);
   out.push(`- **When:** ${r.when.startedAt} → ${r.when.finishedAt} (${(r.when.durationMs / 1000).toFixed(2)} s)`);
   out.push(`- **Root:** \`${r.root}\``);
-  out.push(`- **Command:** \`rollback-manager ${r.command.map(quote).join(' ')}\``);
+  out.push(`- **Command:** \`rollback-manager ${r.command.map(shellQuote).join(' ')}\``);
   out.push(`- **Exit code:** ${r.exitCode}`, '');
   const stuck = r.stories.filter((s) => s.status === 'revert-failed');
   if (stuck.length > 0) {
@@ -101,8 +99,4 @@ function evidence(actions: PlannedAction[], steps: StepRecord[]): string[] {
 
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
-
-function quote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }

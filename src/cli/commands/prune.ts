@@ -4,7 +4,7 @@ import { loadProject } from '../../core/project.js';
 import { newRunId } from '../../core/rollback.js';
 import { canAsk, confirm } from '../confirm.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
-import { fmtBytes } from '../render-plan.js';
+import { fmtBytes } from '../../util/format.js';
 
 /** Options of `prune`, as commander parses them. */
 export interface PruneFlags {
