@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ActionHandler, RunContext } from './action.js';
 import type { DisableFlagResult } from './disable-flag.js';
@@ -9,6 +8,7 @@ import { planNpmRemoval, type NpmRemovalPlan } from '../packages/npm-index.js';
 import { findDistribution, findVenv } from '../packages/python-index.js';
 import { parseFlags } from '../flags/index.js';
 import { LAYOUT } from '../core/project.js';
+import { readTextOrNull } from '../util/paths.js';
 
 type Backup = Extract<PlannedAction, { kind: 'backup' }>;
 
@@ -99,15 +99,15 @@ function sharedRemovals(ctx: RunContext, story: StoryPlan): SharedRemovals {
   const out: SharedRemovals = { env: null, yaml: [], npm: null, python: null };
   for (const a of story.actions) {
     if (a.kind === 'edit-env') {
-      out.env = removeEnvEntries(readText(ctx, a.file) ?? '', a.prefixes).record;
+      out.env = removeEnvEntries(readTextOrNull(path.join(ctx.root, a.file)) ?? '', a.prefixes).record;
     } else if (a.kind === 'edit-yaml') {
-      out.yaml.push(removeYamlKeys(readText(ctx, a.file) ?? '', a.file, a.keys).record);
+      out.yaml.push(removeYamlKeys(readTextOrNull(path.join(ctx.root, a.file)) ?? '', a.file, a.keys).record);
     } else if (a.kind === 'packages') {
       const npmNames = a.decisions.filter((d) => d.manager === 'npm' && d.action === 'remove').map((d) => d.name);
       if (npmNames.length > 0) {
         const plan = planNpmRemoval(ctx.root, npmNames);
         if (plan.remove.length > 0) {
-          out.npm = { plan, packageJson: readText(ctx, 'package.json'), lockfile: plan.sources.lockfile ? readText(ctx, plan.sources.lockfile) : null };
+          out.npm = { plan, packageJson: readTextOrNull(path.join(ctx.root, 'package.json')), lockfile: plan.sources.lockfile ? readTextOrNull(path.join(ctx.root, plan.sources.lockfile)) : null };
         }
       }
       const pyNames = a.decisions.filter((d) => d.manager === 'python' && d.action === 'remove').map((d) => d.name);
@@ -126,19 +126,12 @@ function sharedRemovals(ctx: RunContext, story: StoryPlan): SharedRemovals {
 
 /** `enabled` of every feature before this story's flag step (its changes undone on paper). */
 function flagSnapshot(ctx: RunContext): Record<string, boolean> {
-  const flags = parseFlags(readText(ctx, LAYOUT.flags) ?? '', LAYOUT.flags);
+  const flags = parseFlags(readTextOrNull(path.join(ctx.root, LAYOUT.flags)) ?? '', LAYOUT.flags);
   const out = Object.fromEntries([...flags.features].map(([name, f]) => [name, f.enabled]));
   for (const c of (ctx.results.get('disable-flag') as DisableFlagResult | undefined)?.applied ?? []) out[c.feature] = c.from;
   return out;
 }
 
-function readText(ctx: RunContext, rel: string): string | null {
-  try {
-    return readFileSync(path.join(ctx.root, rel), 'utf8');
-  } catch {
-    return null;
-  }
-}
 
 /** Drops paths that lie inside another listed path: the archive holds each entry once. */
 export function outermost(paths: string[]): string[] {

@@ -1,11 +1,14 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ActionHandler, RunContext } from './action.js';
+import type { ActionHandler } from './action.js';
 import { verifiedBackup } from './remove-paths.js';
 import { StepFailedError } from '../core/errors.js';
 import type { PlannedAction } from '../core/types.js';
 import { removeEnvEntries, removeYamlKeys, restoreEnvEntries, restoreYamlKeys } from '../edits/index.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { readTextOrNull } from '../util/paths.js';
+
+/** A shared file as text; a missing one reads as empty (nothing to remove, everything to put back). */
+const read = (root: string, rel: string): string => readTextOrNull(path.join(root, rel)) ?? '';
 
 type EditEnv = Extract<PlannedAction, { kind: 'edit-env' }>;
 type EditYaml = Extract<PlannedAction, { kind: 'edit-yaml' }>;
@@ -18,7 +21,7 @@ export const editEnv: ActionHandler<EditEnv, { removed: string[] }> = {
   },
   async apply(ctx, _story, a) {
     const recorded = verifiedBackup(ctx).shared.env;
-    const { text, record } = removeEnvEntries(read(ctx, a.file), a.prefixes);
+    const { text, record } = removeEnvEntries(read(ctx.root, a.file), a.prefixes);
     // The backup holds the lines as they were at backup time; anything else would be lost on restore.
     if (!recorded || JSON.stringify(record.removed) !== JSON.stringify(recorded.removed)) {
       throw new StepFailedError(`${a.file} changed since the backup; nothing removed from it`, { code: 'E_CHANGED_SINCE_BACKUP' });
@@ -30,7 +33,7 @@ export const editEnv: ActionHandler<EditEnv, { removed: string[] }> = {
   async revert(ctx, _story, a) {
     const recorded = verifiedBackup(ctx).shared.env;
     if (!recorded) return undefined;
-    const { text, conflicts } = restoreEnvEntries(read(ctx, a.file), recorded);
+    const { text, conflicts } = restoreEnvEntries(read(ctx.root, a.file), recorded);
     await writeFileAtomic(path.join(ctx.root, a.file), text);
     return conflicts.length > 0 ? `${a.file}: not put back (exist again): ${conflicts.join('; ')}` : undefined;
   },
@@ -44,7 +47,7 @@ export const editYaml: ActionHandler<EditYaml, { removed: string[] }> = {
   },
   async apply(ctx, _story, a) {
     const recorded = verifiedBackup(ctx).shared.yaml.find((r) => r.file === a.file);
-    const { text, record } = removeYamlKeys(read(ctx, a.file), a.file, a.keys);
+    const { text, record } = removeYamlKeys(read(ctx.root, a.file), a.file, a.keys);
     if (!recorded || JSON.stringify(record.keys) !== JSON.stringify(recorded.keys)) {
       throw new StepFailedError(`${a.file} changed since the backup; nothing removed from it`, { code: 'E_CHANGED_SINCE_BACKUP' });
     }
@@ -56,16 +59,9 @@ export const editYaml: ActionHandler<EditYaml, { removed: string[] }> = {
   async revert(ctx, _story, a) {
     const recorded = verifiedBackup(ctx).shared.yaml.find((r) => r.file === a.file);
     if (!recorded) return undefined;
-    const { text, conflicts } = restoreYamlKeys(read(ctx, a.file), a.file, recorded);
+    const { text, conflicts } = restoreYamlKeys(read(ctx.root, a.file), a.file, recorded);
     await writeFileAtomic(path.join(ctx.root, a.file), text);
     return conflicts.length > 0 ? `${a.file}: not put back (exist again): ${conflicts.join('; ')}` : undefined;
   },
 };
 
-function read(ctx: RunContext, rel: string): string {
-  try {
-    return readFileSync(path.join(ctx.root, rel), 'utf8');
-  } catch {
-    return '';
-  }
-}

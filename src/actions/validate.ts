@@ -4,19 +4,11 @@ import { StepFailedError } from '../core/errors.js';
 import type { PlannedAction } from '../core/types.js';
 import { isEffective, loadFlags } from '../flags/index.js';
 import { verifyGone } from '../services/index.js';
-import { existsNoFollow } from '../util/paths.js';
+import { existsNoFollow, readTextOrNull } from '../util/paths.js';
 import { planEnvRemoval } from '../edits/index.js';
 import { npmPresent } from '../core/inspect.js';
 import { findDistribution, findVenv } from '../packages/python-index.js';
-import { readFileSync } from 'node:fs';
 
-function readOr(abs: string): string {
-  try {
-    return readFileSync(abs, 'utf8');
-  } catch {
-    return '';
-  }
-}
 
 type Validate = Extract<PlannedAction, { kind: 'validate' }>;
 
@@ -56,7 +48,7 @@ export const validate: ActionHandler<Validate, { checks: Check[] }> = {
     }
     const env = story.actions.find((a) => a.kind === 'edit-env');
     if (env && env.kind === 'edit-env') {
-      const left = planEnvRemoval(readOr(path.join(ctx.root, env.file)), env.prefixes).lines.map((l) => l.name);
+      const left = planEnvRemoval(readTextOrNull(path.join(ctx.root, env.file)) ?? '', env.prefixes).lines.map((l) => l.name);
       checks.push({ check: '.env variables gone', ok: left.length === 0, detail: left.length === 0 ? `${env.entries.length} removed` : `still there: ${left.join(', ')}` });
     }
     const pk = story.actions.find((a) => a.kind === 'packages');

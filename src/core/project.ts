@@ -7,9 +7,8 @@ import { loadFlags, type FlagsDoc } from '../flags/index.js';
 import { BUILTIN_STORIES } from '../stories/index.js';
 import { planEnvRemoval } from '../edits/env-file.js';
 import { parseDocument } from 'yaml';
-import { readFileSync } from 'node:fs';
 import type { Story } from './types.js';
-import { realDirectory, resolveInsideRoot } from '../util/paths.js';
+import { readTextOrNull, realDirectory, resolveInsideRoot } from '../util/paths.js';
 
 /** Fixed layout of a project, relative to its root (the pack's layout). */
 export const LAYOUT = {
@@ -83,13 +82,6 @@ export async function gatherSnapshot(project: Project): Promise<Snapshot> {
   return { root, stories, diskAvailable: diskAvailable(path.join(root, LAYOUT.backups)), venv, existing, backupNames };
 }
 
-function readTextOrNull(abs: string): string | null {
-  try {
-    return readFileSync(abs, 'utf8');
-  } catch {
-    return null;
-  }
-}
 
 /** The story's declared YAML keys that exist now; a file outside the root is refused like any path. */
 function presentYamlKeys(root: string, story: Story): Array<{ file: string; keys: string[][] }> {

@@ -1,4 +1,4 @@
-import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 
@@ -122,5 +122,14 @@ export function realDirectory(dir: string, what: string): string {
     return real;
   } catch (err) {
     throw new InvalidInputError(`${what} ${abs} is not a directory: ${err instanceof Error ? err.message : String(err)}`, { code: 'E_ROOT', cause: err });
+  }
+}
+
+/** A text file's content, or null when there is none to read (a missing `.env` is normal, not an error). */
+export function readTextOrNull(abs: string): string | null {
+  try {
+    return readFileSync(abs, 'utf8');
+  } catch {
+    return null;
   }
 }
