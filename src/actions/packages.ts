@@ -78,9 +78,9 @@ export const packages: ActionHandler<Packages, PackagesResult> = {
 async function undo(ctx: RunContext, r: PackagesResult): Promise<void> {
   const backup = verifiedBackup(ctx);
   const pyFiles = backup.shared.python?.dists.flatMap((d) => d.files) ?? [];
-  if (r.python && pyFiles.length > 0) await restoreFrom(ctx, backup, pyFiles, true);
+  if (r.python && pyFiles.length > 0) await restoreFrom(ctx, backup, pyFiles);
   if (r.npm) {
-    await restoreFrom(ctx, backup, backup.shared.npm?.plan.paths ?? [], true);
+    await restoreFrom(ctx, backup, backup.shared.npm?.plan.paths ?? []);
     await revertNpmRemoval(ctx.root, r.npm.record);
   }
 }

@@ -5,7 +5,7 @@ import type { BackupStepResult } from './backup.js';
 import { messageOf, RevertFailedError, StepFailedError } from '../core/errors.js';
 import type { PlannedAction } from '../core/types.js';
 import { extractBackup, type Manifest } from '../backup/index.js';
-import { existsNoFollow, resolveInsideRoot } from '../util/paths.js';
+import { resolveInsideRoot } from '../util/paths.js';
 
 type RemovePaths = Extract<PlannedAction, { kind: 'remove-paths' }>;
 
@@ -20,7 +20,7 @@ export const removePaths: ActionHandler<RemovePaths, { removed: string[] }> = {
   },
   async revert(ctx, _story, _a, r) {
     const backup = verifiedBackup(ctx);
-    await restoreFrom(ctx, backup, r.removed, false);
+    await restoreFrom(ctx, backup, r.removed);
     return `restored ${r.removed.length} path(s) from ${backup.dir}/`;
   },
 };
@@ -58,7 +58,7 @@ export async function removeBackedUp(ctx: RunContext, rels: string[], where: str
   } catch (err) {
     // Undo our own partial work here: the executor only reverts steps that finished.
     try {
-      await restoreFrom(ctx, backup, rels, true);
+      await restoreFrom(ctx, backup, rels);
     } catch (restoreErr) {
       throw new RevertFailedError(
         `removal failed (${messageOf(err)}) and putting back ${removed.length} removed path(s) failed too (${messageOf(restoreErr)}); ` +
@@ -71,17 +71,21 @@ export async function removeBackedUp(ctx: RunContext, rels: string[], where: str
   return removed;
 }
 
-/** Puts removed paths back from the verified backup (through a staging folder inside the root). */
-export async function restoreFrom(ctx: RunContext, backup: BackupStepResult, paths: string[], partial: boolean): Promise<void> {
-  if (paths.length === 0) return;
-  // After a partial removal some paths still exist: restore only what is missing.
-  const missing = partial ? paths.filter((p) => !existsNoFollow(path.join(ctx.root, p))) : paths;
-  if (missing.length === 0) return;
+/**
+ * Puts removed paths back from the verified backup (through a staging folder inside the root). What is
+ * still in place exactly as backed up is left be, so this also mends a directory removed half-way.
+ * Paths the backup does not hold (absent when it was made) are skipped.
+ */
+export async function restoreFrom(ctx: RunContext, backup: Pick<BackupStepResult, 'dir' | 'backupId' | 'manifest'>, paths: string[]): Promise<void> {
+  const held = new Set(backup.manifest.entries.map((e) => e.path));
+  const only = paths.filter((p) => held.has(p));
+  if (only.length === 0) return;
   await extractBackup({
     dir: path.join(ctx.root, backup.dir),
     root: ctx.root,
-    only: missing,
+    only,
     overwrite: false,
+    skipIdentical: true,
     stagingDir: path.join(ctx.stateDir, 'staging', `${backup.backupId}-${process.pid}-${Date.now()}`),
   });
 }

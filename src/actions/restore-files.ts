@@ -49,6 +49,7 @@ export const restoreFiles: ActionHandler<RestoreFiles, RestoreFilesResult> = {
       dir,
       root: ctx.root,
       overwrite: a.overwrite,
+      skipIdentical: true,
       stagingDir: path.join(ctx.stateDir, 'staging', `${a.backupId}-${ctx.plan.runId}`),
     });
     ctx.log.info({ event: 'files_restored', backupId: a.backupId, files: res.files, bytes: res.bytes }, `restored ${res.files} files from ${a.backupId}`);

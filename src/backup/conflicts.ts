@@ -2,7 +2,8 @@
  * What a restore would collide with, checked without writing anything, so a planner can list conflicts
  * in a dry run and extractBackup can refuse before it moves a single path.
  */
-import { type Stats, lstatSync, realpathSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { type Stats, closeSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, statSync, constants } from 'node:fs';
 import { isAbsolute, dirname, join, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { isInside } from '../util/paths.js';
@@ -77,10 +78,10 @@ export function symlinkEscape(root: string, rootReal: string, e: ManifestEntry):
  *   no directory entry of its own there (written through), `exists` when it has one, `unsafe` when it
  *   leads outside the root.
  */
-export function findConflicts(manifest: Pick<Manifest, 'entries'>, root: string, only?: string[]): Conflict[] {
+export function findConflicts(manifest: Pick<Manifest, 'entries'>, root: string, only?: string[], identical?: ReadonlySet<string>): Conflict[] {
   const rootAbs = resolve(root);
   const rootReal = realpathSync(rootAbs);
-  const selected = selectEntries(manifest, only);
+  const selected = selectEntries(manifest, only).filter((e) => !identical?.has(e.path));
   const dirs = new Set(manifest.entries.filter((e) => e.type === 'dir').map((e) => e.path));
   const conflicts: Conflict[] = [];
   const blocked = new Set<string>();
@@ -144,4 +145,42 @@ export function findConflicts(manifest: Pick<Manifest, 'entries'>, root: string,
     blocked.add(e.path);
   }
   return conflicts;
+}
+
+/**
+ * Selected files and symlinks already under `root` exactly as the manifest has them (a regular file of the
+ * same size, mode and sha256; a symlink with the same target), reached through real directories only.
+ * A restore leaves these be instead of calling them conflicts: after a crash half-way through a removal
+ * or a restore, what is still (or already) in place is not in the way of putting back the rest.
+ */
+export function identicalEntries(manifest: Pick<Manifest, 'entries'>, root: string, only?: string[]): Set<string> {
+  const rootAbs = resolve(root);
+  const out = new Set<string>();
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (const e of selectEntries(manifest, only)) {
+    if (e.type === 'dir') continue;
+    // A symlinked ancestor would make "the same file" somewhere else: only real directories count.
+    if (ancestorsOf(e.path).some((a) => !lstatSync(join(rootAbs, a), { throwIfNoEntry: false })?.isDirectory())) continue;
+    const abs = join(rootAbs, e.path);
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (st === undefined) continue;
+    if (e.type === 'symlink') {
+      if (st.isSymbolicLink() && readlinkSync(abs) === e.linkTarget) out.add(e.path);
+      continue;
+    }
+    if (!st.isFile() || st.size !== e.size || (st.mode & 0o7777) !== e.mode) continue;
+    if (sha256Of(abs, buf) === e.sha256) out.add(e.path);
+  }
+  return out;
+}
+
+function sha256Of(abs: string, buf: Buffer): string {
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const h = createHash('sha256');
+    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) h.update(buf.subarray(0, n));
+    return h.digest('hex');
+  } finally {
+    closeSync(fd);
+  }
 }

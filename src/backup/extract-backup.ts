@@ -32,7 +32,7 @@ import {
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { BackupIntegrityError, InvalidInputError, messageOf } from '../core/errors.js';
 import { archivePathOf, checkArchive } from './archive-check.js';
-import { type Conflict, findConflicts, isInside, selectEntries, symlinkEscape } from './conflicts.js';
+import { type Conflict, findConflicts, identicalEntries, isInside, selectEntries, symlinkEscape } from './conflicts.js';
 import { realDirectory } from '../util/paths.js';
 import { type ManifestEntry, ancestorsOf, readManifest } from './manifest.js';
 import { type HashPipeline, startHashPipeline } from './hash-pipeline.js';
@@ -47,6 +47,12 @@ export interface ExtractOptions {
   only?: string[];
   /** Replace what is in the way instead of refusing. Default false. Existing directories are merged either way. */
   overwrite?: boolean;
+  /**
+   * Leave files and symlinks that are already in place exactly as the manifest has them (same size, mode,
+   * sha256 or link target) instead of calling them conflicts. Default false. For finishing or undoing an
+   * interrupted removal or restore, and a restore over a partly restored tree.
+   */
+  skipIdentical?: boolean;
   /** Absolute, inside the root (same file system, so moves are renames), must not exist. Created and removed here. */
   stagingDir: string;
   /**
@@ -67,6 +73,8 @@ export interface ExtractResult {
   bytes: number;
   /** Every manifest path restored (files, directories, symlinks), in manifest order. */
   restored: string[];
+  /** Paths left alone because they were already in place, identical (with `skipIdentical`). */
+  unchanged: string[];
 }
 
 /**
@@ -134,7 +142,8 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
   if (lstatOrNull(staging) !== null) throw new InvalidInputError(`staging directory ${staging} already exists`);
   const backupDir = resolve(opts.dir);
   const manifest = readManifest(backupDir);
-  const selected = selectEntries(manifest, opts.only);
+  const identical = opts.skipIdentical ? identicalEntries(manifest, root, opts.only) : new Set<string>();
+  const selected = selectEntries(manifest, opts.only).filter((e) => !identical.has(e.path));
   const overwrite = opts.overwrite ?? false;
 
   // Entries that would land in the staging area or in the backup itself: never.
@@ -164,7 +173,7 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
       );
     }
   }
-  checkConflicts(findConflicts(manifest, root, opts.only), overwrite);
+  checkConflicts(findConflicts(manifest, root, opts.only, identical), overwrite);
 
   const hashes = await startHashPipeline(opts.hashInWorker ?? true, opts.bufferSize);
   let firstCreated: string | undefined;
@@ -180,14 +189,14 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
       throw new InvalidInputError(`staging directory ${staging} is not on the root's file system: moves would not be renames`);
     }
     const files = await extractToStaging(backupDir, manifest.archive, manifest.entries, selected, staging, hashes);
-    checkConflicts(findConflicts(manifest, root, opts.only), overwrite);
+    checkConflicts(findConflicts(manifest, root, opts.only, identical), overwrite);
     const placed = placeAll(staging, root, rootReal, manifest.entries, overwrite);
     const problems = await recheck(root, selected, placed, hashes);
     if (problems.length > 0) {
       throw new BackupIntegrityError(`restored files under ${root} do not match the manifest`, problems);
     }
     applyDirMetadata(root, manifest.entries, placed);
-    return { files: files.files, bytes: files.bytes, restored: selected.map((e) => e.path) };
+    return { files: files.files, bytes: files.bytes, restored: selected.map((e) => e.path), unchanged: [...identical] };
   } finally {
     await hashes.close();
     rmSync(staging, { recursive: true, force: true });

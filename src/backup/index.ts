@@ -5,7 +5,7 @@
 export { createBackup, type CreateBackupOptions, type BackupResult } from './create-backup.js';
 export { verifyBackup, type VerifyReport } from './verify-backup.js';
 export { extractBackup, type ExtractOptions, type ExtractResult } from './extract-backup.js';
-export { findConflicts, selectEntries, type Conflict } from './conflicts.js';
+export { findConflicts, identicalEntries, selectEntries, type Conflict } from './conflicts.js';
 export {
   readManifest,
   manifestProblems,

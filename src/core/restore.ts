@@ -7,7 +7,7 @@ import { transitiveDependencies } from './planner.js';
 import { LAYOUT, loadProject, type Project } from './project.js';
 import { newRunId } from './rollback.js';
 import type { FlagChange, Plan, Story } from './types.js';
-import { findConflicts, readManifest, verifyBackup, type Manifest } from '../backup/index.js';
+import { findConflicts, identicalEntries, readManifest, verifyBackup, type Manifest } from '../backup/index.js';
 import { backupsOf } from '../report/history.js';
 import type { SharedRemovals } from '../actions/backup.js';
 import { NPM_RECORD_FILE } from '../actions/packages.js';
@@ -39,7 +39,8 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
   const warnings: string[] = [];
   const named = req.toVersion !== undefined ? nthBackup(project, story, req.toVersion) : req.backup;
   const { id: backupId, manifest } = await chooseBackup(project, story, named, warnings);
-  const conflicts = findConflicts(manifest, project.root);
+  // A file already back exactly as backed up (a restore interrupted, or restored by hand) is not in the way.
+  const conflicts = findConflicts(manifest, project.root, undefined, identicalEntries(manifest, project.root));
   const unsafe = conflicts.filter((c) => c.kind === 'unsafe');
   if (unsafe.length > 0) {
     throw new InvalidInputError(`restore of ${story.id} refused: ${unsafe.map((c) => `${c.path} ${c.reason}`).join('; ')}`, { code: 'E_PATH_ESCAPE' });

@@ -2,7 +2,7 @@
  * Round trips on real files: createBackup → verifyBackup → GNU tar reads the same archive → restore
  * byte for byte (content, modes, mtimes, symlinks as links).
  */
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -136,6 +136,28 @@ describe('restore details', () => {
     expect(readFileSync(join(root, 'story/src/lib/deep/a.ts'), 'utf8')).toBe('a'.repeat(1000));
     expect(existsSync(join(root, 'story/secret.txt'))).toBe(false);
     expect(existsSync(join(root, '.stage'))).toBe(false);
+  });
+
+  it('with skipIdentical, finishes a half-removed directory and still refuses a changed file', async () => {
+    const dest = join(base, 'backups', 'b7');
+    await createBackup({ root, paths: ['story/src'], destDir: dest, backupId: 'b7' });
+    // As a removal killed half-way leaves it: one file gone, the rest still there.
+    rmSync(join(root, 'story/src/lib/deep/a.ts'));
+    await expect(extractBackup({ dir: dest, root, only: ['story/src'], stagingDir: join(root, '.stage') })).rejects.toMatchObject({
+      code: 'E_RESTORE_CONFLICT',
+    });
+    const out = await extractBackup({ dir: dest, root, only: ['story/src'], skipIdentical: true, stagingDir: join(root, '.stage') });
+    expect(out.restored.some((p) => out.unchanged.includes(p))).toBe(false);
+    expect(out.restored).toContain('story/src/lib/deep/a.ts');
+    expect(out.unchanged.sort()).toEqual(['story/src/index.ts', 'story/src/lib/deep/empty.txt']);
+    expect(readFileSync(join(root, 'story/src/lib/deep/a.ts'), 'utf8')).toBe('a'.repeat(1000));
+    // Same size, other bytes: a conflict, not "identical".
+    rmSync(join(root, 'story/src/lib/deep/a.ts'));
+    writeFileSync(join(root, 'story/src/index.ts'), 'export const y = 2;\n');
+    await expect(
+      extractBackup({ dir: dest, root, only: ['story/src'], skipIdentical: true, stagingDir: join(root, '.stage') }),
+    ).rejects.toMatchObject({ code: 'E_RESTORE_CONFLICT' });
+    expect(existsSync(join(root, 'story/src/lib/deep/a.ts'))).toBe(false);
   });
 
   it('recreates missing parents of a single restored file', async () => {
