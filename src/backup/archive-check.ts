@@ -16,14 +16,14 @@ import { type ContentConsumer, type TarEntry, TarParser } from './tar-reader.js'
 
 /** Hooks for a caller that wants the content of checked entries (extraction). */
 export interface CheckHooks {
-  /** A checked entry starts. Return a consumer to receive a file's content. */
-  onEntry?(entry: ManifestEntry): ContentConsumer | undefined;
+  /** A checked entry starts (`index`: its place in the manifest's entries). Return a consumer to receive a file's content. */
+  onEntry?(entry: ManifestEntry, index: number): ContentConsumer | undefined;
   /**
-   * A checked entry's content has all passed. Its sha256 is only compared once the whole archive is
-   * read (the hashing runs behind, in a worker), so a hook must keep what it wrote disposable until the
-   * check ends without problems.
+   * A checked entry's content has all passed. Its sha256 may only be compared later (the hashing runs
+   * behind, in a worker), so a hook must keep what it wrote disposable until the check ends without
+   * problems.
    */
-  onEntryEnd?(entry: ManifestEntry): void;
+  onEntryEnd?(entry: ManifestEntry, index: number): void;
 }
 
 /** Result of a check pass. */
@@ -33,7 +33,7 @@ export interface CheckResult {
   /** File entries read and their content bytes. */
   files: number;
   bytes: number;
-  /** Size and sha256 of the archive file as stored. */
+  /** Size and sha256 of the archive file as stored (sha256 '' when the pass did not hash the whole file). */
   archiveBytes: number;
   archiveSha256: string;
 }
@@ -43,8 +43,13 @@ export interface CheckInput {
   archivePath: string;
   compression: Manifest['archive']['compression'];
   entries: ManifestEntry[];
-  /** The archive file's expected size and hash; omitted right after writing (then they are computed). */
+  /**
+   * The archive file's expected size and hash; omitted right after writing (then they are computed).
+   * The hash is only compared when the pass hashes the whole file (`hashArchive`).
+   */
   expectedArchive?: { bytes: number; sha256: string };
+  /** Hash the whole archive file as stored (default true). See `ArchiveChecker`. */
+  hashArchive?: boolean;
   /** Where hashing happens (a worker pipeline, normally). Default: in-thread, 4 MiB buffer. */
   hashes?: HashPipeline;
   /** Where per-file hashes run (see `ArchiveChecker`). */
@@ -75,22 +80,47 @@ function describeRefused(e: TarEntry): string | null {
   }
 }
 
+/** Options of an ArchiveChecker. */
+export interface CheckerOptions {
+  /**
+   * Where per-file hashes run (see `HashPipeline.open`). Default: a large file is hashed on this thread
+   * when the worker also hashes the whole archive (it gets the same bytes), else wherever there is CPU free.
+   */
+  placement?: StreamPlacement;
+  /**
+   * Hash the whole archive file as stored (default true): createBackup needs it for the manifest, and
+   * verifyBackup compares it, as a fingerprint of the exact file. extractBackup does not: see there.
+   */
+  hashArchive?: boolean;
+}
+
 /**
- * Checks an archive stream pushed to it in pieces against manifest entries looked up by path. The
- * stream can be pushed while it is still being written (createBackup re-reads each region right after
- * writing it), so the lookup map may grow as long as an entry is in it before its bytes are pushed.
- * Call `push` with the tar bytes and `hashStored` with the file's stored bytes (the same ones unless
- * compressed), then `finish`.
+ * Checks an archive stream pushed to it in pieces against the manifest entries. The stream can be
+ * pushed while it is still being written (createBackup re-reads each region right after writing it), so
+ * `entries` may grow as long as an entry is in it before its bytes are pushed. Call `push` with the tar
+ * bytes and `hashStored` with the file's stored bytes (the same ones unless compressed), then `finish`.
+ *
+ * Memory: nothing per entry beyond one byte (seen or not). Entries come in manifest order in any
+ * archive we wrote, so each is looked up at a cursor; only an archive out of that order (a tampered
+ * one) makes the checker index the manifest by path.
  */
 export class ArchiveChecker {
   readonly problems: string[] = [];
   private dropped = 0;
-  private readonly seen = new Set<string>();
+  /** Per manifest entry: 1 once its archive entry was seen. */
+  private seen = new Uint8Array(1024);
+  /** Archive paths that are not in the manifest, seen so far (to call a repeat a duplicate). */
+  private readonly strangers = new Set<string>();
+  /** The manifest index where the next archive entry is expected. */
+  private cursor = 0;
+  /** Index by path, made only when an entry comes out of order, and how many entries it covers. */
+  private byPath: Map<string, number> | null = null;
+  private indexed = 0;
   private readonly parser: TarParser;
-  /** Hash stream of the archive file's stored bytes. */
-  readonly archiveStream: number;
-  /** Per file entry read: its hash stream and the manifest entry it must match. */
-  private readonly fileStreams: Array<[number, ManifestEntry]> = [];
+  /** Hash stream of the archive file's stored bytes (0: not hashed). */
+  private readonly archiveStream: number;
+  /** File entries whose digest arrived before the manifest had one (createBackup: the write-side hash comes later). */
+  private readonly deferred: Array<[ManifestEntry, string]> = [];
   private files = 0;
   private bytes = 0;
   private storedBytes = 0;
@@ -98,27 +128,26 @@ export class ArchiveChecker {
   // State of the file entry whose content is passing.
   private stream = 0;
   private current: ManifestEntry | null = null;
+  private currentIndex = -1;
   // An error thrown by a hook (disk full while extracting) is the caller's, not an archive problem.
   private hookError: { error: unknown } | null = null;
+  private readonly placement: StreamPlacement | undefined;
 
-  /**
-   * @param placement where per-file hashes run (see `HashPipeline.open`); by default a large file is
-   * hashed on this thread while the worker hashes the same bytes for the archive's sha256, and small ones
-   * go wherever there is CPU free.
-   */
   constructor(
-    private readonly byPath: ReadonlyMap<string, ManifestEntry>,
+    private readonly entries: readonly ManifestEntry[],
     private readonly hashes: HashPipeline,
     private readonly hooks: CheckHooks = {},
-    private readonly placement?: StreamPlacement,
+    options: CheckerOptions = {},
   ) {
-    this.archiveStream = hashes.open('worker');
+    const hashArchive = options.hashArchive ?? true;
+    this.archiveStream = hashArchive ? hashes.open('worker') : 0;
+    this.placement = options.placement ?? (hashArchive ? undefined : 'auto');
     this.parser = new TarParser({ entry: (e) => this.onEntry(e), entryEnd: () => this.onEntryEnd() });
   }
 
-  /** Bytes of the archive file as stored (compressed, for gzip): hashed for the archive's sha256. */
+  /** Bytes of the archive file as stored (compressed, for gzip): counted, and hashed for the archive's sha256. */
   hashStored(buf: Buffer, off: number, len: number): void {
-    this.hashes.update(this.archiveStream, buf, off, len);
+    if (this.archiveStream !== 0) this.hashes.update(this.archiveStream, buf, off, len);
     this.storedBytes += len;
   }
 
@@ -143,33 +172,19 @@ export class ArchiveChecker {
   }
 
   /**
-   * After the last push: ends the hashing, compares content hashes, lists missing entries.
-   * `entries` is the full manifest list (to find what the archive lacks).
+   * After the last push: waits for the hashing, compares what is left, lists missing entries (the
+   * manifest's `entries` as given to the constructor, complete by now).
    */
-  async finish(entries: ManifestEntry[], expectedArchive?: { bytes: number; sha256: string }): Promise<CheckResult> {
-    this.endStored();
-    const digests = await this.hashes.finish();
-    return this.finishWith(digests, entries, expectedArchive);
-  }
-
-  /** No more stored bytes: close the archive's hash stream (before collecting digests yourself). */
-  endStored(): void {
-    this.hashes.end(this.archiveStream);
-  }
-
-  /**
-   * Like `finish`, when the caller collects the pipeline's digests itself (after `endStored`), because
-   * it needs others from the same pipeline first.
-   */
-  finishWith(digests: Map<number, string>, entries: ManifestEntry[], expectedArchive?: { bytes: number; sha256: string }): CheckResult {
-    const archiveSha256 = digests.get(this.archiveStream) ?? '';
-    for (const [s, m] of this.fileStreams) {
-      const got = digests.get(s);
-      // A file cut short by a format error was never ended: it is reported with that error.
-      if (got !== undefined && got !== m.sha256) {
-        this.problem(`${JSON.stringify(m.path)}: content sha256 ${got} does not match the manifest's ${m.sha256}`);
-      }
+  async finish(expectedArchive?: { bytes: number; sha256: string }): Promise<CheckResult> {
+    let archiveSha256 = '';
+    if (this.archiveStream !== 0) {
+      this.hashes.end(this.archiveStream, (hex) => {
+        archiveSha256 = hex;
+      });
     }
+    await this.hashes.finish();
+    for (const [m, got] of this.deferred) this.compareDigest(m, got);
+    this.deferred.length = 0;
     const problems = this.problems;
     if (this.formatError) {
       problems.unshift(this.formatError);
@@ -182,16 +197,17 @@ export class ArchiveChecker {
         if (this.storedBytes !== expectedArchive.bytes) {
           this.problem(`archive: ${this.storedBytes} bytes on disk, the manifest says ${expectedArchive.bytes}`);
         }
-        if (archiveSha256 !== expectedArchive.sha256) {
+        if (this.archiveStream !== 0 && archiveSha256 !== expectedArchive.sha256) {
           this.problem(`archive: sha256 ${archiveSha256} does not match the manifest's ${expectedArchive.sha256}`);
         }
       }
     }
     let missing = 0;
-    for (const e of entries) {
-      if (!this.seen.has(e.path)) {
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i++) {
+      if (this.seen[i] !== 1) {
         missing++;
-        if (!this.formatError) this.problem(`${JSON.stringify(e.path)}: in the manifest but missing from the archive`);
+        if (!this.formatError) this.problem(`${JSON.stringify((entries[i] as ManifestEntry).path)}: in the manifest but missing from the archive`);
       }
     }
     if (this.formatError && missing > 0) problems.push(`${missing} manifest entries were not reached in the archive`);
@@ -213,6 +229,44 @@ export class ArchiveChecker {
     }
   }
 
+  /** A file's content digest as read, against the manifest's (later, if the manifest has none yet). */
+  private compareDigest(m: ManifestEntry, got: string): void {
+    const want = m.sha256;
+    if (want === undefined || want === '') {
+      // createBackup: the write-side digest of this file is still in the worker's queue.
+      this.deferred.push([m, got]);
+      return;
+    }
+    if (got !== want) this.problem(`${JSON.stringify(m.path)}: content sha256 ${got} does not match the manifest's ${want}`);
+  }
+
+  /** The manifest index of `path` (-1: not in the manifest). Entries in manifest order need no lookup. */
+  private indexOf(path: string): number {
+    const entries = this.entries;
+    const c = this.cursor;
+    if (c < entries.length && (entries[c] as ManifestEntry).path === path) {
+      this.cursor = c + 1;
+      return c;
+    }
+    const map = (this.byPath ??= new Map());
+    for (; this.indexed < entries.length; this.indexed++) map.set((entries[this.indexed] as ManifestEntry).path, this.indexed);
+    const i = map.get(path);
+    if (i === undefined) return -1;
+    this.cursor = i + 1;
+    return i;
+  }
+
+  private markSeen(i: number): boolean {
+    if (i >= this.seen.length) {
+      const bigger = new Uint8Array(Math.max(i + 1, this.seen.length * 2));
+      bigger.set(this.seen);
+      this.seen = bigger;
+    }
+    if (this.seen[i] === 1) return false;
+    this.seen[i] = 1;
+    return true;
+  }
+
   private onEntry(e: TarEntry): ContentConsumer | undefined {
     this.stream = 0;
     this.current = null;
@@ -229,16 +283,20 @@ export class ArchiveChecker {
       this.problem(`${q()}: unsafe archive path (${bad})`);
       return undefined;
     }
-    if (this.seen.has(path)) {
+    const index = this.indexOf(path);
+    if (index < 0) {
+      if (this.strangers.has(path)) this.problem(`${q()}: duplicate archive entry`);
+      else {
+        this.strangers.add(path);
+        this.problem(`${q()}: archive entry not in the manifest`);
+      }
+      return undefined;
+    }
+    if (!this.markSeen(index)) {
       this.problem(`${q()}: duplicate archive entry`);
       return undefined;
     }
-    this.seen.add(path);
-    const m = this.byPath.get(path);
-    if (!m) {
-      this.problem(`${q()}: archive entry not in the manifest`);
-      return undefined;
-    }
+    const m = this.entries[index] as ManifestEntry;
     if (m.type !== e.type) {
       this.problem(`${q()}: is a ${e.type} in the archive, a ${m.type} in the manifest`);
       return undefined;
@@ -260,12 +318,12 @@ export class ArchiveChecker {
       this.files++;
       this.bytes += e.size;
       s = hashes.open(this.placement ?? (e.size >= 2 * hashes.slotSize ? 'local' : 'auto'));
-      this.fileStreams.push([s, m]);
     }
     this.stream = s;
     this.current = m;
+    this.currentIndex = index;
     const onEntry = this.hooks.onEntry;
-    const c = this.problems.length === 0 && onEntry ? this.guard(() => onEntry(m)) : undefined;
+    const c = this.problems.length === 0 && onEntry ? this.guard(() => onEntry(m, index)) : undefined;
     if (s === 0) return c;
     return c
       ? (chunk: Buffer) => {
@@ -278,20 +336,21 @@ export class ArchiveChecker {
   private onEntryEnd(): void {
     const m = this.current;
     if (m === null) return;
-    if (this.stream !== 0) this.hashes.end(this.stream);
+    if (this.stream !== 0) this.hashes.end(this.stream, (got) => this.compareDigest(m, got));
     const onEntryEnd = this.hooks.onEntryEnd;
-    if (this.problems.length === 0 && onEntryEnd) this.guard(() => onEntryEnd(m));
+    if (this.problems.length === 0 && onEntryEnd) this.guard(() => onEntryEnd(m, this.currentIndex));
     this.current = null;
     this.stream = 0;
   }
 }
 
-/** Read the archive file once and compare it with the manifest entries. Never throws for archive content. */
+/**
+ * Read the archive file once and compare it with the manifest entries. Never throws for archive content
+ * (an error thrown by a hook propagates).
+ */
 export async function checkArchive(input: CheckInput, hooks: CheckHooks = {}): Promise<CheckResult> {
   const hashes = input.hashes ?? new LocalHashPipeline();
-  const byPath = new Map<string, ManifestEntry>();
-  for (const e of input.entries) byPath.set(e.path, e);
-  const checker = new ArchiveChecker(byPath, hashes, hooks, input.placement);
+  const checker = new ArchiveChecker(input.entries, hashes, hooks, { placement: input.placement, hashArchive: input.hashArchive });
   try {
     await readArchiveFile(input.archivePath, input.compression, checker, hashes);
   } catch (err) {
@@ -299,7 +358,7 @@ export async function checkArchive(input: CheckInput, hooks: CheckHooks = {}): P
     if (!(err instanceof ArchiveReadError)) throw err;
     checker.readFailed(err.message);
   }
-  return checker.finish(input.entries, input.expectedArchive);
+  return checker.finish(input.expectedArchive);
 }
 
 /** Path of a backup's archive file. */

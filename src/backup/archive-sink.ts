@@ -7,6 +7,7 @@
  */
 import { fdatasync, fsync, writeSync } from 'node:fs';
 import { createGzip, type Gzip } from 'node:zlib';
+import type { HashPipeline } from './hash-pipeline.js';
 
 /** Receives the writer's filled buffer. */
 export interface ArchiveSink {
@@ -68,25 +69,45 @@ function writeAll(fd: number, buf: Buffer, len: number): void {
  * ~1 GB/s for a page-cache write.
  */
 export class FileSink implements ArchiveSink {
+  /** Bytes handed to write, and bytes known to be in the file. */
   private bytes = 0;
+  private written = 0;
   private readonly writeback: EarlyWriteback;
 
-  /** @param onWritten called after each write with the file's size so far (createBackup re-reads it). */
+  /**
+   * @param onWritten called after each write with the file's size so far (createBackup re-reads it).
+   * @param pipeline when given, the writes go through it (its worker writes the slot while this thread
+   * reads the next files): `onWritten` then hears of each write once it is done, a little later.
+   */
   constructor(
     private readonly fd: number,
     private readonly onWritten?: (bytes: number) => void,
+    private readonly pipeline?: HashPipeline,
   ) {
     this.writeback = new EarlyWriteback(fd);
   }
 
   write(buf: Buffer, len: number): void | Promise<void> {
-    writeAll(this.fd, buf, len);
-    this.bytes += len;
-    this.onWritten?.(this.bytes);
+    const p = this.pipeline;
+    if (p) {
+      p.write(this.fd, buf, 0, len);
+      const upTo = (this.bytes += len);
+      p.whenDone(() => {
+        this.written = upTo;
+      });
+    } else {
+      writeAll(this.fd, buf, len);
+      this.written = this.bytes += len;
+    }
+    this.onWritten?.(this.written);
     return this.writeback.wrote(len) ? yieldToLoop(undefined) : undefined;
   }
 
   async close(): Promise<number> {
+    if (this.pipeline) {
+      this.pipeline.settle();
+      this.onWritten?.(this.written);
+    }
     await this.writeback.settle();
     return this.bytes;
   }

@@ -37,6 +37,11 @@ import { realDirectory } from '../util/paths.js';
 import { type ManifestEntry, ancestorsOf, readManifest } from './manifest.js';
 import { type HashPipeline, startHashPipeline } from './hash-pipeline.js';
 
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
 /** Options of extractBackup. */
 export interface ExtractOptions {
   /** The backup directory (holds manifest.json and the archive). */
@@ -64,6 +69,11 @@ export interface ExtractOptions {
   bufferSize?: number;
   /** Hash in a worker thread (default true; false hashes on the calling thread). For tests and benchmarks. */
   hashInWorker?: boolean;
+  /**
+   * Let the hash worker also write the restored files' content (default true; false writes on the
+   * calling thread). For tests and benchmarks.
+   */
+  writeInWorker?: boolean;
 }
 
 /** What a restore put back. */
@@ -97,11 +107,6 @@ function conflictList(conflicts: Conflict[]): string {
   return shown.join('; ');
 }
 
-function writeAll(fd: number, buf: Buffer): void {
-  let off = 0;
-  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-}
-
 function lstatOrNull(p: string): Stats | null {
   try {
     return lstatSync(p);
@@ -117,8 +122,15 @@ function lstatOrNull(p: string): Stats | null {
  *    (InvalidInputError, nothing written).
  * 2. One pass over the archive: every entry is checked against the manifest (see verifyBackup) and the
  *    selected ones are written into the staging directory as they pass. Any problem (changed byte, extra,
- *    missing or unsafe entry, archive hash) → the staging directory is deleted and BackupIntegrityError
+ *    missing or unsafe entry, archive size) → the staging directory is deleted and BackupIntegrityError
  *    is thrown: nothing outside staging was touched. The archive is read once, not twice.
+ *    The sha256 of the whole archive file is not recomputed here (verifyBackup does compare it): it would
+ *    be a third hash of every byte, and it protects nothing a restore writes. Every byte that reaches a
+ *    restored file is file content, covered by that file's sha256; every header field a restore uses
+ *    (path, type, size, mode, mtime, link target) is compared with the manifest, and the manifest's
+ *    values are what is written; an entry not in the manifest, a duplicate, a missing one, a truncated
+ *    archive or anything after the end marker is refused; the archive's size is still compared. What
+ *    the archive hash alone would see (uid/gid/uname fields, padding bytes) is never written anywhere.
  * 3. Conflicts are checked again (time has passed), then each top-level staged entry is renamed into
  *    place; existing directories are merged, their children moved one by one.
  * 4. Every restored path is re-read and compared with the manifest (type, size, sha256, link target,
@@ -188,9 +200,11 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
     if (statSync(staging).dev !== statSync(rootReal).dev) {
       throw new InvalidInputError(`staging directory ${staging} is not on the root's file system: moves would not be renames`);
     }
-    const files = await extractToStaging(backupDir, manifest.archive, manifest.entries, selected, staging, hashes);
+    const dirs = new Set<string>();
+    for (const e of manifest.entries) if (e.type === 'dir') dirs.add(e.path);
+    const files = await extractToStaging(backupDir, manifest.archive, manifest.entries, selected, dirs, staging, hashes, opts.writeInWorker ?? true);
     checkConflicts(findConflicts(manifest, root, opts.only, identical), overwrite);
-    const placed = placeAll(staging, root, rootReal, manifest.entries, overwrite);
+    const placed = placeAll(staging, root, rootReal, dirs, overwrite);
     const problems = await recheck(root, selected, placed, hashes);
     if (problems.length > 0) {
       throw new BackupIntegrityError(`restored files under ${root} do not match the manifest`, problems);
@@ -237,15 +251,27 @@ async function extractToStaging(
   archive: { file: string; compression: 'none' | 'gzip'; bytes: number; sha256: string },
   entries: ManifestEntry[],
   selected: ManifestEntry[],
+  manifestDirs: ReadonlySet<string>,
   staging: string,
   hashes: HashPipeline,
+  writeInWorker: boolean,
 ): Promise<{ files: number; bytes: number }> {
-  const want = new Set(selected.map((e) => e.path));
-  const manifestDirs = new Set(entries.filter((e) => e.type === 'dir').map((e) => e.path));
+  // Per manifest entry: 1 when selected (`selected` is a subsequence of `entries`, same objects).
+  const want = new Uint8Array(entries.length);
+  for (let i = 0, j = 0; i < entries.length && j < selected.length; i++) {
+    if (entries[i] === selected[j]) {
+      want[i] = 1;
+      j++;
+    }
+  }
   const made = new Set<string>(); // directories present in staging
   const atime = Date.now() / 1000;
   const umaskBits = currentUmask();
   let fd = -1;
+  // Files whose content the hash worker is still writing: closed (after their mode and mtime are set)
+  // once it is done with them. Capped, so a tree of small files does not run out of descriptors.
+  const open = new Set<number>();
+  const MAX_OPEN = 256;
   let files = 0;
   let bytes = 0;
 
@@ -265,13 +291,15 @@ async function extractToStaging(
         compression: archive.compression,
         entries,
         expectedArchive: archive,
+        // Not the whole file's sha256: see extractBackup, step 2.
+        hashArchive: false,
         hashes,
         // This thread is busy creating files: hashes go to the worker unless it falls behind.
         placement: 'auto',
       },
       {
-        onEntry(m) {
-          if (!want.has(m.path)) return undefined;
+        onEntry(m, i) {
+          if (want[i] !== 1) return undefined;
           const cut = m.path.lastIndexOf('/');
           if (cut > 0) ensureDir(m.path.slice(0, cut));
           const abs = join(staging, m.path);
@@ -283,21 +311,29 @@ async function extractToStaging(
             symlinkSync(m.linkTarget as string, abs);
             return undefined;
           }
+          if (open.size >= MAX_OPEN) hashes.settle();
           // O_EXCL + O_NOFOLLOW: never write through something already there. Created with its final
           // mode (a new file is writable through this descriptor whatever its mode says).
           fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, m.mode & 0o777);
+          open.add(fd);
           const out = fd;
-          return (chunk: Buffer) => writeAll(out, chunk);
+          // Written by the hash worker, from the slot the archive was read into (see HashPipeline.write).
+          return writeInWorker ? (chunk: Buffer) => hashes.write(out, chunk, 0, chunk.length) : (chunk: Buffer) => writeAll(out, chunk);
         },
-        onEntryEnd(m) {
-          if (!want.has(m.path)) return;
+        onEntryEnd(m, i) {
+          if (want[i] !== 1) return;
           const mtime = m.mtimeMs / 1000;
           if (m.type === 'file') {
-            // Only when open() could not set it: bits taken by the umask, setuid/setgid/sticky.
-            if ((m.mode & umaskBits) !== 0 || m.mode > 0o777) fchmodSync(fd, m.mode);
-            futimesSync(fd, atime, mtime);
-            closeSync(fd);
+            const out = fd;
             fd = -1;
+            // Once its content is written (a write after futimes would change the mtime again).
+            hashes.whenDone(() => {
+              // Only when open() could not set it: bits taken by the umask, setuid/setgid/sticky.
+              if ((m.mode & umaskBits) !== 0 || m.mode > 0o777) fchmodSync(out, m.mode);
+              futimesSync(out, atime, mtime);
+              open.delete(out);
+              closeSync(out);
+            });
             files++;
             bytes += m.size;
           } else if (m.type === 'symlink') {
@@ -310,19 +346,24 @@ async function extractToStaging(
       throw new BackupIntegrityError(`backup ${backupDir} does not match its manifest; nothing was restored`, result.problems);
     }
   } finally {
-    if (fd >= 0) closeSync(fd);
+    // After a failure: the worker may still hold writes for these; the staging directory goes anyway.
+    try {
+      hashes.settle();
+    } catch {
+      // the failure is already on its way up
+    }
+    for (const f of open) closeSync(f);
   }
   return { files, bytes };
 }
 
 /** Pass 3: rename staged entries into place. Returns the paths renamed (each the top of a moved subtree). */
-function placeAll(staging: string, root: string, rootReal: string, entries: ManifestEntry[], overwrite: boolean): Set<string> {
-  const types = new Map(entries.map((e) => [e.path, e.type]));
+function placeAll(staging: string, root: string, rootReal: string, manifestDirs: ReadonlySet<string>, overwrite: boolean): Set<string> {
   const moved = new Set<string>();
   const mergeable = (rel: string, dst: string, st: Stats): boolean => {
     if (st.isDirectory()) return true;
     // A symlink to a directory inside the root, where the backup has no entry of its own: write through it.
-    if (!st.isSymbolicLink() || types.get(rel) === 'dir') return false;
+    if (!st.isSymbolicLink() || manifestDirs.has(rel)) return false;
     try {
       const real = realpathSync(dst);
       return isInside(rootReal, real) && statSync(real).isDirectory();
@@ -371,7 +412,6 @@ function wasPlaced(path: string, placed: Set<string>): boolean {
 /** Pass 4: read back every restored path and compare it with the manifest (files hashed in the worker). */
 async function recheck(root: string, selected: ManifestEntry[], placed: Set<string>, hashes: HashPipeline): Promise<string[]> {
   const problems: string[] = [];
-  const pending: Array<[number, ManifestEntry]> = [];
   // Small files are packed one after another into the current slot, like the tar writer does.
   let slot: Buffer | null = null;
   let pos = 0;
@@ -419,17 +459,16 @@ async function recheck(root: string, selected: ManifestEntry[], placed: Set<stri
         pos += n;
         left -= n;
       }
-      hashes.end(stream);
-      if (left > 0) problems.push(`${name}: shorter than its size after the restore`);
-      else pending.push([stream, e]);
+      const short = left > 0;
+      if (short) problems.push(`${name}: shorter than its size after the restore`);
+      hashes.end(stream, (got) => {
+        if (!short && got !== e.sha256) problems.push(`${JSON.stringify(e.path)}: content differs from the manifest after the restore`);
+      });
     } finally {
       closeSync(fd);
     }
   }
-  const digests = await hashes.finish();
-  for (const [stream, e] of pending) {
-    if (digests.get(stream) !== e.sha256) problems.push(`${JSON.stringify(e.path)}: content differs from the manifest after the restore`);
-  }
+  await hashes.finish();
   return problems;
 }
 

@@ -8,12 +8,32 @@
  * bytes in place. Before a slot is refilled, `acquire` waits until the worker has hashed everything
  * recorded in it. A stream is one hash: a file's content, or the whole archive.
  *
+ * The worker also does the writes of those bytes to their file (`write`): a write costs the main thread
+ * as much as hashing them, and the worker has time to spare while the main thread reads, parses and
+ * creates files. A slot is reused only once the worker is done with everything recorded in it, writes
+ * included; `whenDone` tells the main thread when the writes so far are done.
+ *
+ * Digests come back the same way, never as strings held by the worker: when a stream ends, the worker
+ * writes its 32 bytes into a shared digest area beside the record, and the main thread hands them to
+ * the callback given to `end` as soon as it sees the worker has passed that record. So memory stays
+ * bounded by the ring whatever the number of files (digests of 200 000 files used to pile up in the
+ * worker, as strings, until the end, then be cloned into a Map on the main thread).
+ *
  * The same interface has an in-thread implementation (no worker), used for small jobs and as a fallback.
  * The worker is plain CommonJS in a string (node built-ins only), so it runs the same from `dist/` and
  * under a TypeScript test runner.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+
+function writeAll(fd: number, buf: Buffer, off: number, len: number): void {
+  let done = 0;
+  while (done < len) done += writeSync(fd, buf, off + done, len - done);
+}
+
+/** Receives a stream's digest (lowercase hex). */
+export type DigestCallback = (hex: string) => void;
 
 /** Hashes byte ranges of its slot buffers into numbered streams. */
 export interface HashPipeline {
@@ -32,10 +52,24 @@ export interface HashPipeline {
    * buffers are copied into a slot first.
    */
   update(stream: number, buf: Buffer, off: number, len: number): void;
-  /** The stream is complete; its digest will be in `finish()`'s result. */
-  end(stream: number): void;
-  /** Wait for all hashing; returns hex digests by stream id. The pipeline can be used again after it. */
-  finish(): Promise<Map<number, string>>;
+  /**
+   * The stream is complete: `done` gets its digest, on this thread, at the latest when `finish()`
+   * resolves (streams hashed here: at once; by the worker: during a later call to the pipeline).
+   * `done` must not call the pipeline.
+   */
+  end(stream: number, done: DigestCallback): void;
+  /**
+   * Write `buf[off, off+len)` to `fd` at its current offset, after the writes to it given before (by the
+   * worker, when `buf` is in a slot). A failed write is thrown by a later call (`settle`, `finish`,
+   * `acquire`…) with its errno `code`.
+   */
+  write(fd: number, buf: Buffer, off: number, len: number): void;
+  /** `done` runs on this thread once everything given so far is done (hashed, written). It must not call the pipeline. */
+  whenDone(done: () => void): void;
+  /** Block until everything given so far is done, running the callbacks due. Throws a failed write's error. */
+  settle(): void;
+  /** Wait for all hashing; every `done` has been called when it resolves. The pipeline can be used again after it. */
+  finish(): Promise<void>;
   /** Stop the worker (if any). Always call it, also after an error. */
   close(): Promise<void>;
 }
@@ -55,7 +89,6 @@ const SLOTS = 8;
 export class LocalHashPipeline implements HashPipeline {
   private slot: Buffer | null = null;
   private readonly hashes = new Map<number, Hash>();
-  private digests = new Map<number, string>();
   private nextStream = 1;
 
   constructor(readonly slotSize: number = SLOT_SIZE) {}
@@ -78,16 +111,26 @@ export class LocalHashPipeline implements HashPipeline {
     h.update(buf.subarray(off, off + len));
   }
 
-  end(stream: number): void {
+  end(stream: number, done: DigestCallback): void {
     const h = this.hashes.get(stream) ?? createHash('sha256');
     this.hashes.delete(stream);
-    this.digests.set(stream, h.digest('hex'));
+    done(h.digest('hex'));
   }
 
-  async finish(): Promise<Map<number, string>> {
-    const out = this.digests;
-    this.digests = new Map();
-    return out;
+  write(fd: number, buf: Buffer, off: number, len: number): void {
+    writeAll(fd, buf, off, len);
+  }
+
+  whenDone(done: () => void): void {
+    done();
+  }
+
+  settle(): void {
+    // Everything was done as it came.
+  }
+
+  async finish(): Promise<void> {
+    // Everything was hashed as it came.
   }
 
   async close(): Promise<void> {
@@ -99,7 +142,7 @@ export class LocalHashPipeline implements HashPipeline {
 // 64-byte cache line: sharing one line made every record a cache-line ping-pong between the cores.
 const HEAD = 0; // records published by the main thread
 const TAIL = 16; // records hashed by the worker
-const FAILED = 32; // set to 1 by the worker when it hits an error
+const FAILED = 32; // set to 1 by the worker when it hits an error (a failed write: its errno code in the error area)
 const RECORDS = 128; // first record
 /**
  * The main thread publishes HEAD every this many records or bytes, when it moves to another slot, and
@@ -124,18 +167,22 @@ const SPIN = 2000;
 const RECORD_INTS = 4; // [op, stream, offset, length]
 const RING = 16384; // records in the ring
 const OP_UPDATE = 1;
-const OP_END = 2;
-const OP_FLUSH = 3; // post the digests collected so far
+const OP_END = 2; // digest into the digest area at the record's ring index
+const OP_WRITE = 3; // [op, fd, offset, length]: write the bytes to the fd
+const DIGEST_BYTES = 32;
+const ERROR_BYTES = 1024;
 
-/** The worker: hashes records from the ring until told to flush, then posts the digests. */
+/** The worker: hashes records from the ring; an ended stream's digest goes to the digest area. */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { ctlSab, dataSab, ring } = workerData;
+const { writeSync } = require('node:fs');
+const { ctlSab, dataSab, digestSab, errorSab, ring } = workerData;
 const ctl = new Int32Array(ctlSab);
 const data = Buffer.from(dataSab);
+const digestArea = Buffer.from(digestSab);
+const errorArea = Buffer.from(errorSab);
 const hashes = new Map();
-let digests = [];
 let tail = 0;
 function run() {
   for (;;) {
@@ -157,14 +204,15 @@ function run() {
       } else if (op === ${OP_END}) {
         const h = hashes.get(stream) || createHash('sha256');
         hashes.delete(stream);
-        digests.push(stream, h.digest('hex'));
-      } else if (op === ${OP_FLUSH}) {
-        parentPort.postMessage(digests);
-        digests = [];
+        h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
+      } else if (op === ${OP_WRITE}) {
+        const off = ctl[r + 2], len = ctl[r + 3];
+        let done = 0;
+        while (done < len) done += writeSync(stream, data, off + done, len - done);
       }
       tail++;
       // Publish progress in batches, and always when caught up.
-      if (++sinceStore >= ${BATCH} || tail === head || op === ${OP_FLUSH}) {
+      if (++sinceStore >= ${BATCH} || tail === head) {
         sinceStore = 0;
         Atomics.store(ctl, ${TAIL}, tail);
       }
@@ -173,8 +221,10 @@ function run() {
   }
 }
 try { run(); } catch (err) {
+  const what = JSON.stringify({ code: err && err.code, message: String(err && err.message) });
+  errorArea.fill(0);
+  errorArea.write(what.slice(0, ${ERROR_BYTES} / 4));
   Atomics.store(ctl, ${FAILED}, 1);
-  throw err;
 }
 `;
 
@@ -195,19 +245,35 @@ export class WorkerHashPipeline implements HashPipeline {
   private copySlot: Buffer | null = null;
   private copyPos = 0;
   private workerError: unknown = null;
-  /** Streams hashed on this thread (the worker was behind when they were opened), and their digests. */
+  /** Streams hashed on this thread (the worker was behind when they were opened). */
   private readonly local = new Map<number, Hash>();
-  private localDigests = new Map<number, string>();
+  /** Digests written by the worker, one per ring record. */
+  private readonly digestArea: Buffer;
+  /** The worker's error (JSON), when FAILED is set. */
+  private readonly errorArea: Buffer;
+  /** Record number of the last write given to the worker (-1: none). */
+  private lastWrite = -1;
+  /**
+   * Ends the worker has not yet been seen to pass, oldest first: their record numbers and callbacks
+   * (at most RING of them: a record is harvested before its ring place is reused).
+   */
+  private endRecords: number[] = [];
+  private endCallbacks: Array<(digestAt: number) => void> = [];
+  private endFirst = 0;
 
   private constructor(
     private readonly worker: Worker,
     ctlSab: SharedArrayBuffer,
     dataSab: SharedArrayBuffer,
+    digestSab: SharedArrayBuffer,
+    errorSab: SharedArrayBuffer,
     readonly slotSize: number,
     slotCount: number,
   ) {
     this.ctl = new Int32Array(ctlSab);
     this.data = Buffer.from(dataSab);
+    this.digestArea = Buffer.from(digestSab);
+    this.errorArea = Buffer.from(errorSab);
     this.slots = Array.from({ length: slotCount }, (_, i) => Buffer.from(dataSab, i * slotSize, slotSize));
     this.slotLast = new Array<number>(slotCount).fill(0);
     worker.on('error', (err) => {
@@ -219,10 +285,12 @@ export class WorkerHashPipeline implements HashPipeline {
   static async start(slotSize: number = SLOT_SIZE, slotCount: number = SLOTS): Promise<WorkerHashPipeline> {
     const ctlSab = new SharedArrayBuffer((RECORDS + RING * RECORD_INTS) * 4);
     const dataSab = new SharedArrayBuffer(slotSize * slotCount);
+    const digestSab = new SharedArrayBuffer(RING * DIGEST_BYTES);
+    const errorSab = new SharedArrayBuffer(ERROR_BYTES);
     // Referenced (it keeps the process alive) until close(): callers always close in a finally.
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { ctlSab, dataSab, ring: RING },
+      workerData: { ctlSab, dataSab, digestSab, errorSab, ring: RING },
       // The worker only holds hash states and digests: a small heap keeps the process's peak memory low.
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
     });
@@ -230,7 +298,7 @@ export class WorkerHashPipeline implements HashPipeline {
       worker.once('online', resolve);
       worker.once('error', reject);
     });
-    return new WorkerHashPipeline(worker, ctlSab, dataSab, slotSize, slotCount);
+    return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, slotSize, slotCount);
   }
 
   acquire(): Buffer {
@@ -239,6 +307,7 @@ export class WorkerHashPipeline implements HashPipeline {
     const i = this.nextSlot;
     this.nextSlot = (i + 1) % this.slots.length;
     this.waitTail(this.slotLast[i] as number);
+    this.harvest();
     if (this.copySlot === this.slots[i]) this.copySlot = null;
     return this.slots[i] as Buffer;
   }
@@ -276,35 +345,81 @@ export class WorkerHashPipeline implements HashPipeline {
     for (let s = first; s <= last; s++) this.slotLast[s] = this.head;
   }
 
-  end(stream: number): void {
+  end(stream: number, done: DigestCallback): void {
     const h = this.local.get(stream);
     if (h !== undefined) {
       this.local.delete(stream);
-      this.localDigests.set(stream, h.digest('hex'));
+      done(h.digest('hex'));
       return;
     }
+    const record = this.head;
     this.publish(OP_END, stream, 0, 0);
+    this.endRecords.push(record);
+    this.endCallbacks.push((at) => done(this.digestArea.toString('hex', at, at + DIGEST_BYTES)));
   }
 
-  async finish(): Promise<Map<number, string>> {
-    const got = new Promise<unknown[]>((resolve, reject) => {
-      const onMessage = (m: unknown[]): void => {
-        this.worker.off('error', onError);
-        resolve(m);
-      };
-      const onError = (err: unknown): void => {
-        this.worker.off('message', onMessage);
-        reject(err);
-      };
-      this.worker.once('message', onMessage);
-      this.worker.once('error', onError);
-    });
-    this.publish(OP_FLUSH, 0, 0, 0);
-    const flat = await got;
-    const out = this.localDigests;
-    this.localDigests = new Map();
-    for (let i = 0; i < flat.length; i += 2) out.set(flat[i] as number, flat[i + 1] as string);
-    return out;
+  write(fd: number, buf: Buffer, off: number, len: number): void {
+    if (len === 0) return;
+    if (buf.buffer !== this.data.buffer) {
+      // Not a slot (gunzip output): written here, after the worker's writes so far.
+      if (this.lastWrite >= 0) this.settle();
+      writeAll(fd, buf, off, len);
+      return;
+    }
+    const abs = buf.byteOffset + off;
+    this.lastWrite = this.head;
+    this.publish(OP_WRITE, fd, abs, len);
+    const first = Math.floor(abs / this.slotSize);
+    const last = Math.floor((abs + len - 1) / this.slotSize);
+    for (let s = first; s <= last; s++) this.slotLast[s] = this.head;
+  }
+
+  whenDone(done: () => void): void {
+    const record = this.head - 1;
+    if (record < 0 || (this.endFirst === this.endRecords.length && Atomics.load(this.ctl, TAIL) > record)) {
+      done();
+      return;
+    }
+    this.flushHead();
+    this.endRecords.push(record);
+    this.endCallbacks.push(() => done());
+  }
+
+  settle(): void {
+    this.waitTail(this.head);
+    this.harvest();
+    this.lastWrite = -1;
+  }
+
+  async finish(): Promise<void> {
+    this.settle();
+    this.endRecords = [];
+    this.endCallbacks = [];
+    this.endFirst = 0;
+  }
+
+  /** Hand the digests of every end the worker has passed to their callbacks. */
+  private harvest(): void {
+    const records = this.endRecords;
+    const n = records.length;
+    let i = this.endFirst;
+    if (i === n) return;
+    const tail = Atomics.load(this.ctl, TAIL);
+    const callbacks = this.endCallbacks;
+    while (i < n && (records[i] as number) < tail) {
+      const at = ((records[i] as number) % RING) * DIGEST_BYTES;
+      const done = callbacks[i] as (digestAt: number) => void;
+      callbacks[i] = noop;
+      i++;
+      this.endFirst = i;
+      done(at);
+    }
+    // Drop the harvested prefix now and then (both arrays stay at most ~2 × RING long).
+    if (i > RING) {
+      this.endRecords = records.slice(i);
+      this.endCallbacks = callbacks.slice(i);
+      this.endFirst = 0;
+    }
   }
 
   async close(): Promise<void> {
@@ -327,8 +442,12 @@ export class WorkerHashPipeline implements HashPipeline {
   }
 
   private publish(op: number, stream: number, offset: number, length: number): void {
-    // Ring full: wait for the worker to make room.
-    this.waitTail(this.head - RING + 1);
+    // Ring full: wait for the worker to make room, and take the digest from the place about to be reused.
+    if (this.head >= RING) {
+      this.waitTail(this.head - RING + 1);
+      const first = this.endRecords[this.endFirst];
+      if (first !== undefined && first <= this.head - RING) this.harvest();
+    }
     const r = RECORDS + (this.head % RING) * RECORD_INTS;
     const ctl = this.ctl;
     ctl[r] = op;
@@ -337,7 +456,7 @@ export class WorkerHashPipeline implements HashPipeline {
     ctl[r + 3] = length;
     this.head++;
     this.unpublishedBytes += length;
-    if (op === OP_FLUSH || this.head - this.publishedHead >= BATCH || this.unpublishedBytes >= BATCH_BYTES) this.flushHead();
+    if (this.head - this.publishedHead >= BATCH || this.unpublishedBytes >= BATCH_BYTES) this.flushHead();
   }
 
   /** Let the worker see every record written so far (it looks at least every WORKER_POLL_MS). */
@@ -346,6 +465,19 @@ export class WorkerHashPipeline implements HashPipeline {
     this.publishedHead = this.head;
     this.unpublishedBytes = 0;
     Atomics.store(this.ctl, HEAD, this.head);
+  }
+
+  /** The worker's error: a failed write keeps its errno code (ENOSPC…). */
+  private failure(): Error {
+    const text = this.errorArea.toString('utf8').replace(/\0+$/, '');
+    let info: { code?: string; message?: string } = {};
+    try {
+      info = text === '' ? {} : (JSON.parse(text) as typeof info);
+    } catch {
+      info = {};
+    }
+    if (info.code) return Object.assign(new Error(`write failed in the hash worker: ${info.message ?? info.code}`), { code: info.code });
+    return new Error(`hash worker failed${info.message ? `: ${info.message}` : ''}`);
   }
 
   /** Block until the worker has processed `count` records. Throws if the worker failed or stalled. */
@@ -357,7 +489,7 @@ export class WorkerHashPipeline implements HashPipeline {
     for (let i = 0; i < SPIN && tail < count; i++) tail = Atomics.load(ctl, TAIL);
     let stalledSince = performance.now();
     while (tail < count) {
-      if (Atomics.load(ctl, FAILED) !== 0 || this.workerError) throw new Error('hash worker failed');
+      if (Atomics.load(ctl, FAILED) !== 0 || this.workerError) throw this.failure();
       Atomics.wait(ctl, TAIL, tail, MAIN_POLL_MS);
       const now = Atomics.load(ctl, TAIL);
       if (now !== tail) stalledSince = performance.now();
@@ -366,6 +498,8 @@ export class WorkerHashPipeline implements HashPipeline {
     }
   }
 }
+
+const noop = (): void => undefined;
 
 /** Worker pipeline, or the in-thread one when `worker` is false or worker threads fail to start. */
 export async function startHashPipeline(worker: boolean, slotSize: number = SLOT_SIZE): Promise<HashPipeline> {

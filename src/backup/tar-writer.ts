@@ -6,7 +6,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { ArchiveSink } from './archive-sink.js';
-import { type HashPipeline, LocalHashPipeline } from './hash-pipeline.js';
+import { type DigestCallback, type HashPipeline, LocalHashPipeline } from './hash-pipeline.js';
 import { BLOCK_SIZE, RECORD_SIZE, headerLength, paddingFor, writeHeader, type TarHeader } from './tar-format.js';
 
 /** Default buffer when the writer hashes on its own thread: 1 GiB needs only 1024 writes. */
@@ -23,8 +23,6 @@ export interface FileHeaderInfo {
 /** What was stored for a regular file. */
 export interface StoredFile {
   size: number;
-  /** The hash pipeline stream holding the content's sha256 (see `HashPipeline.finish`). */
-  hashStream: number;
   /** Permission bits. */
   mode: number;
   mtimeMs: number;
@@ -76,11 +74,12 @@ export class TarWriter {
 
   /**
    * Store a regular file, reading it once (`announce` is told its header fields before the header can
-   * reach the sink): its content is hashed while it is copied into the archive.
+   * reach the sink): its content is hashed while it is copied into the archive, and `digest` gets the
+   * content's sha256 (at the latest when the pipeline's `finish()` resolves).
    * Opened with O_NOFOLLOW: a path that is (or became) a symlink is refused, never followed. The header
    * is written from fstat of the open file, and a file that grows or shrinks meanwhile is refused.
    */
-  async addFile(absPath: string, name: string, announce?: (file: FileHeaderInfo) => void): Promise<StoredFile> {
+  async addFile(absPath: string, name: string, announce?: (file: FileHeaderInfo) => void, digest: DigestCallback = () => undefined): Promise<StoredFile> {
     const fd = openSync(absPath, OPEN_FLAGS);
     try {
       const st = fstatSync(fd);
@@ -125,9 +124,9 @@ export class TarWriter {
         remaining -= n;
         if (remaining === 0 && n < want) sawEof = true;
       }
-      pipeline.end(stream);
+      pipeline.end(stream, digest);
       this.pad(size);
-      return { size, hashStream: stream, mode, mtimeMs: st.mtimeMs };
+      return { size, mode, mtimeMs: st.mtimeMs };
     } finally {
       closeSync(fd);
     }

@@ -152,7 +152,9 @@ function childScript(): string {
 }
 
 async function runChild(mode: 'create' | 'extract', opts: object): Promise<{ wallMs: number; peakKb: number | null; out: { maxRssKb: number } }> {
-  const r = await timed(process.execPath, [childScript(), mode, JSON.stringify(opts)]);
+  // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of each child there (main thread and hash worker).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const r = await timed(process.execPath, [...prof, childScript(), mode, JSON.stringify(opts)]);
   const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { maxRssKb: number };
   return { wallMs: r.wallMs, peakKb: r.peakKb ?? out.maxRssKb, out };
 }

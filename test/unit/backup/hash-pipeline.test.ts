@@ -1,19 +1,22 @@
 /** The worker hash pipeline must give exactly the digests of plain in-thread hashing. */
 import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalHashPipeline, WorkerHashPipeline, type HashPipeline } from '../../../src/backup/hash-pipeline.js';
 
 /**
  * Feed `files` through a pipeline the way the tar writer does: content packed into slots one after
- * another, some of it copied in from other buffers, every stream ended. Returns the digests in order.
+ * another, some of it copied in from other buffers, every stream ended. Returns the digests in order
+ * (as delivered to each stream's callback by the time `finish` resolves).
  */
 async function run(p: HashPipeline, files: Buffer[], placement: 'auto' | 'worker' | 'local'): Promise<string[]> {
-  const streams: number[] = [];
+  const digests: string[] = [];
   let slot = p.acquire();
   let pos = 0;
   for (const [i, f] of files.entries()) {
     const s = p.open(placement);
-    streams.push(s);
     if (i % 5 === 4) {
       // Not a slot: the pipeline copies it into one.
       p.update(s, f, 0, f.length);
@@ -31,10 +34,12 @@ async function run(p: HashPipeline, files: Buffer[], placement: 'auto' | 'worker
         off += n;
       }
     }
-    p.end(s);
+    p.end(s, (hex) => {
+      digests[i] = hex;
+    });
   }
-  const digests = await p.finish();
-  return streams.map((s) => digests.get(s) as string);
+  await p.finish();
+  return digests;
 }
 
 describe('hash pipeline', () => {
@@ -57,6 +62,71 @@ describe('hash pipeline', () => {
       expect(await run(p, files.slice(0, 20), placement)).toEqual(expected.slice(0, 20));
     } finally {
       await p.close();
+    }
+  });
+
+  it('delivers every digest with more files than the ring holds records', async () => {
+    // 20 000 one-byte files: 40 000 records, more than the ring's 16 384, so digests are taken from the
+    // shared area while the ring wraps (and none is left behind in the worker).
+    const many = Array.from({ length: 20_000 }, (_, i) => Buffer.from([i & 0xff, i >> 8]));
+    const p = await WorkerHashPipeline.start(64 * 1024, 8);
+    try {
+      expect(await run(p, many, 'worker')).toEqual(many.map((f) => createHash('sha256').update(f).digest('hex')));
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('writes slot bytes to files in order, and runs whenDone callbacks after the writes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rbm-pipe-'));
+    const p = await WorkerHashPipeline.start(64 * 1024, 8);
+    try {
+      const contents = [randomBytes(300_000), randomBytes(10), randomBytes(200_000)];
+      const fds = contents.map((_, i) => openSync(join(dir, `f${i}`), 'w'));
+      const closed: number[] = [];
+      // Interleaved: a piece of each file in turn, every piece from a fresh slot.
+      const offs = contents.map(() => 0);
+      while (offs.some((o, i) => o < (contents[i] as Buffer).length)) {
+        contents.forEach((c, i) => {
+          const o = offs[i] as number;
+          if (o >= c.length) return;
+          const slot = p.acquire();
+          const n = Math.min(40_000, c.length - o);
+          c.copy(slot, 0, o, o + n);
+          p.write(fds[i] as number, slot, 0, n);
+          offs[i] = o + n;
+          if (offs[i] === c.length) {
+            const fd = fds[i] as number;
+            p.whenDone(() => {
+              closeSync(fd);
+              closed.push(i);
+            });
+          }
+        });
+      }
+      await p.finish();
+      expect(closed.sort()).toEqual([0, 1, 2]);
+      contents.forEach((c, i) => expect(readFileSync(join(dir, `f${i}`)).equals(c)).toBe(true));
+    } finally {
+      await p.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a failed write with its errno code', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rbm-pipe-'));
+    const p = await WorkerHashPipeline.start(64 * 1024, 8);
+    const fd = openSync(join(dir, 'ro'), 'w+');
+    closeSync(fd);
+    const ro = openSync(join(dir, 'ro'), 'r'); // writing to it fails with EBADF
+    try {
+      const slot = p.acquire();
+      p.write(ro, slot, 0, 100);
+      expect(() => p.settle()).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    } finally {
+      closeSync(ro);
+      await p.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

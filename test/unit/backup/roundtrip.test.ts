@@ -24,7 +24,11 @@ afterEach(() => cleanup(base));
 const isState = (rel: string): boolean => rel === '.rollback-manager' || rel === 'rollback_backups';
 
 describe.each(['none', 'gzip'] as const)('round trip, compression %s', (compression) => {
-  it.each([true, false])('backs up, verifies, and restores the tree byte for byte (hash worker: %s)', async (hashInWorker) => {
+  it.each([
+    [true, true],
+    [true, false],
+    [false, false],
+  ])('backs up, verifies, and restores the tree byte for byte (hash worker: %s, writes in the worker: %s)', async (hashInWorker, writeInWorker) => {
     const before = snapshot(root, isState);
     const outsideBefore = readFileSync(join(outside, 'target.txt'));
     const dest = join(root, 'rollback_backups', 'story_20250101_000000');
@@ -38,6 +42,7 @@ describe.each(['none', 'gzip'] as const)('round trip, compression %s', (compress
       meta: { story: '1.2', feature: 'x' },
       bufferSize: 64 * 1024, // small buffer: many flushes, entries straddling buffers
       hashInWorker,
+      writeInWorker,
     });
 
     expect(res.verify.ok).toBe(true);
@@ -75,7 +80,7 @@ describe.each(['none', 'gzip'] as const)('round trip, compression %s', (compress
     // Remove the story and bring it back.
     rmSync(join(root, 'story'), { recursive: true });
     const staging = join(root, '.rollback-manager', 'staging', 'b1');
-    const out = await extractBackup({ dir: dest, root, stagingDir: staging, allowOutsideSymlinks: true, hashInWorker, bufferSize: 64 * 1024 });
+    const out = await extractBackup({ dir: dest, root, stagingDir: staging, allowOutsideSymlinks: true, hashInWorker, writeInWorker, bufferSize: 64 * 1024 });
     expect(out.files).toBe(m.totals.files);
     expect(out.bytes).toBe(m.totals.bytes);
     expect(out.restored).toEqual(order);
