@@ -1,8 +1,10 @@
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ActionHandler, RunContext } from './action.js';
 import type { DisableFlagResult } from './disable-flag.js';
 import type { PlannedAction, StoryPlan } from '../core/types.js';
-import { createBackup, type Manifest } from '../backup/index.js';
+import { createBackup, MANIFEST_FILE, readManifest, verifyBackup, type Manifest } from '../backup/index.js';
+import { BackupIntegrityError } from '../core/errors.js';
 import { removeEnvEntries, removeYamlKeys, type EnvRemovalRecord, type YamlRemovalRecord } from '../edits/index.js';
 import { planNpmRemoval, type NpmRemovalPlan } from '../packages/npm-index.js';
 import { findDistribution, findVenv } from '../packages/python-index.js';
@@ -92,7 +94,42 @@ export const backup: ActionHandler<Backup, BackupStepResult> = {
     // The backup is harmless and may be the only copy someone wants later: it is kept, and said so.
     return `backup kept at ${a.destination}/`;
   },
+  async salvage(ctx, _story, a) {
+    const dir = path.join(ctx.root, a.destination);
+    // No manifest: the crash came before the backup was complete and checked, so it is no backup. The
+    // folder is this run's own (its name was free when the run was planned): it goes.
+    if (!existsSync(path.join(dir, MANIFEST_FILE))) {
+      rmSync(dir, { recursive: true, force: true });
+      return null;
+    }
+    return loadVerifiedBackup(ctx, a);
+  },
+  async resume(ctx, story, a, saved) {
+    return (await backup.salvage?.(ctx, story, a, saved)) ?? backup.apply(ctx, story, a);
+  },
+  async rehydrate(ctx, _story, a) {
+    // The journal names the backup; removals after a crash rely on it, so it is read and checked again.
+    return loadVerifiedBackup(ctx, a);
+  },
 };
+
+/** A finished backup read back from its folder and checked against its manifest, file by file. */
+async function loadVerifiedBackup(ctx: RunContext, a: Backup): Promise<BackupStepResult> {
+  const dir = path.join(ctx.root, a.destination);
+  const manifest = readManifest(dir);
+  const report = await verifyBackup(dir);
+  if (!report.ok) throw new BackupIntegrityError(`backup ${a.destination}/ no longer matches its manifest`, report.problems);
+  return {
+    dir: a.destination,
+    backupId: a.backupId,
+    files: manifest.totals.files,
+    bytes: manifest.totals.bytes,
+    verified: true,
+    archiveSha256: manifest.archive.sha256,
+    manifest,
+    shared: manifest.meta.shared as SharedRemovals,
+  };
+}
 
 /** Computed from the files as they are at this story's turn (earlier stories in the run may have changed them). */
 function sharedRemovals(ctx: RunContext, story: StoryPlan): SharedRemovals {

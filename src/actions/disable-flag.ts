@@ -1,6 +1,6 @@
 import type { ActionHandler } from './action.js';
 import type { FlagChange, PlannedAction } from '../core/types.js';
-import { inverse, writeFlagChanges } from './write-flag-changes.js';
+import { flagChangesMade, inverse, writeFlagChanges } from './write-flag-changes.js';
 
 type DisableFlag = Extract<PlannedAction, { kind: 'disable-flag' }>;
 
@@ -24,5 +24,15 @@ export const disableFlag: ActionHandler<DisableFlag, DisableFlagResult> = {
   async revert(ctx, _story, a, r) {
     await writeFlagChanges(ctx, a.file, () => inverse(r.applied));
     return undefined;
+  },
+  async salvage(ctx, _story, a, saved) {
+    // The write is atomic: each announced flag is either changed or not; the file says which.
+    const applied = await flagChangesMade(ctx, a.file, saved);
+    return applied.length > 0 ? { applied } : null;
+  },
+  async resume(ctx, story, a, saved) {
+    const before = await flagChangesMade(ctx, a.file, saved);
+    const now = await disableFlag.apply(ctx, story, a);
+    return { applied: [...before, ...now.applied] };
   },
 };

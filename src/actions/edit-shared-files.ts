@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { ActionHandler } from './action.js';
 import { verifiedBackup } from './remove-paths.js';
+import type { BackupStepResult } from './backup.js';
 import { StepFailedError } from '../core/errors.js';
 import type { PlannedAction } from '../core/types.js';
 import { removeEnvEntries, removeYamlKeys, restoreEnvEntries, restoreYamlKeys } from '../edits/index.js';
@@ -37,6 +38,16 @@ export const editEnv: ActionHandler<EditEnv, { removed: string[] }> = {
     await writeFileAtomic(path.join(ctx.root, a.file), text);
     return conflicts.length > 0 ? `${a.file}: not put back (exist again): ${conflicts.join('; ')}` : undefined;
   },
+  async salvage(ctx, _story, a) {
+    // One atomic write: the lines are either all still there (nothing to undo) or all gone.
+    const recorded = (ctx.results.get('backup') as BackupStepResult | undefined)?.shared.env;
+    if (!recorded || recorded.removed.length === 0) return null;
+    const still = removeEnvEntries(read(ctx.root, a.file), a.prefixes).record.removed;
+    return JSON.stringify(still) === JSON.stringify(recorded.removed) ? null : { removed: recorded.removed.map((r) => r.name) };
+  },
+  async resume(ctx, story, a, saved) {
+    return (await editEnv.salvage?.(ctx, story, a, saved)) ?? editEnv.apply(ctx, story, a);
+  },
 };
 
 /** Removes the story's keys from a YAML file others own, by source range, comments and layout kept. */
@@ -62,6 +73,16 @@ export const editYaml: ActionHandler<EditYaml, { removed: string[] }> = {
     const { text, conflicts } = restoreYamlKeys(read(ctx.root, a.file), a.file, recorded);
     await writeFileAtomic(path.join(ctx.root, a.file), text);
     return conflicts.length > 0 ? `${a.file}: not put back (exist again): ${conflicts.join('; ')}` : undefined;
+  },
+  async salvage(ctx, _story, a) {
+    const recorded = (ctx.results.get('backup') as BackupStepResult | undefined)?.shared.yaml.find((r) => r.file === a.file);
+    if (!recorded) return null;
+    const still = removeYamlKeys(read(ctx.root, a.file), a.file, a.keys).record.keys;
+    if (JSON.stringify(still) === JSON.stringify(recorded.keys)) return null;
+    return { removed: recorded.keys.filter((k) => k.status === 'removed').map((k) => k.keyPath.join('.')) };
+  },
+  async resume(ctx, story, a, saved) {
+    return (await editYaml.salvage?.(ctx, story, a, saved)) ?? editYaml.apply(ctx, story, a);
   },
 };
 

@@ -1,7 +1,7 @@
 import type { ActionHandler } from './action.js';
 import type { FlagChange, PlannedAction } from '../core/types.js';
 import { planEnable } from '../flags/index.js';
-import { inverse, writeFlagChanges } from './write-flag-changes.js';
+import { flagChangesMade, inverse, writeFlagChanges } from './write-flag-changes.js';
 
 type EnableFlags = Extract<PlannedAction, { kind: 'enable-flags' }>;
 
@@ -18,5 +18,14 @@ export const enableFlags: ActionHandler<EnableFlags, { applied: FlagChange[] }> 
   async revert(ctx, _story, a, r) {
     await writeFlagChanges(ctx, a.file, () => inverse(r.applied));
     return undefined;
+  },
+  async salvage(ctx, _story, a, saved) {
+    const applied = await flagChangesMade(ctx, a.file, saved);
+    return applied.length > 0 ? { applied } : null;
+  },
+  async resume(ctx, story, a, saved) {
+    const before = await flagChangesMade(ctx, a.file, saved);
+    const now = await enableFlags.apply(ctx, story, a);
+    return { applied: [...before, ...now.applied] };
   },
 };

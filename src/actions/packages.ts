@@ -1,7 +1,8 @@
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { ActionHandler, RunContext } from './action.js';
 import { removeBackedUp, restoreFrom, verifiedBackup } from './remove-paths.js';
+import type { BackupStepResult } from './backup.js';
 import { StepFailedError, messageOf } from '../core/errors.js';
 import type { PlannedAction } from '../core/types.js';
 import { applyNpmRemoval, revertNpmRemoval, type NpmRemovalRecord } from '../packages/npm-index.js';
@@ -72,6 +73,19 @@ export const packages: ActionHandler<Packages, PackagesResult> = {
     await undo(ctx, r);
     const n = (r.npm?.removed.length ?? 0) + (r.python?.removed.length ?? 0);
     return n > 0 ? `put back ${n} package(s) from the backup, offline` : undefined;
+  },
+  async salvage(ctx) {
+    const backup = ctx.results.get('backup') as BackupStepResult | undefined;
+    if (!backup?.verified) return null;
+    // The npm record reaches the backup folder before package.json changes: no record, no npm change.
+    const recordFile = path.join(ctx.root, backup.dir, NPM_RECORD_FILE);
+    const npm = backup.shared.npm && existsSync(recordFile)
+      ? { removed: backup.shared.npm.plan.remove, paths: backup.shared.npm.plan.paths, record: JSON.parse(readFileSync(recordFile, 'utf8')) as NpmRemovalRecord }
+      : null;
+    // pip may have removed any part of any distribution: the undo restores whatever files are missing.
+    const py = backup.shared.python;
+    const python = py ? { venv: py.venv, removed: py.dists.map((d) => d.name) } : null;
+    return npm || python ? { npm, python, kept: [] } : null;
   },
 };
 

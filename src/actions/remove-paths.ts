@@ -23,7 +23,26 @@ export const removePaths: ActionHandler<RemovePaths, { removed: string[] }> = {
     await restoreFrom(ctx, backup, r.removed);
     return `restored ${r.removed.length} path(s) from ${backup.dir}/`;
   },
+  async salvage(ctx, _story, a) {
+    // No verified backup: the step refused before deleting anything.
+    const backup = ctx.results.get('backup') as BackupStepResult | undefined;
+    if (!backup?.verified) return null;
+    // Any of the paths the backup holds may be gone, or half gone; the undo restores what is missing.
+    return { removed: heldPaths(backup, a.paths.map((p) => p.path)) };
+  },
+  async resume(ctx, story, a) {
+    // What is already gone is skipped; what is left (even half a directory) is checked against the
+    // backup again before it goes.
+    await removePaths.apply(ctx, story, a);
+    return { removed: heldPaths(verifiedBackup(ctx), a.paths.map((p) => p.path)) };
+  },
 };
+
+/** The paths among `rels` that the backup holds (the others did not exist when it was made). */
+function heldPaths(backup: Pick<BackupStepResult, 'manifest'>, rels: string[]): string[] {
+  const held = new Set(backup.manifest.entries.map((e) => e.path));
+  return rels.filter((p) => held.has(p));
+}
 
 /** The story's verified backup; every removal depends on it. */
 export function verifiedBackup(ctx: RunContext): BackupStepResult {
@@ -77,8 +96,7 @@ export async function removeBackedUp(ctx: RunContext, rels: string[], where: str
  * Paths the backup does not hold (absent when it was made) are skipped.
  */
 export async function restoreFrom(ctx: RunContext, backup: Pick<BackupStepResult, 'dir' | 'backupId' | 'manifest'>, paths: string[]): Promise<void> {
-  const held = new Set(backup.manifest.entries.map((e) => e.path));
-  const only = paths.filter((p) => held.has(p));
+  const only = heldPaths(backup, paths);
   if (only.length === 0) return;
   await extractBackup({
     dir: path.join(ctx.root, backup.dir),

@@ -1,8 +1,8 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ActionHandler } from './action.js';
 import type { PlannedAction } from '../core/types.js';
-import { createBackup, extractBackup, readManifest, selectEntries } from '../backup/index.js';
+import { createBackup, extractBackup, MANIFEST_FILE, readManifest, selectEntries } from '../backup/index.js';
 import { existsNoFollow } from '../util/paths.js';
 
 type RestoreFiles = Extract<PlannedAction, { kind: 'restore-files' }>;
@@ -33,10 +33,11 @@ export const restoreFiles: ActionHandler<RestoreFiles, RestoreFilesResult> = {
     const missing = new Set(selectEntries(manifest).map((e) => e.path).filter((p) => !existsNoFollow(path.join(ctx.root, p))));
     // Only the topmost missing paths: removing those undoes the restore of everything below them.
     const created = [...missing].filter((p) => !missing.has(path.posix.dirname(p)));
-    let preRestoreBackup: string | null = null;
-    if (a.overwrite && a.conflicts.length > 0) {
+    const preRestoreBackup = a.overwrite && a.conflicts.length > 0 ? freeName(ctx.root, `${a.backupDir}_pre-restore_${ctx.plan.runId}`) : null;
+    // Before anything is written: after a crash, the undo removes exactly these and nothing that was there.
+    ctx.checkpoint({ created, preRestoreBackup });
+    if (preRestoreBackup) {
       // Replacing a file is deleting it: it goes into a verified backup first, like everything else.
-      preRestoreBackup = `${a.backupDir}_pre-restore_${ctx.plan.runId}`;
       await createBackup({
         root: ctx.root,
         paths: a.conflicts,
@@ -62,9 +63,30 @@ export const restoreFiles: ActionHandler<RestoreFiles, RestoreFilesResult> = {
         dir: path.join(ctx.root, r.preRestoreBackup),
         root: ctx.root,
         overwrite: true,
+        skipIdentical: true,
         stagingDir: path.join(ctx.stateDir, 'staging', `${path.basename(r.preRestoreBackup)}-revert`),
       });
     }
     return `removed ${r.created.length} restored path(s)${r.preRestoreBackup ? `, put back the replaced files from ${r.preRestoreBackup}/` : ''}`;
   },
+  async salvage(ctx, _story, _a, saved) {
+    // The first checkpoint was written before anything changed: what was missing then is what came back.
+    const first = saved[0] as { created: string[]; preRestoreBackup: string | null } | undefined;
+    if (!first) return null;
+    const pre = saved.map((s) => (s as { preRestoreBackup: string | null }).preRestoreBackup).filter((p): p is string => p !== null);
+    let complete: string | null = null;
+    for (const p of pre) {
+      // A half-made backup of the files in the way: they were not replaced yet (that comes after it).
+      if (existsSync(path.join(ctx.root, p, MANIFEST_FILE))) complete = p;
+      else rmSync(path.join(ctx.root, p), { recursive: true, force: true });
+    }
+    return { files: 0, bytes: 0, created: first.created, preRestoreBackup: complete };
+  },
 };
+
+/** `wanted`, or `wanted_2`, `_3`… when a folder of that name exists (a resumed restore makes its own). */
+function freeName(root: string, wanted: string): string {
+  let name = wanted;
+  for (let n = 2; existsSync(path.join(root, name)); n++) name = `${wanted}_${n}`;
+  return name;
+}

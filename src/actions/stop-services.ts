@@ -1,7 +1,7 @@
 import type { ActionHandler } from './action.js';
 import { StepFailedError } from '../core/errors.js';
 import type { PlannedAction } from '../core/types.js';
-import { stopProcesses, type StopOutcome } from '../services/index.js';
+import { stopProcesses, verifyGone, type StopOutcome } from '../services/index.js';
 
 type StopServices = Extract<PlannedAction, { kind: 'stop-services' }>;
 
@@ -40,5 +40,18 @@ export const stopServices: ActionHandler<StopServices, { stopped: StopOutcome[] 
     if (r.stopped.length === 0) return containers.length > 0 ? `started ${containers.length} container(s) again` : undefined;
     // A stopped process cannot be brought back with its state; say how to start it instead of pretending.
     return `services stay stopped; start them again as before (${a.processes.map((p) => p.cmdline).join('; ')})`;
+  },
+  async salvage(_ctx, _story, a) {
+    // Which of them the crashed run had stopped: those gone now (their undo is a note, and containers
+    // started again).
+    const survivors = new Set((await verifyGone(a.processes)).map((p) => p.pid));
+    const stopped: StopOutcome[] = a.processes
+      .filter((p) => !survivors.has(p.pid))
+      .map((p) => ({ pid: p.pid, service: p.service, cmdline: p.cmdline, signal: 'none', exitedAfterMs: null, gone: true, note: 'gone after the interrupted run' }));
+    return stopped.length > 0 || (a.containers ?? []).length > 0 ? { stopped } : null;
+  },
+  async resume(ctx, story, a) {
+    // Each process is verified again before any signal; one already gone is just gone.
+    return stopServices.apply(ctx, story, a);
   },
 };

@@ -15,6 +15,8 @@ export async function writeFlagChanges(
   const doc = await loadFlags(ctx.flagsAbs, file);
   const changes = pick(doc);
   if (changes.length === 0) return changes;
+  // Before the write: after a crash, these are the flags this step may have changed.
+  ctx.checkpoint({ flagChanges: changes });
   await writeFlags(ctx.flagsAbs, applyFlagChanges(doc, changes, new Date()));
   for (const c of changes) {
     ctx.log.info({ event: 'feature_flag_changed', feature: c.feature, from: c.from, to: c.to, why: c.why }, `flag ${c.feature} -> ${c.to}`);
@@ -25,4 +27,19 @@ export async function writeFlagChanges(
 /** The inverse of applied changes, for an undo. */
 export function inverse(changes: readonly FlagChange[]): FlagChange[] {
   return changes.map((c) => ({ ...c, from: c.to, to: c.from, why: 'revert' }));
+}
+
+/**
+ * After a crash: the changes a flag step announced (its checkpoints) that the file now shows made, which
+ * are the ones its undo must turn back. Several checkpoints (a resume that crashed again) are merged.
+ */
+export async function flagChangesMade(ctx: RunContext, file: string, saved: readonly unknown[]): Promise<FlagChange[]> {
+  const doc = await loadFlags(ctx.flagsAbs, file);
+  const seen = new Map<string, FlagChange>();
+  for (const s of saved) {
+    for (const c of (s as { flagChanges?: FlagChange[] } | null)?.flagChanges ?? []) {
+      if (!seen.has(c.feature) && doc.features.get(c.feature)?.enabled === c.to) seen.set(c.feature, c);
+    }
+  }
+  return [...seen.values()];
 }

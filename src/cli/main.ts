@@ -51,6 +51,20 @@ async function main(argv: string[]): Promise<number> {
     .action(async (story: string, opts: Record<string, unknown>) => {
       exitCode = await (await import('./commands/restore.js')).restoreCommand(globals(), story, opts, argv);
     });
+  for (const mode of ['resume', 'abort'] as const) {
+    program
+      .command(mode)
+      .description(
+        mode === 'resume'
+          ? 'finish a run a crash or kill interrupted, from its journal (the only interrupted run by default)'
+          : 'undo what an interrupted run had done, from its journal (the only interrupted run by default)',
+      )
+      .argument('[run-id]')
+      .option('--dry-run', 'show what would be done with each step and change nothing')
+      .action(async (runId: string | undefined, opts: Record<string, unknown>) => {
+        exitCode = await (await import('./commands/recover.js')).recoverCommand(globals(), mode, runId, opts, argv);
+      });
+  }
   program
     .command('prune')
     .description('delete old backups: keep the newest N per story (config backups.keep, default 5) and any a rolled-back story needs')

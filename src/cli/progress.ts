@@ -15,7 +15,7 @@ export function plainProgress(operation: 'rollback' | 'restore'): Progress {
   return {
     onEvent(e) {
       if (e.type === 'story-start') w(`[${e.story.id}] ${operation === 'restore' ? 'restoring' : 'rolling back'} ${e.story.feature}`);
-      else if (e.type === 'step-end') w(`[${e.story.id}]   ${e.record.status === 'done' ? 'ok  ' : 'FAIL'} ${e.record.description}${e.record.error ? ` — ${e.record.error}` : ''} (${e.record.durationMs} ms)`);
+      else if (e.type === 'step-end') w(`[${e.story.id}]   ${e.record.status === 'done' ? 'ok  ' : 'FAIL'} ${e.record.description}${e.record.error ? ` — ${e.record.error}` : ''} (${e.record.note ? `${e.record.note}, ` : ''}${e.record.durationMs} ms)`);
       else if (e.type === 'revert-start') w(`[${e.story.id}]   reverting finished steps: ${e.error}`);
       else if (e.type === 'story-end') w(`[${e.story.id}] ${e.outcome.status}`);
     },

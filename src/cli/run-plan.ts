@@ -2,6 +2,8 @@ import { applyPlan, type RunRequest } from '../core/apply-plan.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { Project } from '../core/project.js';
 import type { Plan } from '../core/types.js';
+import type { RunOutcome } from '../core/executor.js';
+import type { RunReport } from '../report/run-report.js';
 import { canAsk, confirm } from './confirm.js';
 import { printJson, type GlobalOptions } from './global-options.js';
 import { plainProgress, terminalProgress } from './progress.js';
@@ -45,6 +47,12 @@ export async function runPlan(
     throw err;
   });
   await progress.done(outcome);
+  printOutcome(g, plan, outcome, report);
+  return outcome.exitCode;
+}
+
+/** The outcome of a run on stdout: one JSON document with --json, a few lines for people otherwise. */
+export function printOutcome(g: GlobalOptions, plan: Plan, outcome: RunOutcome, report: RunReport): void {
   if (g.json) {
     printJson({
       runId: plan.runId,
@@ -62,15 +70,16 @@ export async function runPlan(
       report: report.files,
       undo: report.undo,
       warnings: report.warnings,
+      ...(report.recovery ? { recovery: report.recovery } : {}),
     });
   } else {
-    const lines = [`Run ${plan.runId} (${plan.operation}): ${outcome.status}`];
+    const how = report.recovery ? `, ${report.recovery.mode === 'resume' ? 'resumed' : 'aborted'} after an interruption` : '';
+    const lines = [`Run ${plan.runId} (${plan.operation}${how}): ${outcome.status}`];
     for (const s of outcome.stories) lines.push(`  ${s.id} ${s.feature}: ${s.status}${s.backup ? ` (backup ${s.backup.path}/)` : ''}${s.error ? ` — ${s.error}` : ''}`);
     lines.push(`Report: ${report.files.markdown}`);
     for (const u of report.undo) lines.push(`Undo ${u.story}: ${u.command}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  return outcome.exitCode;
 }
 
 /** Who started the run: the wrapper scripts and the monitor say so in the environment; anyone else is a person. */

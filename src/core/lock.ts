@@ -80,3 +80,13 @@ export function readHolder(file: string): LockHolder | null {
     return null;
   }
 }
+
+/**
+ * The run holding the lock right now, or null: a lock left by a dead process (same host) holds nothing,
+ * its run is interrupted.
+ */
+export function liveHolder(stateDir: string): LockHolder | null {
+  const h = readHolder(path.join(stateDir, 'lock'));
+  if (h === null) return null;
+  return h.host !== hostname() || alive(h.pid) ? h : null;
+}

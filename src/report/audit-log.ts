@@ -10,6 +10,10 @@ export type AuditEvent =
   | 'restore_initiated'
   | 'restore_completed'
   | 'restore_failed'
+  | 'rollback_resumed'
+  | 'rollback_aborted'
+  | 'restore_resumed'
+  | 'restore_aborted'
   | 'backups_pruned';
 
 /**

@@ -15,6 +15,16 @@ export function renderMarkdown(r: RunReport): string {
   out.push(`- **Root:** \`${r.root}\``);
   out.push(`- **Command:** \`rollback-manager ${r.command.map(shellQuote).join(' ')}\``);
   out.push(`- **Exit code:** ${r.exitCode}`, '');
+  if (r.recovery) {
+    out.push('## Interrupted, then ' + (r.recovery.mode === 'resume' ? 'resumed' : 'aborted'), '');
+    out.push(
+      `The run \`rollback-manager ${r.recovery.originalCommand.map(shellQuote).join(' ')}\` stopped after: ${r.recovery.interruptedAfter} (its journal has every step).`,
+      r.recovery.mode === 'resume'
+        ? 'This run finished it from its journal: steps done before are marked so, the step cut short was completed (or undone and done again), the rest ran as planned.'
+        : 'This run undid it from its journal, in reverse order: finished steps were reverted, the step cut short was undone as far as it had got.',
+      '',
+    );
+  }
   const stuck = r.stories.filter((s) => s.status === 'revert-failed');
   if (stuck.length > 0) {
     out.push('## Action needed', '');

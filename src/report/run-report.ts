@@ -22,4 +22,12 @@ export interface RunReport {
   undo: Array<{ story: string; command: string }>;
   /** Paths of this report, relative to the root. */
   files: { json: string; markdown: string };
+  /** Set when this run was interrupted and then finished (`resume`) or undone (`abort`). */
+  recovery?: {
+    mode: 'resume' | 'abort';
+    /** The last thing the journal recorded before the interruption. */
+    interruptedAfter: string;
+    /** The interrupted run's own command line. */
+    originalCommand: string[];
+  };
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isInstalled } from '../../core/planner.js';
 import { gatherSnapshot, loadProject } from '../../core/project.js';
 import { interruptedRuns } from '../../core/journal.js';
-import { readHolder } from '../../core/lock.js';
+import { liveHolder } from '../../core/lock.js';
 import { effectiveStates } from '../../flags/index.js';
 import { backupsOf, readHistory } from '../../report/history.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
@@ -32,7 +32,7 @@ export async function statusCommand(g: GlobalOptions): Promise<number> {
       backups: backupsOf(project.root, s.feature),
     };
   });
-  const lock = existsSync(lockFile) ? readHolder(lockFile) : null;
+  const lock = existsSync(lockFile) ? liveHolder(project.stateDir) : null;
   const interrupted = interruptedRuns(project.stateDir).filter((id) => id !== lock?.runId);
   if (g.json) {
     printJson({ root: project.root, stories, activeRun: lock, interruptedRuns: interrupted });
@@ -54,7 +54,7 @@ export async function statusCommand(g: GlobalOptions): Promise<number> {
   const running = stories.flatMap((s) => s.services.map((p) => `  ${s.id} ${p.service}: pid ${p.pid}${p.port !== null ? `, port ${p.port}` : ''} — ${p.cmdline}`));
   if (running.length > 0) out.push('', 'Running:', ...running);
   if (lock) out.push(`Active run: ${lock.runId} (pid ${lock.pid} on ${lock.host}, since ${lock.startedAt})`);
-  for (const id of interrupted) out.push(`Interrupted run: ${id} — its journal has no end; see .rollback-manager/journal/${id}.jsonl`);
+  for (const id of interrupted) out.push(`Interrupted run: ${id} — its journal has no end. Finish it: rollback-manager resume ${id}; or undo it: rollback-manager abort ${id} (add --dry-run to see what either does)`);
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }

@@ -1,0 +1,81 @@
+import { recoverRun } from '../../core/apply-plan.js';
+import { loadProject } from '../../core/project.js';
+import { liveHolder } from '../../core/lock.js';
+import { pickInterruptedRun, readRunState, type RunState, type StepState } from '../../core/run-state.js';
+import { handlerFor } from '../../actions/index.js';
+import { printJson, type GlobalOptions } from '../global-options.js';
+import { plainProgress, terminalProgress } from '../progress.js';
+import { printOutcome, triggerFromEnv } from '../run-plan.js';
+
+/** Options of `resume` and `abort`. */
+export interface RecoverFlags {
+  dryRun?: boolean;
+}
+
+/**
+ * `resume [run-id]` finishes a run a crash or kill cut short; `abort [run-id]` undoes what it had done.
+ * Both read the run's journal; `--dry-run` shows, step by step, what each would do, and changes nothing.
+ * No confirmation: typing either is the decision, and neither deletes anything not in a verified backup.
+ */
+export async function recoverCommand(g: GlobalOptions, mode: 'resume' | 'abort', runId: string | undefined, opts: RecoverFlags, argv: string[]): Promise<number> {
+  const project = await loadProject(g.root);
+  const live = liveHolder(project.stateDir);
+  const id = pickInterruptedRun(project.stateDir, runId, live?.runId ?? null);
+  const state = readRunState(project.stateDir, id);
+  if (opts.dryRun) {
+    const steps = preview(state, mode);
+    if (g.json) printJson({ runId: id, mode, dryRun: true, interruptedAfter: state.lastRecord, stories: steps });
+    else process.stdout.write(renderPreview(state, mode, steps));
+    return 0;
+  }
+  const tty = !g.json && process.stderr.isTTY === true;
+  const progress = tty ? await terminalProgress(state.plan.stories.map((s) => s.id)) : plainProgress(state.plan.operation);
+  const { outcome, report } = await recoverRun(project, mode, id, { command: argv, trigger: triggerFromEnv() }, (e) => progress.onEvent(e)).catch(
+    async (err: unknown) => {
+      await progress.done({ status: 'failed', exitCode: 3, stories: [], startedAt: '', finishedAt: '' });
+      throw err;
+    },
+  );
+  await progress.done(outcome);
+  printOutcome(g, state.plan, outcome, report);
+  return outcome.exitCode;
+}
+
+interface PreviewStory {
+  id: string;
+  feature: string;
+  steps: Array<{ kind: string; description: string; state: StepState['status']; then: string }>;
+}
+
+/** What `resume` or `abort` will do with each step, from its state in the journal. */
+function preview(state: RunState, mode: 'resume' | 'abort'): PreviewStory[] {
+  return state.plan.stories.map((s) => {
+    const states = state.steps.get(s.id) ?? [];
+    const reverting = states.some((x) => x.status === 'failed' || x.status === 'reverted' || x.status === 'revert-failed');
+    const undo = mode === 'abort' || reverting;
+    return {
+      id: s.id,
+      feature: s.feature,
+      steps: s.actions.map((a, i) => {
+        const st = states[i]?.status ?? 'not-started';
+        const then = undo
+          ? { 'not-started': 'nothing (never ran)', 'in-progress': 'undo whatever part of it happened', done: 'revert', failed: 'undo whatever part of it happened', reverted: 'nothing (already reverted)', 'revert-failed': 'revert again' }[st]
+          : { 'not-started': 'run', 'in-progress': 'finish it', done: 'keep (re-checked where later steps rely on it)', failed: '', reverted: '', 'revert-failed': '' }[st];
+        return { kind: a.kind, description: handlerFor(a.kind).describe(a), state: st, then };
+      }),
+    };
+  });
+}
+
+function renderPreview(state: RunState, mode: 'resume' | 'abort', stories: PreviewStory[]): string {
+  const out = [
+    `Run ${state.runId} (${state.plan.operation}${state.plan.reason ? `, reason: ${state.plan.reason}` : ''}) was interrupted after: ${state.lastRecord}`,
+    `${mode === 'resume' ? 'resume would finish it' : 'abort would undo it'} (dry run: nothing changed):`,
+  ];
+  for (const s of mode === 'abort' ? [...stories].reverse() : stories) {
+    out.push(`  ${s.id} ${s.feature}`);
+    const steps = mode === 'abort' ? [...s.steps].reverse() : s.steps;
+    for (const st of steps) out.push(`    ${st.kind.padEnd(15)} ${st.state.padEnd(12)} → ${st.then}   (${st.description})`);
+  }
+  return `${out.join('\n')}\n`;
+}
