@@ -78,10 +78,8 @@ export const packages: ActionHandler<Packages, PackagesResult> = {
     const backup = ctx.results.get('backup') as BackupStepResult | undefined;
     if (!backup?.verified) return null;
     // The npm record reaches the backup folder before package.json changes: no record, no npm change.
-    const recordFile = path.join(ctx.root, backup.dir, NPM_RECORD_FILE);
-    const npm = backup.shared.npm && existsSync(recordFile)
-      ? { removed: backup.shared.npm.plan.remove, paths: backup.shared.npm.plan.paths, record: JSON.parse(readFileSync(recordFile, 'utf8')) as NpmRemovalRecord }
-      : null;
+    const record = readRecord(path.join(ctx.root, backup.dir, NPM_RECORD_FILE));
+    const npm = backup.shared.npm && record ? { removed: backup.shared.npm.plan.remove, paths: backup.shared.npm.plan.paths, record } : null;
     // pip may have removed any part of any distribution: the undo restores whatever files are missing.
     const py = backup.shared.python;
     const python = py ? { venv: py.venv, removed: py.dists.map((d) => d.name) } : null;
@@ -96,6 +94,19 @@ async function undo(ctx: RunContext, r: PackagesResult): Promise<void> {
   if (r.npm) {
     await restoreFrom(ctx, backup, backup.shared.npm?.plan.paths ?? []);
     await revertNpmRemoval(ctx.root, r.npm.record);
+  }
+}
+
+/**
+ * The npm record a crashed run left, or null when there is none or it is torn: it is fsynced before
+ * package.json is touched, so a torn one means the kill came first and nothing npm-side changed.
+ */
+function readRecord(abs: string): NpmRemovalRecord | null {
+  if (!existsSync(abs)) return null;
+  try {
+    return JSON.parse(readFileSync(abs, 'utf8')) as NpmRemovalRecord;
+  } catch {
+    return null;
   }
 }
 
