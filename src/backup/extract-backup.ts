@@ -132,10 +132,14 @@ function lstatOrNull(p: string): Stats | null {
  *    values are what is written; an entry not in the manifest, a duplicate, a missing one, a truncated
  *    archive or anything after the end marker is refused; the archive's size is still compared. What
  *    the archive hash alone would see (uid/gid/uname fields, padding bytes) is never written anywhere.
+ *    Each file written is then read back from disk and hashed by the worker while this thread writes the
+ *    next ones; a file that does not read back as its manifest sha256 fails the restore before anything
+ *    leaves staging.
  * 3. Conflicts are checked again (time has passed), then each top-level staged entry is renamed into
  *    place; existing directories are merged, their children moved one by one.
- * 4. Every restored path is re-read and compared with the manifest (type, size, sha256, link target,
- *    mode); then directory modes and mtimes are set, deepest first.
+ * 4. Every restored path is compared with the manifest (type, size, mode, link target), and each file is
+ *    shown to be the very inode that was read back and hashed (a rename moves a file, it does not touch
+ *    its content); then directory modes and mtimes are set, deepest first.
  *
  * The staging directory (and the parents created for it) is removed at the end, also on failure.
  * @throws InvalidInputError for unusable options, conflicts or unsafe entries; BackupIntegrityError for
@@ -203,10 +207,15 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
     }
     const dirs = new Set<string>();
     for (const e of manifest.entries) if (e.type === 'dir') dirs.add(e.path);
-    const files = await extractToStaging(backupDir, manifest.archive, manifest.entries, selected, dirs, staging, hashes, opts.writeInWorker ?? false);
+    const reread: Reread = { problems: [], inodes: new Map() };
+    const files = await extractToStaging(backupDir, manifest.archive, manifest.entries, selected, dirs, staging, hashes, opts.writeInWorker ?? false, reread);
+    await hashes.finish();
+    if (reread.problems.length > 0) {
+      throw new BackupIntegrityError(`restored files do not read back as the manifest says; nothing was moved into place`, reread.problems);
+    }
     checkConflicts(findConflicts(manifest, root, opts.only, identical), overwrite);
     const placed = placeAll(staging, root, rootReal, dirs, overwrite);
-    const problems = await recheck(root, selected, placed, hashes);
+    const problems = recheckPlaced(root, selected, placed, reread.inodes);
     if (problems.length > 0) {
       throw new BackupIntegrityError(`restored files under ${root} do not match the manifest`, problems);
     }
@@ -256,6 +265,7 @@ async function extractToStaging(
   staging: string,
   hashes: HashPipeline,
   writeInWorker: boolean,
+  reread: Reread,
 ): Promise<{ files: number; bytes: number }> {
   // Per manifest entry: 1 when selected (`selected` is a subsequence of `entries`, same objects).
   const want = new Uint8Array(entries.length);
@@ -273,6 +283,8 @@ async function extractToStaging(
   // once it is done with them. Capped, so a tree of small files does not run out of descriptors.
   const open = new Set<number>();
   const MAX_OPEN = 256;
+  // Files handed to the worker to be read back and hashed, not yet done: capped the same way.
+  let rereading = 0;
   let files = 0;
   let bytes = 0;
 
@@ -327,6 +339,18 @@ async function extractToStaging(
           if (m.type === 'file') {
             const out = fd;
             fd = -1;
+            // Read the file back from disk and hash it, in the worker, while this thread writes the next
+            // ones: the check that every restored file's sha256 equals the manifest. The inode is kept so
+            // that after the move into place the file there is shown to be this very one (a rename does
+            // not touch content).
+            if (rereading >= MAX_OPEN) hashes.settle();
+            const rfd = openSync(join(staging, m.path), constants.O_RDONLY | constants.O_NOFOLLOW);
+            reread.inodes.set(m.path, fstatSync(rfd).ino);
+            rereading++;
+            hashes.hashFile(rfd, (got) => {
+              rereading--;
+              if (got !== m.sha256) reread.problems.push(`${JSON.stringify(m.path)}: content read back differs from the manifest`);
+            });
             // Once its content is written (a write after futimes would change the mtime again).
             hashes.whenDone(() => {
               // Only when open() could not set it: bits taken by the umask, setuid/setgid/sticky.
@@ -410,66 +434,45 @@ function wasPlaced(path: string, placed: Set<string>): boolean {
   return ancestorsOf(path).some((a) => placed.has(a));
 }
 
-/** Pass 4: read back every restored path and compare it with the manifest (files hashed in the worker). */
-async function recheck(root: string, selected: ManifestEntry[], placed: Set<string>, hashes: HashPipeline): Promise<string[]> {
+/** What the re-read of restored files found, and the inode of each file it read. */
+interface Reread {
+  problems: string[];
+  inodes: Map<string, number>;
+}
+
+/**
+ * Pass 4: every restored path is where it should be, as the manifest says: type, link target, size and
+ * mode, and for a file the very inode whose content was read back and hashed during the extraction.
+ */
+function recheckPlaced(root: string, selected: ManifestEntry[], placed: Set<string>, inodes: Map<string, number>): string[] {
   const problems: string[] = [];
-  // Small files are packed one after another into the current slot, like the tar writer does.
-  let slot: Buffer | null = null;
-  let pos = 0;
   for (const e of selected) {
     const abs = join(root, e.path);
     const name = JSON.stringify(e.path);
-    if (e.type !== 'file') {
-      const st = lstatSync(abs, { throwIfNoEntry: false });
-      if (st === undefined) problems.push(`${name}: missing after the restore`);
-      else if (e.type === 'dir' && !st.isDirectory()) problems.push(`${name}: is not a directory after the restore`);
-      else if (e.type === 'symlink' && !st.isSymbolicLink()) problems.push(`${name}: is not a symlink after the restore`);
-      else if (e.type === 'symlink' && readlinkSync(abs) !== e.linkTarget) problems.push(`${name}: link target differs after the restore`);
-      continue; // a directory's mode is set last, after this check
-    }
-    if (!wasPlaced(e.path, placed)) problems.push(`${name}: was not moved into place`);
-    let fd: number;
-    try {
-      fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (err) {
-      problems.push(`${name}: cannot be read after the restore (${(err as NodeJS.ErrnoException).code ?? messageOf(err)})`);
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (st === undefined) {
+      problems.push(`${name}: missing after the restore`);
       continue;
     }
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) {
-        problems.push(`${name}: is not a regular file after the restore`);
-        continue;
-      }
-      const mode = st.mode & 0o7777;
-      if (mode !== e.mode) problems.push(`${name}: mode ${mode.toString(8)} after the restore, ${e.mode.toString(8)} in the manifest`);
-      if (st.size !== e.size) {
-        problems.push(`${name}: ${st.size} bytes after the restore, ${e.size} in the manifest`);
-        continue;
-      }
-      const stream = hashes.open();
-      let left = st.size;
-      while (left > 0) {
-        if (slot === null || pos === slot.length) {
-          slot = hashes.acquire();
-          pos = 0;
-        }
-        const n = readSync(fd, slot, pos, Math.min(left, slot.length - pos), null);
-        if (n === 0) break;
-        hashes.update(stream, slot, pos, n);
-        pos += n;
-        left -= n;
-      }
-      const short = left > 0;
-      if (short) problems.push(`${name}: shorter than its size after the restore`);
-      hashes.end(stream, (got) => {
-        if (!short && got !== e.sha256) problems.push(`${JSON.stringify(e.path)}: content differs from the manifest after the restore`);
-      });
-    } finally {
-      closeSync(fd);
+    if (e.type === 'dir') {
+      if (!st.isDirectory()) problems.push(`${name}: is not a directory after the restore`);
+      continue; // a directory's mode is set last, after this check
     }
+    if (e.type === 'symlink') {
+      if (!st.isSymbolicLink()) problems.push(`${name}: is not a symlink after the restore`);
+      else if (readlinkSync(abs) !== e.linkTarget) problems.push(`${name}: link target differs after the restore`);
+      continue;
+    }
+    if (!wasPlaced(e.path, placed)) problems.push(`${name}: was not moved into place`);
+    if (!st.isFile()) {
+      problems.push(`${name}: is not a regular file after the restore`);
+      continue;
+    }
+    if (st.ino !== inodes.get(e.path)) problems.push(`${name}: is not the file that was written and read back`);
+    const mode = st.mode & 0o7777;
+    if (mode !== e.mode) problems.push(`${name}: mode ${mode.toString(8)} after the restore, ${e.mode.toString(8)} in the manifest`);
+    if (st.size !== e.size) problems.push(`${name}: ${st.size} bytes after the restore, ${e.size} in the manifest`);
   }
-  await hashes.finish();
   return problems;
 }
 

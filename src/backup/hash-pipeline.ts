@@ -24,7 +24,7 @@
  * under a TypeScript test runner.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { writeSync } from 'node:fs';
+import { closeSync, readSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 function writeAll(fd: number, buf: Buffer, off: number, len: number): void {
@@ -64,6 +64,13 @@ export interface HashPipeline {
    * `acquire`…) with its errno `code`.
    */
   write(fd: number, buf: Buffer, off: number, len: number): void;
+  /**
+   * Read the open file `fd` from its start to its end, hash it and close it; `done` gets the digest as
+   * for `end`. The pipeline owns `fd` from here on (also on error). In the worker pipeline the reading is
+   * the worker's too, after every earlier write: a restore re-reads each file it wrote while it goes on
+   * writing the next ones.
+   */
+  hashFile(fd: number, done: DigestCallback): void;
   /** `done` runs on this thread once everything given so far is done (hashed, written). It must not call the pipeline. */
   whenDone(done: () => void): void;
   /** Block until everything given so far is done, running the callbacks due. Throws a failed write's error. */
@@ -88,6 +95,7 @@ const SLOTS = 8;
 /** Hashing on the calling thread. One slot: every update is hashed before the caller can reuse it. */
 export class LocalHashPipeline implements HashPipeline {
   private slot: Buffer | null = null;
+  private readBuf: Buffer | null = null;
   private readonly hashes = new Map<number, Hash>();
   private nextStream = 1;
 
@@ -119,6 +127,12 @@ export class LocalHashPipeline implements HashPipeline {
 
   write(fd: number, buf: Buffer, off: number, len: number): void {
     writeAll(fd, buf, off, len);
+  }
+
+  hashFile(fd: number, done: DigestCallback): void {
+    // Not the slot: the caller may be holding data in it.
+    this.readBuf ??= Buffer.allocUnsafe(this.slotSize);
+    done(hashWholeFile(fd, this.readBuf));
   }
 
   whenDone(done: () => void): void {
@@ -165,10 +179,13 @@ const SLACK_SLOTS = 2;
 /** Polls of a shared word before sleeping on it (a few microseconds). */
 const SPIN = 2000;
 const RECORD_INTS = 4; // [op, stream, offset, length]
+/** Records the worker handles before it lets its event loop run (see the worker's loop). */
+const YIELD_RECORDS = 4096;
 const RING = 16384; // records in the ring
 const OP_UPDATE = 1;
 const OP_END = 2; // digest into the digest area at the record's ring index
 const OP_WRITE = 3; // [op, fd, offset, length]: write the bytes to the fd
+const OP_HASH_FILE = 4; // [op, fd, 0, 0]: read the fd to its end, hash, close; digest as for OP_END
 const DIGEST_BYTES = 32;
 const ERROR_BYTES = 1024;
 
@@ -176,21 +193,30 @@ const ERROR_BYTES = 1024;
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { writeSync } = require('node:fs');
+const { closeSync, readSync, writeSync } = require('node:fs');
 const { ctlSab, dataSab, digestSab, errorSab, ring } = workerData;
 const ctl = new Int32Array(ctlSab);
 const data = Buffer.from(dataSab);
 const digestArea = Buffer.from(digestSab);
 const errorArea = Buffer.from(errorSab);
 const hashes = new Map();
+let readBuf = null;
 let tail = 0;
+// The loop hands control back to the event loop now and then (when idle, and every YIELD_RECORDS):
+// native hash objects are only freed there, and a loop that never returned grew the heap by about
+// 0.5 KB per file until it hit the worker's limit.
 function run() {
+  let sinceYield = 0;
   for (;;) {
     let head = Atomics.load(ctl, ${HEAD});
     for (let i = 0; i < ${SPIN} && head === tail; i++) head = Atomics.load(ctl, ${HEAD});
-    while (head === tail) {
-      Atomics.wait(ctl, ${HEAD}, head, ${WORKER_POLL_MS});
-      head = Atomics.load(ctl, ${HEAD});
+    if (head === tail) {
+      setTimeout(guarded, ${WORKER_POLL_MS});
+      return;
+    }
+    if (sinceYield >= ${YIELD_RECORDS}) {
+      setImmediate(guarded);
+      return;
     }
     let sinceStore = 0;
     while (tail < head) {
@@ -209,8 +235,18 @@ function run() {
         const off = ctl[r + 2], len = ctl[r + 3];
         let done = 0;
         while (done < len) done += writeSync(stream, data, off + done, len - done);
+      } else if (op === ${OP_HASH_FILE}) {
+        if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
+        const h = createHash('sha256');
+        try {
+          for (let n = readSync(stream, readBuf, 0, readBuf.length, null); n > 0; n = readSync(stream, readBuf, 0, readBuf.length, null)) h.update(readBuf.subarray(0, n));
+        } finally {
+          closeSync(stream);
+        }
+        h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
       }
       tail++;
+      sinceYield++;
       // Publish progress in batches, and always when caught up.
       if (++sinceStore >= ${BATCH} || tail === head) {
         sinceStore = 0;
@@ -220,12 +256,15 @@ function run() {
     Atomics.store(ctl, ${TAIL}, tail);
   }
 }
-try { run(); } catch (err) {
-  const what = JSON.stringify({ code: err && err.code, message: String(err && err.message) });
-  errorArea.fill(0);
-  errorArea.write(what.slice(0, ${ERROR_BYTES} / 4));
-  Atomics.store(ctl, ${FAILED}, 1);
+function guarded() {
+  try { run(); } catch (err) {
+    const what = JSON.stringify({ code: err && err.code, message: String(err && err.message) });
+    errorArea.fill(0);
+    errorArea.write(what.slice(0, ${ERROR_BYTES} / 4));
+    Atomics.store(ctl, ${FAILED}, 1);
+  }
 }
+guarded();
 `;
 
 /** Hashing in a worker thread over shared slots. Create with `WorkerHashPipeline.start()`. */
@@ -258,6 +297,8 @@ export class WorkerHashPipeline implements HashPipeline {
    * (at most RING of them: a record is harvested before its ring place is reused).
    */
   private endRecords: number[] = [];
+  /** Files given to hashFile whose digest has not come back: closed by close() if the worker never got to them. */
+  private readonly openFds = new Set<number>();
   private endCallbacks: Array<(digestAt: number) => void> = [];
   private endFirst = 0;
 
@@ -293,6 +334,9 @@ export class WorkerHashPipeline implements HashPipeline {
       workerData: { ctlSab, dataSab, digestSab, errorSab, ring: RING },
       // The worker only holds hash states and digests: a small heap keeps the process's peak memory low.
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
+      // The files it reads back (hashFile) are opened by the main thread and closed here: not the
+      // worker's own descriptors to track (Node warns about each one otherwise).
+      trackUnmanagedFds: false,
     });
     await new Promise<void>((resolve, reject) => {
       worker.once('online', resolve);
@@ -374,6 +418,19 @@ export class WorkerHashPipeline implements HashPipeline {
     for (let s = first; s <= last; s++) this.slotLast[s] = this.head;
   }
 
+  hashFile(fd: number, done: DigestCallback): void {
+    const record = this.head;
+    this.openFds.add(fd);
+    // No bytes of a slot: nothing to mark. Published at once, so the worker reads while we write on.
+    this.publish(OP_HASH_FILE, fd, 0, 0);
+    this.flushHead();
+    this.endRecords.push(record);
+    this.endCallbacks.push((at) => {
+      this.openFds.delete(fd);
+      done(this.digestArea.toString('hex', at, at + DIGEST_BYTES));
+    });
+  }
+
   whenDone(done: () => void): void {
     const record = this.head - 1;
     if (record < 0 || (this.endFirst === this.endRecords.length && Atomics.load(this.ctl, TAIL) > record)) {
@@ -424,6 +481,14 @@ export class WorkerHashPipeline implements HashPipeline {
 
   async close(): Promise<void> {
     await this.worker.terminate();
+    for (const fd of this.openFds) {
+      try {
+        closeSync(fd);
+      } catch {
+        // closed by the worker just before it stopped
+      }
+    }
+    this.openFds.clear();
   }
 
   private updateByCopy(stream: number, buf: Buffer, off: number, len: number): void {
@@ -500,6 +565,17 @@ export class WorkerHashPipeline implements HashPipeline {
 }
 
 const noop = (): void => undefined;
+
+/** sha256 of an open file from its start, through `buf`; closes the file. */
+function hashWholeFile(fd: number, buf: Buffer): string {
+  const h = createHash('sha256');
+  try {
+    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
 
 /** Worker pipeline, or the in-thread one when `worker` is false or worker threads fail to start. */
 export async function startHashPipeline(worker: boolean, slotSize: number = SLOT_SIZE): Promise<HashPipeline> {
