@@ -279,12 +279,10 @@ async function extractToStaging(
   const atime = Date.now() / 1000;
   const umaskBits = currentUmask();
   let fd = -1;
-  // Files whose content the hash worker is still writing: closed (after their mode and mtime are set)
+  // Files the hash worker is still writing or reading back: closed (after their mode and mtime are set)
   // once it is done with them. Capped, so a tree of small files does not run out of descriptors.
   const open = new Set<number>();
   const MAX_OPEN = 256;
-  // Files handed to the worker to be read back and hashed, not yet done: capped the same way.
-  let rereading = 0;
   let files = 0;
   let bytes = 0;
 
@@ -326,8 +324,9 @@ async function extractToStaging(
           }
           if (open.size >= MAX_OPEN) hashes.settle();
           // O_EXCL + O_NOFOLLOW: never write through something already there. Created with its final
-          // mode (a new file is writable through this descriptor whatever its mode says).
-          fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, m.mode & 0o777);
+          // mode (a new file is readable and writable through this descriptor whatever its mode says).
+          // Read and write: the same descriptor reads the file back once it is written.
+          fd = openSync(abs, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, m.mode & 0o777);
           open.add(fd);
           const out = fd;
           // Written by the hash worker, from the slot the archive was read into (see HashPipeline.write).
@@ -339,26 +338,24 @@ async function extractToStaging(
           if (m.type === 'file') {
             const out = fd;
             fd = -1;
-            // Read the file back from disk and hash it, in the worker, while this thread writes the next
-            // ones: the check that every restored file's sha256 equals the manifest. The inode is kept so
-            // that after the move into place the file there is shown to be this very one (a rename does
-            // not touch content).
-            if (rereading >= MAX_OPEN) hashes.settle();
-            const rfd = openSync(join(staging, m.path), constants.O_RDONLY | constants.O_NOFOLLOW);
-            reread.inodes.set(m.path, fstatSync(rfd).ino);
-            rereading++;
-            hashes.hashFile(rfd, (got) => {
-              rereading--;
-              if (got !== m.sha256) reread.problems.push(`${JSON.stringify(m.path)}: content read back differs from the manifest`);
-            });
-            // Once its content is written (a write after futimes would change the mtime again).
-            hashes.whenDone(() => {
-              // Only when open() could not set it: bits taken by the umask, setuid/setgid/sticky.
-              if ((m.mode & umaskBits) !== 0 || m.mode > 0o777) fchmodSync(out, m.mode);
-              futimesSync(out, atime, mtime);
-              open.delete(out);
-              closeSync(out);
-            });
+            // Read the file back from disk and hash it, in the worker (after its writes), while this
+            // thread writes the next ones: the check that every restored file's sha256 equals the
+            // manifest. The inode is kept so that after the move into place the file there is shown to be
+            // this very one (a rename does not touch content). Mode and mtime are set once it is read (a
+            // write after futimes would change the mtime again), then it is closed.
+            reread.inodes.set(m.path, fstatSync(out).ino);
+            hashes.hashFile(
+              out,
+              (got) => {
+                if (got !== m.sha256) reread.problems.push(`${JSON.stringify(m.path)}: content read back differs from the manifest`);
+                // Only when open() could not set it: bits taken by the umask, setuid/setgid/sticky.
+                if ((m.mode & umaskBits) !== 0 || m.mode > 0o777) fchmodSync(out, m.mode);
+                futimesSync(out, atime, mtime);
+                open.delete(out);
+                closeSync(out);
+              },
+              true,
+            );
             files++;
             bytes += m.size;
           } else if (m.type === 'symlink') {

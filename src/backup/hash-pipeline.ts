@@ -65,12 +65,12 @@ export interface HashPipeline {
    */
   write(fd: number, buf: Buffer, off: number, len: number): void;
   /**
-   * Read the open file `fd` from its start to its end, hash it and close it; `done` gets the digest as
-   * for `end`. The pipeline owns `fd` from here on (also on error). In the worker pipeline the reading is
-   * the worker's too, after every earlier write: a restore re-reads each file it wrote while it goes on
-   * writing the next ones.
+   * Read the open file `fd` from its start to its end (positional reads: its offset is left alone), hash
+   * it, and close it unless `keepOpen` (the caller closes it, in `done` at the earliest); `done` gets the
+   * digest as for `end`. In the worker pipeline the reading is the worker's too, after every earlier
+   * write: a restore re-reads each file it wrote while it goes on writing the next ones.
    */
-  hashFile(fd: number, done: DigestCallback): void;
+  hashFile(fd: number, done: DigestCallback, keepOpen?: boolean): void;
   /** `done` runs on this thread once everything given so far is done (hashed, written). It must not call the pipeline. */
   whenDone(done: () => void): void;
   /** Block until everything given so far is done, running the callbacks due. Throws a failed write's error. */
@@ -129,10 +129,10 @@ export class LocalHashPipeline implements HashPipeline {
     writeAll(fd, buf, off, len);
   }
 
-  hashFile(fd: number, done: DigestCallback): void {
+  hashFile(fd: number, done: DigestCallback, keepOpen = false): void {
     // Not the slot: the caller may be holding data in it.
     this.readBuf ??= Buffer.allocUnsafe(this.slotSize);
-    done(hashWholeFile(fd, this.readBuf));
+    done(hashWholeFile(fd, this.readBuf, keepOpen));
   }
 
   whenDone(done: () => void): void {
@@ -185,7 +185,7 @@ const RING = 16384; // records in the ring
 const OP_UPDATE = 1;
 const OP_END = 2; // digest into the digest area at the record's ring index
 const OP_WRITE = 3; // [op, fd, offset, length]: write the bytes to the fd
-const OP_HASH_FILE = 4; // [op, fd, 0, 0]: read the fd to its end, hash, close; digest as for OP_END
+const OP_HASH_FILE = 4; // [op, fd, keepOpen, 0]: read the fd from 0 to its end, hash, close unless keepOpen; digest as for OP_END
 const DIGEST_BYTES = 32;
 const ERROR_BYTES = 1024;
 
@@ -239,9 +239,13 @@ function run() {
         if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
         const h = createHash('sha256');
         try {
-          for (let n = readSync(stream, readBuf, 0, readBuf.length, null); n > 0; n = readSync(stream, readBuf, 0, readBuf.length, null)) h.update(readBuf.subarray(0, n));
+          let pos = 0;
+          for (let n = readSync(stream, readBuf, 0, readBuf.length, 0); n > 0; n = readSync(stream, readBuf, 0, readBuf.length, pos)) {
+            h.update(readBuf.subarray(0, n));
+            pos += n;
+          }
         } finally {
-          closeSync(stream);
+          if (ctl[r + 2] !== 1) closeSync(stream);
         }
         h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
       }
@@ -418,11 +422,11 @@ export class WorkerHashPipeline implements HashPipeline {
     for (let s = first; s <= last; s++) this.slotLast[s] = this.head;
   }
 
-  hashFile(fd: number, done: DigestCallback): void {
+  hashFile(fd: number, done: DigestCallback, keepOpen = false): void {
     const record = this.head;
-    this.openFds.add(fd);
+    if (!keepOpen) this.openFds.add(fd);
     // No bytes of a slot: nothing to mark. Published at once, so the worker reads while we write on.
-    this.publish(OP_HASH_FILE, fd, 0, 0);
+    this.publish(OP_HASH_FILE, fd, keepOpen ? 1 : 0, 0);
     this.flushHead();
     this.endRecords.push(record);
     this.endCallbacks.push((at) => {
@@ -566,13 +570,17 @@ export class WorkerHashPipeline implements HashPipeline {
 
 const noop = (): void => undefined;
 
-/** sha256 of an open file from its start, through `buf`; closes the file. */
-function hashWholeFile(fd: number, buf: Buffer): string {
+/** sha256 of an open file from its start, through `buf`; closes the file unless `keepOpen`. */
+function hashWholeFile(fd: number, buf: Buffer, keepOpen: boolean): string {
   const h = createHash('sha256');
   try {
-    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) h.update(buf.subarray(0, n));
+    let pos = 0;
+    for (let n = readSync(fd, buf, 0, buf.length, 0); n > 0; n = readSync(fd, buf, 0, buf.length, pos)) {
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
   } finally {
-    closeSync(fd);
+    if (!keepOpen) closeSync(fd);
   }
   return h.digest('hex');
 }
