@@ -2,7 +2,7 @@
  * The other runs a kill can interrupt: a restore (killed after each of its journal records, then resumed
  * or aborted), and a resume killed in its turn (then resumed again).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { cli, cliJson } from './cli-helpers.js';
@@ -82,4 +82,27 @@ it('a resume killed in its turn is resumed again, ending as an uninterrupted run
     }
   }
   expect(failures).toEqual([]);
+}, 120_000);
+
+it('a kill in the middle of the flags write leaves the old file whole; the torn temp file is cleared by resume and by abort', async () => {
+  const ref = await referenceRun();
+  for (const mode of ['resume', 'abort'] as const) {
+    const sb = await crashSandbox();
+    try {
+      const flagsFile = path.join(sb.root, 'config/feature-flags.yaml');
+      const original = readFileSync(flagsFile, 'utf8');
+      // Records 1–3: run-start, the flag step's intent, and its checkpoint, written just before the write.
+      expect((await cli(sb.root, CRASH_RUN, { ROLLBACK_MANAGER_CRASH_AFTER: '3' })).code).toBe(-1);
+      // What a kill during the write itself leaves beside the untouched file: half a temp file.
+      writeFileSync(path.join(sb.root, 'config', `.feature-flags.yaml.tmp-99999-0123456789ab`), original.slice(0, 100));
+      expect(readFileSync(flagsFile, 'utf8')).toBe(original);
+      const rec = await cliJson<{ status: string }>(sb.root, [mode]);
+      expect(rec.code).toBe(0);
+      expect(leftovers(sb.root)).toEqual([]);
+      if (mode === 'resume') expect(treeDiff(ref.tree, snapshotTree(sb.root))).toEqual([]);
+      else expect(readFileSync(flagsFile, 'utf8')).toBe(original);
+    } finally {
+      await sb.cleanup();
+    }
+  }
 }, 120_000);
