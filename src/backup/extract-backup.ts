@@ -322,7 +322,7 @@ async function extractToStaging(
             symlinkSync(m.linkTarget as string, abs);
             return undefined;
           }
-          if (open.size >= MAX_OPEN) hashes.settle();
+          while (open.size >= MAX_OPEN) hashes.settleOldest();
           // O_EXCL + O_NOFOLLOW: never write through something already there. Created with its final
           // mode (a new file is readable and writable through this descriptor whatever its mode says).
           // Read and write: the same descriptor reads the file back once it is written.

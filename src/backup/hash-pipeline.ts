@@ -75,6 +75,11 @@ export interface HashPipeline {
   whenDone(done: () => void): void;
   /** Block until everything given so far is done, running the callbacks due. Throws a failed write's error. */
   settle(): void;
+  /**
+   * Block until the oldest digest or `whenDone` still due has come back, running the callbacks due: to
+   * cap what is in flight without draining the pipeline (settle would leave the worker idle).
+   */
+  settleOldest(): void;
   /** Wait for all hashing; every `done` has been called when it resolves. The pipeline can be used again after it. */
   finish(): Promise<void>;
   /** Stop the worker (if any). Always call it, also after an error. */
@@ -140,6 +145,10 @@ export class LocalHashPipeline implements HashPipeline {
   }
 
   settle(): void {
+    // Everything was done as it came.
+  }
+
+  settleOldest(): void {
     // Everything was done as it came.
   }
 
@@ -450,6 +459,14 @@ export class WorkerHashPipeline implements HashPipeline {
     this.waitTail(this.head);
     this.harvest();
     this.lastWrite = -1;
+  }
+
+  settleOldest(): void {
+    this.harvest();
+    const oldest = this.endRecords[this.endFirst];
+    if (oldest === undefined) return;
+    this.waitTail(oldest + 1);
+    this.harvest();
   }
 
   async finish(): Promise<void> {
