@@ -207,7 +207,8 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
     }
     const dirs = new Set<string>();
     for (const e of manifest.entries) if (e.type === 'dir') dirs.add(e.path);
-    const reread: Reread = { problems: [], inodes: new Map() };
+    // Inode per manifest entry (by index): a typed array, not a Map keyed by path (200 000 files).
+    const reread: Reread = { problems: [], inodes: new Float64Array(manifest.entries.length) };
     const files = await extractToStaging(backupDir, manifest.archive, manifest.entries, selected, dirs, staging, hashes, opts.writeInWorker ?? false, reread);
     await hashes.finish();
     if (reread.problems.length > 0) {
@@ -215,7 +216,7 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
     }
     checkConflicts(findConflicts(manifest, root, opts.only, identical), overwrite);
     const placed = placeAll(staging, root, rootReal, dirs, overwrite);
-    const problems = recheckPlaced(root, selected, placed, reread.inodes);
+    const problems = recheckPlaced(root, manifest.entries, selected, placed, reread.inodes);
     if (problems.length > 0) {
       throw new BackupIntegrityError(`restored files under ${root} do not match the manifest`, problems);
     }
@@ -343,7 +344,7 @@ async function extractToStaging(
             // manifest. The inode is kept so that after the move into place the file there is shown to be
             // this very one (a rename does not touch content). Mode and mtime are set once it is read (a
             // write after futimes would change the mtime again), then it is closed.
-            reread.inodes.set(m.path, fstatSync(out).ino);
+            reread.inodes[i] = fstatSync(out).ino;
             hashes.hashFile(
               out,
               (got) => {
@@ -434,16 +435,20 @@ function wasPlaced(path: string, placed: Set<string>): boolean {
 /** What the re-read of restored files found, and the inode of each file it read. */
 interface Reread {
   problems: string[];
-  inodes: Map<string, number>;
+  /** Per manifest entry index: the inode of the file read back (0: none). */
+  inodes: Float64Array;
 }
 
 /**
  * Pass 4: every restored path is where it should be, as the manifest says: type, link target, size and
  * mode, and for a file the very inode whose content was read back and hashed during the extraction.
  */
-function recheckPlaced(root: string, selected: ManifestEntry[], placed: Set<string>, inodes: Map<string, number>): string[] {
+function recheckPlaced(root: string, entries: ManifestEntry[], selected: ManifestEntry[], placed: Set<string>, inodes: Float64Array): string[] {
   const problems: string[] = [];
+  // `selected` is a subsequence of `entries` (same objects): walk both for each entry's index.
+  let i = 0;
   for (const e of selected) {
+    while (entries[i] !== e) i++;
     const abs = join(root, e.path);
     const name = JSON.stringify(e.path);
     const st = lstatSync(abs, { throwIfNoEntry: false });
@@ -465,7 +470,7 @@ function recheckPlaced(root: string, selected: ManifestEntry[], placed: Set<stri
       problems.push(`${name}: is not a regular file after the restore`);
       continue;
     }
-    if (st.ino !== inodes.get(e.path)) problems.push(`${name}: is not the file that was written and read back`);
+    if (st.ino !== inodes[i]) problems.push(`${name}: is not the file that was written and read back`);
     const mode = st.mode & 0o7777;
     if (mode !== e.mode) problems.push(`${name}: mode ${mode.toString(8)} after the restore, ${e.mode.toString(8)} in the manifest`);
     if (st.size !== e.size) problems.push(`${name}: ${st.size} bytes after the restore, ${e.size} in the manifest`);
