@@ -1,9 +1,11 @@
 /**
  * The other runs a kill can interrupt: a restore (killed after each of its journal records, then resumed
- * or aborted), and a resume killed in its turn (then resumed again).
+ * or aborted), a resume killed in its turn (then resumed again), a run killed while it reverted a failed
+ * step, and a kill in the middle of the flags write.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { expect, it } from 'vitest';
 import { cli, cliJson } from './cli-helpers.js';
 import { CRASH_RUN, crashSandbox, flagStates, leftovers, referenceRun, snapshotTree, treeDiff } from './crash-helpers.js';
@@ -105,4 +107,57 @@ it('a kill in the middle of the flags write leaves the old file whole; the torn 
       await sb.cleanup();
     }
   }
+}, 120_000);
+
+it.skipIf(process.getuid?.() !== 0)('a run killed while it reverted a failed step is finished by resume (exit 1) or abort (exit 0), nothing lost', async () => {
+  const dbt = (root: string): string => path.join(root, 'bmad-data-practitioner/dbt-project');
+  /** An immutable file deep in 1.4's footprint: its removal fails half-way and the run reverts 1.4. */
+  const jam = async (root: string): Promise<string | null> => {
+    const dir = dbt(root);
+    const victim = path.join(dir, readdirSync(dir).sort()[0] as string);
+    return (await execa('chattr', ['+i', victim], { reject: false })).exitCode === 0 ? victim : null;
+  };
+  // Where the 'failed' record falls, from a run that is not interrupted.
+  const probe = await crashSandbox();
+  let failedAt = 0;
+  try {
+    const victim = await jam(probe.root);
+    if (victim === null) return; // a file system without attributes: nothing to prove here
+    const run = await cliJson<{ runId: string }>(probe.root, CRASH_RUN);
+    await execa('chattr', ['-i', victim], { reject: false });
+    expect(run.code).toBe(1);
+    const lines = readFileSync(path.join(probe.root, '.rollback-manager/journal', `${run.json.runId}.jsonl`), 'utf8').trim().split('\n');
+    failedAt = lines.findIndex((l) => l.includes('"event":"failed"')) + 1;
+    expect(failedAt).toBeGreaterThan(0);
+  } finally {
+    await probe.cleanup();
+  }
+  const failures: string[] = [];
+  for (const [n, mode] of [
+    [failedAt, 'resume'],
+    [failedAt + 1, 'abort'],
+    [failedAt + 2, 'resume'],
+  ] as const) {
+    const sb = await crashSandbox();
+    try {
+      const before = snapshotTree(sb.root);
+      const flagsBefore = flagStates(sb.root);
+      const victim = await jam(sb.root);
+      const killed = await cli(sb.root, CRASH_RUN, { ROLLBACK_MANAGER_CRASH_AFTER: String(n) });
+      if (victim) await execa('chattr', ['-i', victim], { reject: false });
+      const rec = await cliJson<{ status: string }>(sb.root, [mode]);
+      const want = mode === 'resume' ? [1, 'failed'] : [0, 'reverted'];
+      const problems = [
+        ...(killed.code === -1 ? [] : [`not killed (exit ${killed.code})`]),
+        ...(rec.code === want[0] && rec.json.status === want[1] ? [] : [`${mode} exited ${rec.code} with ${rec.json.status}: ${rec.stderr}`]),
+        ...leftovers(sb.root),
+        ...treeDiff(before, snapshotTree(sb.root)),
+        ...(JSON.stringify(flagStates(sb.root)) === JSON.stringify(flagsBefore) ? [] : ['flags differ from before the run']),
+      ];
+      failures.push(...problems.map((p) => `killed after record ${n} (the failure is ${failedAt}), then ${mode}: ${p}`));
+    } finally {
+      await sb.cleanup();
+    }
+  }
+  expect(failures).toEqual([]);
 }, 120_000);
