@@ -1,5 +1,5 @@
-import type { RunContext } from './action.js';
-import type { FlagChange } from '../core/types.js';
+import type { ActionHandler, RunContext } from './action.js';
+import type { FlagChange, PlannedAction } from '../core/types.js';
 import { applyFlagChanges, loadFlags, writeFlags } from '../flags/index.js';
 
 /**
@@ -42,4 +42,42 @@ export async function flagChangesMade(ctx: RunContext, file: string, saved: read
     }
   }
   return [...seen.values()];
+}
+
+/** The result of a flag step: the changes it made, which its undo turns back and no others. */
+export interface FlagStepResult {
+  applied: FlagChange[];
+}
+
+/**
+ * A flag step (rollback's disable, restore's enable) from what differs between them: its kind, its one-line
+ * description, and which changes it makes given the file as it is now. The rest is the same for both: the
+ * write goes through {@link writeFlagChanges}; the undo turns back exactly the changes made; after a crash
+ * the file tells which of the announced changes were made (the write is atomic), and a resume keeps those
+ * and makes the rest.
+ */
+export function flagStep<A extends Extract<PlannedAction, { file: string; changes: FlagChange[] }>>(
+  kind: A['kind'],
+  describe: (a: A) => string,
+  pick: (doc: Awaited<ReturnType<typeof loadFlags>>, a: A) => FlagChange[],
+): ActionHandler<A, FlagStepResult> {
+  const apply = async (ctx: RunContext, a: A): Promise<FlagStepResult> => ({ applied: await writeFlagChanges(ctx, a.file, (doc) => pick(doc, a)) });
+  return {
+    kind,
+    describe,
+    apply: (ctx, _story, a) => apply(ctx, a),
+    async revert(ctx, _story, a, r) {
+      await writeFlagChanges(ctx, a.file, () => inverse(r.applied));
+      return undefined;
+    },
+    async salvage(ctx, _story, a, saved) {
+      const applied = await flagChangesMade(ctx, a.file, saved);
+      return applied.length > 0 ? { applied } : null;
+    },
+    async resume(ctx, _story, a, saved) {
+      const before = await flagChangesMade(ctx, a.file, saved);
+      const now = await apply(ctx, a);
+      return { applied: [...before, ...now.applied] };
+    },
+  };
 }
