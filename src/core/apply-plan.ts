@@ -6,6 +6,7 @@ import { readRunState, pickInterruptedRun, type RunState } from './run-state.js'
 import { interruptedRuns } from './journal.js';
 import { liveHolder } from './lock.js';
 import { shellQuote } from '../util/format.js';
+import { isAtomicWriteTemp } from '../util/atomic-write.js';
 import { abortRun, executePlan, type ExecEvent, type RunOutcome } from './executor.js';
 import type { RunContext } from '../actions/action.js';
 import { Journal } from './journal.js';
@@ -130,9 +131,6 @@ export async function recoverRun(
   }
 }
 
-/** Matches the temp files of writeFileAtomic: `.<name>.tmp-<pid>-<12 hex>`. */
-const ATOMIC_TEMP = /^\..+\.tmp-\d+-[0-9a-f]{12}$/;
-
 /**
  * What a killed run leaves besides its steps' own work: staging folders (their content is in a backup) and
  * temp files of atomic writes beside the files the plan edits. Only ever run under the lock, so no live run
@@ -155,7 +153,7 @@ function clearLeftovers(project: Project, plan: Plan): void {
     } catch {
       continue;
     }
-    for (const n of names) if (ATOMIC_TEMP.test(n)) rmSync(path.join(abs, n), { force: true });
+    for (const n of names) if (isAtomicWriteTemp(n)) rmSync(path.join(abs, n), { force: true });
   }
 }
 

@@ -85,6 +85,14 @@ function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
 }
 
+/**
+ * True for a name {@link tempPathFor} makes: `.<name>.tmp-<pid>-<12 hex>`. What a write killed before its
+ * rename leaves behind, for a recovery to clear.
+ */
+export function isAtomicWriteTemp(name: string): boolean {
+  return /^\..+\.tmp-\d+-[0-9a-f]{12}$/.test(name);
+}
+
 /** Follow a symlink so the rename replaces the real file rather than turning the link into a copy. */
 async function resolveTarget(absPath: string): Promise<string> {
   try {
