@@ -2,11 +2,10 @@
  * Shared by the crash tests: a sandbox with enough files that backup and removal take a while, a tree
  * snapshot, and the checks that a recovered project is consistent.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { buildSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { buildSandbox, diffTrees, listTree, type Sandbox } from '../../src/sandbox/index.js';
 import { cli, cliJson, isRunArtifact, type CliResult } from './cli-helpers.js';
 
 /** The run every crash test interrupts: two stories (1.4 first, then 1.3), each with every kind of step. */
@@ -26,24 +25,9 @@ export async function crashSandbox(extraFiles = 0): Promise<Sandbox> {
 /** One entry of a tree: a file's sha256, a link's target, or "dir". */
 export type Tree = Map<string, string>;
 
-/** Every path under `root` (symlinks not followed) that `keep` accepts, with what it holds. */
+/** {@link listTree} of `root`, only the paths `keep` accepts (by default: not the run's own artifacts). */
 export function snapshotTree(root: string, keep: (rel: string) => boolean = (rel) => !isRunArtifact(rel)): Tree {
-  const out: Tree = new Map();
-  const walk = (rel: string): void => {
-    for (const name of readdirSync(path.join(root, rel))) {
-      const r = rel ? `${rel}/${name}` : name;
-      if (!keep(r)) continue;
-      const abs = path.join(root, r);
-      const st = lstatSync(abs);
-      if (st.isSymbolicLink()) out.set(r, `link:${readlinkSync(abs)}`);
-      else if (st.isDirectory()) {
-        out.set(r, 'dir');
-        walk(r);
-      } else out.set(r, createHash('sha256').update(readFileSync(abs)).digest('hex'));
-    }
-  };
-  walk('');
-  return out;
+  return new Map([...listTree(root)].filter(([rel]) => keep(rel)));
 }
 
 /** `enabled` of every feature in the flags file. */
@@ -52,19 +36,16 @@ export function flagStates(root: string): Record<string, boolean> {
   return Object.fromEntries(Object.entries(doc.features).map(([k, v]) => [k, v.enabled]));
 }
 
-/** Differences between two trees, for a readable failure. */
+/** {@link diffTrees} from `want` to `got`, as lines for a readable failure. */
 export function treeDiff(want: Tree, got: Tree): string[] {
-  const out: string[] = [];
-  for (const [p, v] of want) if (got.get(p) !== v) out.push(got.has(p) ? `changed: ${p}` : `missing: ${p}`);
-  for (const p of got.keys()) if (!want.has(p)) out.push(`extra: ${p}`);
-  return out.slice(0, 10);
+  const d = diffTrees(want, got);
+  return [...d.changed.map((p) => `changed: ${p}`), ...d.removed.map((p) => `missing: ${p}`), ...d.added.map((p) => `extra: ${p}`)].slice(0, 10);
 }
 
 /** Files the recovery must not leave: temp files of atomic writes, staging, the lock, half-made backups. */
 export function leftovers(root: string): string[] {
   const out: string[] = [];
-  const all = snapshotTree(root, () => true);
-  for (const p of all.keys()) if (/\.tmp-\d+-[0-9a-f]+$/.test(p)) out.push(`temp file ${p}`);
+  for (const p of listTree(root).keys()) if (/\.tmp-\d+-[0-9a-f]+$/.test(p)) out.push(`temp file ${p}`);
   const staging = path.join(root, '.rollback-manager/staging');
   if (existsSync(staging) && readdirSync(staging).length > 0) out.push(`staging: ${readdirSync(staging).join(', ')}`);
   if (existsSync(path.join(root, '.rollback-manager/lock'))) out.push('lock file');
