@@ -1,6 +1,6 @@
 import { ExitCode, messageOf, RevertFailedError, type ExitCodeValue } from './errors.js';
 import type { Journal } from './journal.js';
-import type { StepState } from './run-state.js';
+import { wasReverting, type StepState } from './run-state.js';
 import type { Plan, PlannedAction, StoryPlan } from './types.js';
 import type { ActionHandler, RunContext } from '../actions/action.js';
 import { handlerFor } from '../actions/index.js';
@@ -97,7 +97,7 @@ export async function executePlan(baseCtx: Omit<RunContext, 'results'>, plan: Pl
     const prior = opts.resumeFrom?.get(story.id);
     const outcome = !prior
       ? await runStory(ctx, story, base, opts.journal, emit, success)
-      : prior.some((st) => st.status === 'failed' || st.status === 'reverted' || st.status === 'revert-failed')
+      : wasReverting(prior)
         ? // It was being reverted when the run stopped: finishing the run is finishing that.
           await undoStory(ctx, story, base, prior, opts.journal)
         : await runStory(ctx, story, base, opts.journal, emit, success, prior);
@@ -215,7 +215,7 @@ async function resumeStep(handler: ActionHandler, ctx: RunContext, story: StoryP
  * (read again where the journal keeps only a name), and the step the crash (or a failure) cut short is
  * salvaged, so that whatever part of it happened is undone too. Steps already reverted are left be.
  */
-export async function undoStory(
+async function undoStory(
   ctx: RunContext,
   story: StoryPlan,
   base: Omit<StoryOutcome, 'status'>,

@@ -14,6 +14,14 @@ export type StepState =
   | { status: 'reverted'; result: unknown }
   | { status: 'revert-failed'; result: unknown; error: string };
 
+/**
+ * True when a story's steps show it was being reverted (a step failed, or undo had begun) when the run
+ * stopped: finishing such a story is finishing its revert, whether by resume or by abort.
+ */
+export function wasReverting(states: readonly StepState[]): boolean {
+  return states.some((st) => st.status === 'failed' || st.status === 'reverted' || st.status === 'revert-failed');
+}
+
 /** An interrupted run as its journal tells it: the plan, how it was asked for, and every step's state. */
 export interface RunState {
   runId: string;

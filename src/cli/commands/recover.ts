@@ -1,7 +1,7 @@
 import { recoverRun } from '../../core/apply-plan.js';
 import { loadProject } from '../../core/project.js';
 import { liveHolder } from '../../core/lock.js';
-import { pickInterruptedRun, readRunState, type RunState, type StepState } from '../../core/run-state.js';
+import { pickInterruptedRun, readRunState, wasReverting, type RunState, type StepState } from '../../core/run-state.js';
 import { handlerFor } from '../../actions/index.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
 import { plainProgress, terminalProgress } from '../progress.js';
@@ -51,8 +51,7 @@ interface PreviewStory {
 function preview(state: RunState, mode: 'resume' | 'abort'): PreviewStory[] {
   return state.plan.stories.map((s) => {
     const states = state.steps.get(s.id) ?? [];
-    const reverting = states.some((x) => x.status === 'failed' || x.status === 'reverted' || x.status === 'revert-failed');
-    const undo = mode === 'abort' || reverting;
+    const undo = mode === 'abort' || wasReverting(states);
     return {
       id: s.id,
       feature: s.feature,
