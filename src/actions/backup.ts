@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ActionHandler, RunContext } from './action.js';
 import type { DisableFlagResult } from './disable-flag.js';
 import type { PlannedAction, StoryPlan } from '../core/types.js';
-import { createBackup, MANIFEST_FILE, readManifest, verifyBackup, type Manifest } from '../backup/index.js';
+import { createBackup, MANIFEST_FILE, readManifestHead, verifyBackup, type ManifestHead } from '../backup/index.js';
 import { BackupIntegrityError } from '../core/errors.js';
 import { removeEnvEntries, removeYamlKeys, type EnvRemovalRecord, type YamlRemovalRecord } from '../edits/index.js';
 import { planNpmRemoval, type NpmRemovalPlan } from '../packages/npm-index.js';
@@ -36,7 +36,8 @@ export interface BackupStepResult {
   /** True only when the archive was re-read from disk and every file matched the manifest. */
   verified: boolean;
   archiveSha256: string;
-  manifest: Manifest;
+  /** Its head; the entries are read from the file when needed (ManifestFile). */
+  manifest: ManifestHead;
   shared: SharedRemovals;
 }
 
@@ -116,7 +117,7 @@ export const backup: ActionHandler<Backup, BackupStepResult> = {
 /** A finished backup read back from its folder and checked against its manifest, file by file. */
 async function loadVerifiedBackup(ctx: RunContext, a: Backup): Promise<BackupStepResult> {
   const dir = path.join(ctx.root, a.destination);
-  const manifest = readManifest(dir);
+  const manifest = readManifestHead(dir);
   const report = await verifyBackup(dir);
   if (!report.ok) throw new BackupIntegrityError(`backup ${a.destination}/ no longer matches its manifest`, report.problems);
   return {

@@ -4,7 +4,7 @@ import type { ActionHandler, RunContext } from './action.js';
 import type { BackupStepResult } from './backup.js';
 import { messageOf, RevertFailedError, StepFailedError } from '../core/errors.js';
 import type { PlannedAction } from '../core/types.js';
-import { extractBackup, type Manifest } from '../backup/index.js';
+import { compareTreePaths, extractBackup, ManifestFile, type ManifestEntry } from '../backup/index.js';
 import { resolveInsideRoot } from '../util/paths.js';
 
 type RemovePaths = Extract<PlannedAction, { kind: 'remove-paths' }>;
@@ -28,19 +28,21 @@ export const removePaths: ActionHandler<RemovePaths, { removed: string[] }> = {
     const backup = ctx.results.get('backup') as BackupStepResult | undefined;
     if (!backup?.verified) return null;
     // Any of the paths the backup holds may be gone, or half gone; the undo restores what is missing.
-    return { removed: heldPaths(backup, a.paths.map((p) => p.path)) };
+    return { removed: heldPaths(ctx.root, backup, a.paths.map((p) => p.path)) };
   },
   async resume(ctx, story, a) {
     // What is already gone is skipped; what is left (even half a directory) is checked against the
     // backup again before it goes.
     await removePaths.apply(ctx, story, a);
-    return { removed: heldPaths(verifiedBackup(ctx), a.paths.map((p) => p.path)) };
+    return { removed: heldPaths(ctx.root, verifiedBackup(ctx), a.paths.map((p) => p.path)) };
   },
 };
 
 /** The paths among `rels` that the backup holds (the others did not exist when it was made). */
-function heldPaths(backup: Pick<BackupStepResult, 'manifest'>, rels: string[]): string[] {
-  const held = new Set(backup.manifest.entries.map((e) => e.path));
+function heldPaths(root: string, backup: Pick<BackupStepResult, 'dir'>, rels: string[]): string[] {
+  const wanted = new Set(rels);
+  const held = new Set<string>();
+  for (const e of ManifestFile.open(path.join(root, backup.dir)).entries()) if (wanted.has(e.path)) held.add(e.path);
   return rels.filter((p) => held.has(p));
 }
 
@@ -58,12 +60,13 @@ export function verifiedBackup(ctx: RunContext): BackupStepResult {
  */
 export async function removeBackedUp(ctx: RunContext, rels: string[], where: string): Promise<string[]> {
   const backup = verifiedBackup(ctx);
-  const byPath = new Map(backup.manifest.entries.map((e) => [e.path, e]));
   // Check everything first, then delete: a file that changed since the backup would be lost.
+  const present: Array<{ abs: string; rel: string }> = [];
   for (const rel of rels) {
     const resolved = resolveInsideRoot(ctx.root, rel, where);
-    if (resolved.kind !== null) assertBackedUp(resolved.abs, rel, byPath);
+    if (resolved.kind !== null) present.push({ abs: resolved.abs, rel });
   }
+  assertBackedUp(path.join(ctx.root, backup.dir), present);
   const removed: string[] = [];
   try {
     for (const rel of rels) {
@@ -95,8 +98,8 @@ export async function removeBackedUp(ctx: RunContext, rels: string[], where: str
  * still in place exactly as backed up is left be, so this also mends a directory removed half-way.
  * Paths the backup does not hold (absent when it was made) are skipped.
  */
-export async function restoreFrom(ctx: RunContext, backup: Pick<BackupStepResult, 'dir' | 'backupId' | 'manifest'>, paths: string[]): Promise<void> {
-  const only = heldPaths(backup, paths);
+export async function restoreFrom(ctx: RunContext, backup: Pick<BackupStepResult, 'dir' | 'backupId'>, paths: string[]): Promise<void> {
+  const only = heldPaths(ctx.root, backup, paths);
   if (only.length === 0) return;
   await extractBackup({
     dir: path.join(ctx.root, backup.dir),
@@ -108,17 +111,37 @@ export async function restoreFrom(ctx: RunContext, backup: Pick<BackupStepResult
   });
 }
 
-/** Every file, link and directory below `abs` must be in the manifest with the same type and size. */
-function assertBackedUp(abs: string, rel: string, byPath: Map<string, Manifest['entries'][number]>): void {
-  const stack: Array<[string, string]> = [[abs, rel]];
-  while (stack.length > 0) {
-    const [a, r] = stack.pop() as [string, string];
-    const st = lstatSync(a);
-    const entry = byPath.get(r);
+/**
+ * Every file, link and directory at or below each target must be in the backup's manifest with the same
+ * type, and a file with the same size and mtime. The disk is walked in tree order beside one pass over the
+ * manifest (also in tree order), so neither is held whole.
+ */
+function assertBackedUp(backupDir: string, targets: Array<{ abs: string; rel: string }>): void {
+  const sorted = [...targets].sort((a, b) => compareTreePaths(a.rel, b.rel));
+  const entries = ManifestFile.open(backupDir).entries();
+  let cur = entries.next();
+  const entryAt = (rel: string): ManifestEntry | undefined => {
+    while (!cur.done && compareTreePaths(cur.value.path, rel) < 0) cur = entries.next();
+    return !cur.done && cur.value.path === rel ? cur.value : undefined;
+  };
+  const check = (abs: string, rel: string): void => {
+    const st = lstatSync(abs);
+    const entry = entryAt(rel);
     const type = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : 'file';
     if (!entry || entry.type !== type || (type === 'file' && entry.size !== st.size) || (type === 'file' && Math.trunc(entry.mtimeMs / 1000) !== Math.trunc(st.mtimeMs / 1000))) {
-      throw new StepFailedError(`refusing to remove ${r}: it changed since the backup or is not in it`, { code: 'E_CHANGED_SINCE_BACKUP' });
+      throw new StepFailedError(`refusing to remove ${rel}: it changed since the backup or is not in it`, { code: 'E_CHANGED_SINCE_BACKUP' });
     }
-    if (type === 'dir') for (const name of readdirSync(a)) stack.push([path.join(a, name), `${r}/${name}`]);
+    // Names in code-unit order: the manifest's order for siblings.
+    if (type === 'dir') for (const name of readdirSync(abs).sort(byCodeUnit)) check(path.join(abs, name), `${rel}/${name}`);
+  };
+  let last: string | null = null;
+  for (const t of sorted) {
+    if (last !== null && (t.rel === last || t.rel.startsWith(`${last}/`))) continue; // checked with the path above it
+    check(t.abs, t.rel);
+    last = t.rel;
   }
+  // To the end: that completes the manifest's own checks.
+  while (!cur.done) cur = entries.next();
 }
+
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

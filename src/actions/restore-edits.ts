@@ -4,7 +4,7 @@ import type { ActionHandler } from './action.js';
 import type { SharedRemovals } from './backup.js';
 import { NPM_RECORD_FILE } from './packages.js';
 import type { PlannedAction } from '../core/types.js';
-import { readManifest } from '../backup/index.js';
+import { readManifestHead } from '../backup/index.js';
 import { restoreEnvFile, restoreYamlFile } from '../edits/index.js';
 import { revertNpmRemoval, type NpmRemovalRecord } from '../packages/npm-index.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -32,7 +32,7 @@ export const restoreEdits: ActionHandler<RestoreEdits, RestoreEditsResult> = {
     const files = story.actions.find((x) => x.kind === 'restore-files');
     if (!files || files.kind !== 'restore-files') return { conflicts: [], before: {} };
     const dir = path.join(ctx.root, files.backupDir);
-    const shared = readManifest(dir).meta.shared as SharedRemovals | undefined;
+    const shared = readManifestHead(dir).meta.shared as SharedRemovals | undefined;
     const npmRecord = path.join(dir, NPM_RECORD_FILE);
     const record = existsSync(npmRecord) ? (JSON.parse(readFileSync(npmRecord, 'utf8')) as NpmRemovalRecord) : null;
     // The files as they are before any edit, journaled first: the undo (also after a crash) writes them back.

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ActionHandler } from './action.js';
 import type { PlannedAction } from '../core/types.js';
-import { createBackup, extractBackup, MANIFEST_FILE, readManifest, selectEntries } from '../backup/index.js';
+import { createBackup, extractBackup, isBelow, MANIFEST_FILE, ManifestFile } from '../backup/index.js';
 import { existsNoFollow } from '../util/paths.js';
 
 type RestoreFiles = Extract<PlannedAction, { kind: 'restore-files' }>;
@@ -29,10 +29,14 @@ export const restoreFiles: ActionHandler<RestoreFiles, RestoreFilesResult> = {
   },
   async apply(ctx, story, a) {
     const dir = path.join(ctx.root, a.backupDir);
-    const manifest = readManifest(dir);
-    const missing = new Set(selectEntries(manifest).map((e) => e.path).filter((p) => !existsNoFollow(path.join(ctx.root, p))));
-    // Only the topmost missing paths: removing those undoes the restore of everything below them.
-    const created = [...missing].filter((p) => !missing.has(path.posix.dirname(p)));
+    // The topmost paths missing now: removing those undoes the restore of everything below them. In tree
+    // order, what lies below a missing path comes right after it, and is missing too.
+    const created: string[] = [];
+    for (const e of ManifestFile.open(dir).entries()) {
+      const top = created[created.length - 1];
+      if (top !== undefined && isBelow(e.path, top)) continue;
+      if (!existsNoFollow(path.join(ctx.root, e.path))) created.push(e.path);
+    }
     const preRestoreBackup = a.overwrite && a.conflicts.length > 0 ? freeName(ctx.root, `${a.backupDir}_pre-restore_${ctx.plan.runId}`) : null;
     // Before anything is written: after a crash, the undo removes exactly these and nothing that was there.
     ctx.checkpoint({ created, preRestoreBackup });

@@ -4,12 +4,13 @@
  * are checked, and throws the staging away if any problem turns up).
  *
  * Archive entries are untrusted: an entry is only handed to `onEntry` when its path is in normal form,
- * its type is file/dir/symlink, it is listed in the manifest with the same type, size, mode, mtime and
- * link target, it was not seen before, and no problem has been found so far.
+ * its type is file/dir/symlink, it is the manifest's next entry (both are in tree order, so the two are
+ * walked side by side and neither is held whole) with the same type, size, mode, mtime and link
+ * target, and no problem has been found so far.
  */
 import { join } from 'node:path';
 import { type HashPipeline, LocalHashPipeline, type StreamPlacement } from './hash-pipeline.js';
-import { type ManifestEntry, type Manifest, pathProblem } from './manifest.js';
+import { type ManifestEntry, type Manifest, MAX_PROBLEMS, compareTreePaths, pathProblem } from './manifest.js';
 import { ArchiveReadError, readArchiveFile } from './archive-source.js';
 import { TarFormatError } from './tar-format.js';
 import { type ContentConsumer, type TarEntry, TarParser } from './tar-reader.js';
@@ -42,7 +43,13 @@ export interface CheckResult {
 export interface CheckInput {
   archivePath: string;
   compression: Manifest['archive']['compression'];
-  entries: ManifestEntry[];
+  /** The manifest's entries in order (streamed: see ManifestFile.entries). */
+  entries: Iterator<ManifestEntry>;
+  /**
+   * The same entries once more, read only when some archive entries were not where the manifest has
+   * them, to say for each whether it is listed elsewhere (duplicate or out of order) or not at all.
+   */
+  entriesAgain?: () => Iterable<ManifestEntry>;
   /**
    * The archive file's expected size and hash; omitted right after writing (then they are computed).
    * The hash is only compared when the pass hashes the whole file (`hashArchive`).
@@ -55,9 +62,6 @@ export interface CheckInput {
   /** Where per-file hashes run (see `ArchiveChecker`). */
   placement?: StreamPlacement;
 }
-
-/** Cap on problems listed: a wholly wrong archive must not produce a million-line report. */
-const MAX_PROBLEMS = 200;
 
 function describeRefused(e: TarEntry): string | null {
   switch (e.type) {
@@ -97,25 +101,25 @@ export interface CheckerOptions {
 /**
  * Checks an archive stream pushed to it in pieces against the manifest entries. The stream can be
  * pushed while it is still being written (createBackup re-reads each region right after writing it), so
- * `entries` may grow as long as an entry is in it before its bytes are pushed. Call `push` with the tar
- * bytes and `hashStored` with the file's stored bytes (the same ones unless compressed), then `finish`.
+ * the entry source may be one that grows, as long as an entry is in it before its bytes are pushed (a
+ * source that says "done" is asked again later). Call `push` with the tar bytes and `hashStored` with
+ * the file's stored bytes (the same ones unless compressed), then `finish`.
  *
- * Memory: nothing per entry beyond one byte (seen or not). Entries come in manifest order in any
- * archive we wrote, so each is looked up at a cursor; only an archive out of that order (a tampered
- * one) makes the checker index the manifest by path.
+ * Memory: nothing per entry. Archive and manifest are both in tree order, so they are merged like two
+ * sorted lists: an archive entry before the manifest's next one is not in the manifest there; a
+ * manifest entry passed over is missing from the archive.
  */
 export class ArchiveChecker {
   readonly problems: string[] = [];
   private dropped = 0;
-  /** Per manifest entry: 1 once its archive entry was seen. */
-  private seen = new Uint8Array(1024);
-  /** Archive paths that are not in the manifest, seen so far (to call a repeat a duplicate). */
-  private readonly strangers = new Set<string>();
-  /** The manifest index where the next archive entry is expected. */
-  private cursor = 0;
-  /** Index by path, made only when an entry comes out of order, and how many entries it covers. */
-  private byPath: Map<string, number> | null = null;
-  private indexed = 0;
+  /** The manifest entry after the last one matched or passed over (read ahead), and its index. */
+  private next: ManifestEntry | undefined;
+  private nextIndex = 0;
+  /** The last archive path seen, to call a repeat a duplicate. */
+  private lastArchivePath: string | null = null;
+  /** Problems about archive entries not where the manifest has them: refined by `finish` when it can. */
+  private readonly unplaced: Array<{ at: number; path: string }> = [];
+  private missingCount = 0;
   private readonly parser: TarParser;
   /** Hash stream of the archive file's stored bytes (0: not hashed). */
   private readonly archiveStream: number;
@@ -134,7 +138,7 @@ export class ArchiveChecker {
   private readonly placement: StreamPlacement | undefined;
 
   constructor(
-    private readonly entries: readonly ManifestEntry[],
+    private readonly entries: Iterator<ManifestEntry>,
     private readonly hashes: HashPipeline,
     private readonly hooks: CheckHooks = {},
     options: CheckerOptions = {},
@@ -172,10 +176,11 @@ export class ArchiveChecker {
   }
 
   /**
-   * After the last push: waits for the hashing, compares what is left, lists missing entries (the
-   * manifest's `entries` as given to the constructor, complete by now).
+   * After the last push: waits for the hashing, compares what is left, lists the manifest entries the
+   * archive did not reach (reading the entry source to its end, which also completes its own checks).
+   * `entriesAgain` (see CheckInput) lets it say which archive entries out of place are listed elsewhere.
    */
-  async finish(expectedArchive?: { bytes: number; sha256: string }): Promise<CheckResult> {
+  async finish(expectedArchive?: { bytes: number; sha256: string }, entriesAgain?: () => Iterable<ManifestEntry>): Promise<CheckResult> {
     let archiveSha256 = '';
     if (this.archiveStream !== 0) {
       this.hashes.end(this.archiveStream, (hex) => {
@@ -186,9 +191,7 @@ export class ArchiveChecker {
     for (const [m, got] of this.deferred) this.compareDigest(m, got);
     this.deferred.length = 0;
     const problems = this.problems;
-    if (this.formatError) {
-      problems.unshift(this.formatError);
-    } else {
+    if (!this.formatError) {
       const end = this.parser.end();
       if (end.truncated) this.problem('archive: truncated (ends inside an entry)');
       else if (!end.ended) this.problem('archive: no end-of-archive marker');
@@ -202,17 +205,46 @@ export class ArchiveChecker {
         }
       }
     }
-    let missing = 0;
-    const entries = this.entries;
-    for (let i = 0; i < entries.length; i++) {
-      if (this.seen[i] !== 1) {
-        missing++;
-        if (!this.formatError) this.problem(`${JSON.stringify((entries[i] as ManifestEntry).path)}: in the manifest but missing from the archive`);
-      }
+    for (let m = this.peek(); m !== undefined; m = this.peek()) this.passOver(m);
+    if (this.unplaced.length > 0 && entriesAgain) this.refineUnplaced(entriesAgain());
+    if (this.formatError) {
+      problems.unshift(this.formatError);
+      if (this.missingCount > 0) problems.push(`${this.missingCount} manifest entries were not reached in the archive`);
     }
-    if (this.formatError && missing > 0) problems.push(`${missing} manifest entries were not reached in the archive`);
     if (this.dropped > 0) problems.push(`… and ${this.dropped} more problems`);
     return { problems, files: this.files, bytes: this.bytes, archiveBytes: this.storedBytes, archiveSha256 };
+  }
+
+  /** The manifest's next entry, without taking it (undefined: none, or none yet). */
+  private peek(): ManifestEntry | undefined {
+    if (this.next === undefined) {
+      const r = this.entries.next();
+      if (!r.done) this.next = r.value;
+    }
+    return this.next;
+  }
+
+  private take(): number {
+    this.next = undefined;
+    return this.nextIndex++;
+  }
+
+  /** A manifest entry the archive went past (or ended before): missing. */
+  private passOver(m: ManifestEntry): void {
+    this.take();
+    this.missingCount++;
+    if (!this.formatError) this.problem(`${JSON.stringify(m.path)}: in the manifest but missing from the archive`);
+  }
+
+  /** Say, for each archive entry found out of place, whether the manifest lists it at all. */
+  private refineUnplaced(all: Iterable<ManifestEntry>): void {
+    const wanted = new Set(this.unplaced.map((u) => u.path));
+    const listed = new Set<string>();
+    for (const e of all) if (wanted.has(e.path)) listed.add(e.path);
+    for (const u of this.unplaced) {
+      const q = JSON.stringify(u.path);
+      this.problems[u.at] = listed.has(u.path) ? `${q}: duplicate or out-of-order archive entry` : `${q}: archive entry not in the manifest`;
+    }
   }
 
   private problem(p: string): void {
@@ -240,31 +272,21 @@ export class ArchiveChecker {
     if (got !== want) this.problem(`${JSON.stringify(m.path)}: content sha256 ${got} does not match the manifest's ${want}`);
   }
 
-  /** The manifest index of `path` (-1: not in the manifest). Entries in manifest order need no lookup. */
-  private indexOf(path: string): number {
-    const entries = this.entries;
-    const c = this.cursor;
-    if (c < entries.length && (entries[c] as ManifestEntry).path === path) {
-      this.cursor = c + 1;
-      return c;
+  /**
+   * The manifest entry for archive path `path`, and its index: the manifest's next entry when the paths
+   * are equal; entries the archive passed over are missing. Null when the manifest has no entry there.
+   */
+  private match(path: string): ManifestEntry | null {
+    for (let m = this.peek(); m !== undefined; m = this.peek()) {
+      const c = compareTreePaths(path, m.path);
+      if (c === 0) {
+        this.currentIndex = this.take();
+        return m;
+      }
+      if (c < 0) return null;
+      this.passOver(m);
     }
-    const map = (this.byPath ??= new Map());
-    for (; this.indexed < entries.length; this.indexed++) map.set((entries[this.indexed] as ManifestEntry).path, this.indexed);
-    const i = map.get(path);
-    if (i === undefined) return -1;
-    this.cursor = i + 1;
-    return i;
-  }
-
-  private markSeen(i: number): boolean {
-    if (i >= this.seen.length) {
-      const bigger = new Uint8Array(Math.max(i + 1, this.seen.length * 2));
-      bigger.set(this.seen);
-      this.seen = bigger;
-    }
-    if (this.seen[i] === 1) return false;
-    this.seen[i] = 1;
-    return true;
+    return null;
   }
 
   private onEntry(e: TarEntry): ContentConsumer | undefined {
@@ -283,20 +305,18 @@ export class ArchiveChecker {
       this.problem(`${q()}: unsafe archive path (${bad})`);
       return undefined;
     }
-    const index = this.indexOf(path);
-    if (index < 0) {
-      if (this.strangers.has(path)) this.problem(`${q()}: duplicate archive entry`);
+    const previous = this.lastArchivePath;
+    this.lastArchivePath = path;
+    const m = this.match(path);
+    if (m === null) {
+      if (previous === path) this.problem(`${q()}: duplicate archive entry`);
       else {
-        this.strangers.add(path);
-        this.problem(`${q()}: archive entry not in the manifest`);
+        if (this.problems.length < MAX_PROBLEMS) this.unplaced.push({ at: this.problems.length, path });
+        this.problem(`${q()}: archive entry not in the manifest here (extra, duplicate or out of order)`);
       }
       return undefined;
     }
-    if (!this.markSeen(index)) {
-      this.problem(`${q()}: duplicate archive entry`);
-      return undefined;
-    }
-    const m = this.entries[index] as ManifestEntry;
+    const index = this.currentIndex;
     if (m.type !== e.type) {
       this.problem(`${q()}: is a ${e.type} in the archive, a ${m.type} in the manifest`);
       return undefined;
@@ -321,7 +341,6 @@ export class ArchiveChecker {
     }
     this.stream = s;
     this.current = m;
-    this.currentIndex = index;
     const onEntry = this.hooks.onEntry;
     const c = this.problems.length === 0 && onEntry ? this.guard(() => onEntry(m, index)) : undefined;
     if (s === 0) return c;
@@ -358,7 +377,7 @@ export async function checkArchive(input: CheckInput, hooks: CheckHooks = {}): P
     if (!(err instanceof ArchiveReadError)) throw err;
     checker.readFailed(err.message);
   }
-  return checker.finish(input.expectedArchive);
+  return checker.finish(input.expectedArchive, input.entriesAgain);
 }
 
 /** Path of a backup's archive file. */

@@ -1,13 +1,15 @@
 /**
  * What a restore would collide with, checked without writing anything, so a planner can list conflicts
- * in a dry run and extractBackup can refuse before it moves a single path.
+ * in a dry run and extractBackup can refuse before it moves a single path. Everything here walks the
+ * manifest's entries once, in tree order, holding only the chain of entries above the current one and a
+ * byte per entry (see RestoreScan.mark), never the entries themselves.
  */
 import { createHash } from 'node:crypto';
 import { type Stats, closeSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, statSync, constants } from 'node:fs';
 import { isAbsolute, dirname, join, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { isInside } from '../util/paths.js';
-import { type Manifest, type ManifestEntry, ancestorsOf } from './manifest.js';
+import { type ManifestEntry, ancestorsOf, isBelow } from './manifest.js';
 
 /** A path a restore cannot write as it stands. */
 export interface Conflict {
@@ -25,31 +27,111 @@ export interface Conflict {
 /** The one containment rule of the tool (re-exported for the archive modules). */
 export { isInside };
 
-/**
- * The manifest entries a restore covers: all of them, or those equal to or below one of `only`.
- * @throws InvalidInputError when an `only` path is malformed or matches nothing in the manifest.
- */
-export function selectEntries(manifest: Pick<Manifest, 'entries'>, only?: string[]): ManifestEntry[] {
-  if (only === undefined) return manifest.entries;
-  const wanted = only.map((p) => {
+/** Bits of RestoreScan.mark. */
+export const SELECTED = 1;
+/** Selected, and already in place exactly as the manifest has it (with `skipIdentical`). */
+export const IDENTICAL = 2;
+
+/** What one read-only pass over the manifest found. */
+export interface RestoreScan {
+  /** Per manifest entry, by its index: SELECTED, IDENTICAL bits. */
+  mark: Uint8Array;
+  /** Entries to write (selected and not identical). */
+  toRestore: number;
+  /** Entries left be because they are in place already. */
+  unchanged: number;
+  conflicts: Conflict[];
+  /** Symlink entries to restore that lead out of the root (`path -> target (resolved)`), at most 10. */
+  escaping: string[];
+  /** An entry to restore that lies inside one of `forbidden`, or null. */
+  forbiddenHit: string | null;
+}
+
+/** Options of scanRestore. */
+export interface ScanOptions {
+  /** Restore only these manifest paths and what is below them (default: everything). */
+  only?: string[];
+  /** Mark files and symlinks already in place, identical, so they are neither conflicts nor written. */
+  skipIdentical?: boolean;
+  /** Paths relative to the root that no restored entry may lie in (staging, the backup itself). */
+  forbidden?: string[];
+}
+
+function normaliseOnly(only: string[]): string[] {
+  return only.map((p) => {
     const norm = p.split('/').filter((s) => s !== '' && s !== '.');
     if (isAbsolute(p) || norm.includes('..') || norm.length === 0) {
       throw new InvalidInputError(`restore path ${JSON.stringify(p)} must be relative to the root, without ".."`);
     }
     return norm.join('/');
   });
-  const set = new Set(wanted);
-  const selected = manifest.entries.filter((e) => set.has(e.path) || ancestorsOf(e.path).some((a) => set.has(a)));
+}
+
+/**
+ * One pass over the manifest entries (which must be read to their end: that completes their checks):
+ * which are selected, which are in place already, which would land somewhere forbidden or link out of
+ * the root, and what is in the way of the rest.
+ * @throws InvalidInputError when an `only` path is malformed or matches nothing in the manifest.
+ */
+export function scanRestore(entries: Iterable<ManifestEntry>, count: number, root: string, opts: ScanOptions = {}): RestoreScan {
+  const rootAbs = resolve(root);
+  const rootReal = realpathSync(rootAbs);
+  const only = opts.only === undefined ? null : normaliseOnly(opts.only);
   const matched = new Set<string>();
-  for (const e of selected) {
-    if (set.has(e.path)) matched.add(e.path);
-    for (const a of ancestorsOf(e.path)) if (set.has(a)) matched.add(a);
+  const forbidden = opts.forbidden ?? [];
+  const mark = new Uint8Array(count);
+  const finder = new ConflictFinder(rootAbs, rootReal);
+  const same = opts.skipIdentical ? new IdenticalCheck(rootAbs) : null;
+  const scan: RestoreScan = { mark, toRestore: 0, unchanged: 0, conflicts: finder.conflicts, escaping: [], forbiddenHit: null };
+  let i = 0;
+  for (const e of entries) {
+    const index = i++;
+    if (index >= count) continue; // more entries than the totals say: the pass ends in an error
+    let selected = true;
+    if (only !== null) {
+      const hit = only.find((p) => e.path === p || isBelow(e.path, p));
+      selected = hit !== undefined;
+      if (hit !== undefined) matched.add(hit);
+    }
+    if (!selected) {
+      finder.visit(e, false);
+      continue;
+    }
+    if (same?.matches(e)) {
+      mark[index] = SELECTED | IDENTICAL;
+      scan.unchanged++;
+      finder.visit(e, false);
+      continue;
+    }
+    mark[index] = SELECTED;
+    scan.toRestore++;
+    if (scan.forbiddenHit === null && forbidden.some((f) => e.path === f || isBelow(e.path, f))) scan.forbiddenHit = e.path;
+    if (e.type === 'symlink' && scan.escaping.length < 10) {
+      const out = symlinkEscape(rootAbs, rootReal, e);
+      if (out !== null) scan.escaping.push(`${e.path} -> ${e.linkTarget} (${out})`);
+    }
+    finder.visit(e, true);
   }
-  const unknown = wanted.filter((p) => !matched.has(p));
+  const unknown = only?.filter((p) => !matched.has(p)) ?? [];
   if (unknown.length > 0) {
     throw new InvalidInputError(`not in the backup: ${unknown.map((p) => JSON.stringify(p)).join(', ')}`, { code: 'E_NOT_IN_BACKUP' });
   }
-  return selected;
+  return scan;
+}
+
+/**
+ * What is in the way of restoring the entries `mark` selects (and did not find identical): the check
+ * extractBackup repeats right before it moves anything, since time has passed since the scan.
+ */
+export function findConflicts(entries: Iterable<ManifestEntry>, root: string, mark: Uint8Array): Conflict[] {
+  const rootAbs = resolve(root);
+  const finder = new ConflictFinder(rootAbs, realpathSync(rootAbs));
+  let i = 0;
+  for (const e of entries) {
+    const m = mark[i++] ?? 0;
+    finder.visit(e, m === SELECTED);
+  }
+  return finder.conflicts;
 }
 
 function describe(st: Stats): string {
@@ -68,8 +150,31 @@ export function symlinkEscape(root: string, rootReal: string, e: ManifestEntry):
 }
 
 /**
- * List what would be in the way of restoring `manifest` (or its `only` part) under `root`. Reads the
- * file system, writes nothing. Rules:
+ * lstat of paths under the root, remembered for a while: entries come in tree order, so the same
+ * ancestors are asked about again and again, but never after their subtree is done (the memo is dropped
+ * when it grows, it only saves calls).
+ */
+class LstatMemo {
+  private readonly cache = new Map<string, Stats | null>();
+  constructor(private readonly rootAbs: string) {}
+
+  get(rel: string): Stats | null {
+    let st = this.cache.get(rel);
+    if (st === undefined) {
+      try {
+        st = lstatSync(join(this.rootAbs, rel), { throwIfNoEntry: false }) ?? null;
+      } catch {
+        st = null; // ENOTDIR and the like: nothing there either
+      }
+      if (this.cache.size >= 4096) this.cache.clear();
+      this.cache.set(rel, st);
+    }
+    return st;
+  }
+}
+
+/**
+ * The conflict rules, applied entry by entry in tree order:
  * - nothing at the path: fine (missing parents are created);
  * - a directory where the backup has a directory: fine, merged (its children are checked one by one);
  * - anything else at the path: `exists`;
@@ -78,45 +183,48 @@ export function symlinkEscape(root: string, rootReal: string, e: ManifestEntry):
  *   no directory entry of its own there (written through), `exists` when it has one, `unsafe` when it
  *   leads outside the root.
  */
-export function findConflicts(manifest: Pick<Manifest, 'entries'>, root: string, only?: string[], identical?: ReadonlySet<string>): Conflict[] {
-  const rootAbs = resolve(root);
-  const rootReal = realpathSync(rootAbs);
-  const selected = selectEntries(manifest, only).filter((e) => !identical?.has(e.path));
-  const dirs = new Set(manifest.entries.filter((e) => e.type === 'dir').map((e) => e.path));
-  const conflicts: Conflict[] = [];
-  const blocked = new Set<string>();
-  const cache = new Map<string, Stats | null>();
-  const lst = (rel: string): Stats | null => {
-    let st = cache.get(rel);
-    if (st === undefined) {
-      try {
-        st = lstatSync(join(rootAbs, rel), { throwIfNoEntry: false }) ?? null;
-      } catch {
-        st = null; // ENOTDIR and the like: nothing there either
-      }
-      cache.set(rel, st);
-    }
-    return st;
-  };
-  for (const e of selected) {
-    const ancestors = ancestorsOf(e.path).reverse(); // top-down
-    if (ancestors.some((a) => blocked.has(a)) || blocked.has(e.path)) continue;
-    let stop = false;
-    for (const a of ancestors) {
-      const st = lst(a);
-      if (st === null) {
-        stop = true; // created by the restore, and so is everything below: nothing in the way
-        break;
-      }
+class ConflictFinder {
+  readonly conflicts: Conflict[] = [];
+  /** Paths reported: nothing below them is looked at (they stay above the current entry while it matters). */
+  private readonly blocked: string[] = [];
+  /** Manifest directories above the current entry, nearest last. */
+  private readonly dirs: string[] = [];
+  private readonly lst: LstatMemo;
+
+  constructor(
+    private readonly rootAbs: string,
+    private readonly rootReal: string,
+  ) {
+    this.lst = new LstatMemo(rootAbs);
+  }
+
+  /** The next manifest entry; `check`: whether it is to be written (else it only shapes the tree). */
+  visit(e: ManifestEntry, check: boolean): void {
+    const dirs = this.dirs;
+    while (dirs.length > 0 && !isBelow(e.path, dirs[dirs.length - 1] as string)) dirs.pop();
+    const blocked = this.blocked;
+    while (blocked.length > 0 && !isBelow(e.path, blocked[blocked.length - 1] as string)) blocked.pop();
+    if (check && blocked.length === 0) this.check(e);
+    if (e.type === 'dir') dirs.push(e.path);
+  }
+
+  private block(c: Conflict): void {
+    this.conflicts.push(c);
+    this.blocked.push(c.path);
+  }
+
+  private check(e: ManifestEntry): void {
+    const { lst, rootAbs, rootReal } = this;
+    for (const a of ancestorsOf(e.path).reverse()) {
+      const st = lst.get(a);
+      if (st === null) return; // created by the restore, and so is everything below: nothing in the way
       if (st.isDirectory()) continue;
       if (st.isSymbolicLink()) {
-        if (dirs.has(a)) {
+        if (this.dirs.includes(a)) {
           // The backup has this directory itself: the link is in its way (the restore never merges a
           // directory of the backup into a link).
-          conflicts.push({ path: a, kind: 'exists', reason: 'is a symlink, where the backup has a directory' });
-          blocked.add(a);
-          stop = true;
-          break;
+          this.block({ path: a, kind: 'exists', reason: 'is a symlink, where the backup has a directory' });
+          return;
         }
         let real: string | null = null;
         try {
@@ -125,53 +233,48 @@ export function findConflicts(manifest: Pick<Manifest, 'entries'>, root: string,
           real = null;
         }
         if (real !== null && isInside(rootReal, real) && statSync(real).isDirectory()) continue;
-        conflicts.push({
+        this.block({
           path: a,
           kind: 'unsafe',
           reason: real === null ? 'is a broken symlink' : `is a symlink to ${real}, outside the root: nothing is written through it`,
         });
       } else {
-        conflicts.push({ path: a, kind: 'exists', reason: `is ${describe(st)}, where the backup needs a directory` });
+        this.block({ path: a, kind: 'exists', reason: `is ${describe(st)}, where the backup needs a directory` });
       }
-      blocked.add(a);
-      stop = true;
-      break;
+      return;
     }
-    if (stop) continue;
-    const st = lst(e.path);
-    if (st === null) continue;
-    if (e.type === 'dir' && st.isDirectory()) continue;
-    conflicts.push({ path: e.path, kind: 'exists', reason: `already exists (${describe(st)}; the backup has a ${e.type})` });
-    blocked.add(e.path);
+    const st = lst.get(e.path);
+    if (st === null) return;
+    if (e.type === 'dir' && st.isDirectory()) return;
+    this.block({ path: e.path, kind: 'exists', reason: `already exists (${describe(st)}; the backup has a ${e.type})` });
   }
-  return conflicts;
 }
 
 /**
- * Selected files and symlinks already under `root` exactly as the manifest has them (a regular file of the
- * same size, mode and sha256; a symlink with the same target), reached through real directories only.
- * A restore leaves these be instead of calling them conflicts: after a crash half-way through a removal
- * or a restore, what is still (or already) in place is not in the way of putting back the rest.
+ * Files and symlinks already under the root exactly as the manifest has them (a regular file of the same
+ * size, mode and sha256; a symlink with the same target), reached through real directories only. A
+ * restore leaves these be instead of calling them conflicts: after a crash half-way through a removal or
+ * a restore, what is still (or already) in place is not in the way of putting back the rest.
  */
-export function identicalEntries(manifest: Pick<Manifest, 'entries'>, root: string, only?: string[]): Set<string> {
-  const rootAbs = resolve(root);
-  const out = new Set<string>();
-  const buf = Buffer.allocUnsafe(1 << 20);
-  for (const e of selectEntries(manifest, only)) {
-    if (e.type === 'dir') continue;
-    // A symlinked ancestor would make "the same file" somewhere else: only real directories count.
-    if (ancestorsOf(e.path).some((a) => !lstatSync(join(rootAbs, a), { throwIfNoEntry: false })?.isDirectory())) continue;
-    const abs = join(rootAbs, e.path);
-    const st = lstatSync(abs, { throwIfNoEntry: false });
-    if (st === undefined) continue;
-    if (e.type === 'symlink') {
-      if (st.isSymbolicLink() && readlinkSync(abs) === e.linkTarget) out.add(e.path);
-      continue;
-    }
-    if (!st.isFile() || st.size !== e.size || (st.mode & 0o7777) !== e.mode) continue;
-    if (sha256Of(abs, buf) === e.sha256) out.add(e.path);
+class IdenticalCheck {
+  private readonly buf = Buffer.allocUnsafe(1 << 20);
+  private readonly lst: LstatMemo;
+
+  constructor(private readonly rootAbs: string) {
+    this.lst = new LstatMemo(rootAbs);
   }
-  return out;
+
+  matches(e: ManifestEntry): boolean {
+    if (e.type === 'dir') return false;
+    // A symlinked ancestor would make "the same file" somewhere else: only real directories count.
+    if (ancestorsOf(e.path).some((a) => !this.lst.get(a)?.isDirectory())) return false;
+    const abs = join(this.rootAbs, e.path);
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (st === undefined) return false;
+    if (e.type === 'symlink') return st.isSymbolicLink() && readlinkSync(abs) === e.linkTarget;
+    if (!st.isFile() || st.size !== e.size || (st.mode & 0o7777) !== e.mode) return false;
+    return sha256Of(abs, this.buf) === e.sha256;
+  }
 }
 
 function sha256Of(abs: string, buf: Buffer): string {

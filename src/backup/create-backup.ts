@@ -21,19 +21,10 @@ import { BackupIntegrityError, InvalidInputError, RollbackError, messageOf } fro
 import { fsyncDir } from '../util/fsync.js';
 import { ArchiveChecker, type CheckResult, checkArchive } from './archive-check.js';
 import { isInside } from './conflicts.js';
-import { realDirectory } from '../util/paths.js';
+import { realDirectory, removeEmptyParents } from '../util/paths.js';
 import { type ArchiveSink, FileSink, GzipSink, fsyncAsync } from './archive-sink.js';
-import {
-  type Compression,
-  type Manifest,
-  type ManifestEntry,
-  MANIFEST_FILE,
-  ancestorsOf,
-  archiveFileName,
-  manifestProblems,
-  sha256OfFile,
-  writeManifestFile,
-} from './manifest.js';
+import { type Compression, type ManifestEntry, type ManifestHead, MANIFEST_FILE, ancestorsOf, archiveFileName, compareTreePaths } from './manifest.js';
+import { ManifestWriter, sha256OfFile } from './manifest-file.js';
 import { type HashPipeline, SLOT_SIZE, startHashPipeline } from './hash-pipeline.js';
 import { type EntryMeta, FileChangedError, TarWriter } from './tar-writer.js';
 import type { VerifyReport } from './verify-backup.js';
@@ -68,7 +59,8 @@ export interface CreateBackupOptions {
 export interface BackupResult {
   /** The backup directory (destDir). */
   dir: string;
-  manifest: Manifest;
+  /** The manifest without its entries (they are in the file, read with ManifestFile). */
+  manifest: ManifestHead;
   /** The re-read of the archive from disk; always ok (a failed one throws). */
   verify: VerifyReport;
   durationMs: number;
@@ -80,36 +72,6 @@ type Kind = 'file' | 'dir' | 'symlink';
 interface Item {
   rel: string;
   kind: Kind;
-}
-
-const KINDS: readonly Kind[] = ['file', 'dir', 'symlink'];
-
-/**
- * The paths to store, compactly: one string (later shared with its manifest entry) and one byte per
- * path, not an object each (200 000 paths: ~10 MB less at the peak).
- */
-class ItemList {
-  private readonly rels: string[] = [];
-  private kinds = new Uint8Array(1024);
-
-  get length(): number {
-    return this.rels.length;
-  }
-
-  push(item: Item): void {
-    const i = this.rels.length;
-    if (i === this.kinds.length) {
-      const bigger = new Uint8Array(i * 2);
-      bigger.set(this.kinds);
-      this.kinds = bigger;
-    }
-    this.kinds[i] = KINDS.indexOf(item.kind);
-    this.rels.push(item.rel);
-  }
-
-  *[Symbol.iterator](): Generator<Item> {
-    for (let i = 0; i < this.rels.length; i++) yield { rel: this.rels[i] as string, kind: KINDS[this.kinds[i] as number] as Kind };
-  }
 }
 
 /** Normalise a caller's relative path to manifest form, or throw InvalidInputError. */
@@ -145,12 +107,12 @@ function describeStat(st: Stats): string {
 }
 
 /**
- * Resolve and check every input path, and list everything to store. Throws InvalidInputError (before
- * anything is written) for a path that escapes the root, is missing, sits below a symlink leading out of
- * the root, or contains something that cannot be stored faithfully (socket, fifo, device).
+ * Resolve and check every input path, and return the ones to store, in tree order (a path below another
+ * input directory is stored by that one's walk). Throws InvalidInputError (before anything is written)
+ * for a path that escapes the root, is missing, or sits below a symlink leading out of the root.
  */
-function planItems(root: string, rootReal: string, inputs: string[], destDir: string): ItemList {
-  const paths = [...new Set(inputs.map(normaliseInput))].sort();
+function planInputs(root: string, rootReal: string, inputs: string[], destDir: string): Item[] {
+  const paths = [...new Set(inputs.map(normaliseInput))].sort(compareTreePaths);
   const lstatCache = new Map<string, Stats | null>();
   const lst = (rel: string): Stats | null => {
     let st = lstatCache.get(rel);
@@ -200,8 +162,7 @@ function planItems(root: string, rootReal: string, inputs: string[], destDir: st
     }
   }
 
-  const items = new ItemList();
-  const unsupported: string[] = [];
+  const tops: Item[] = [];
   for (const p of paths) {
     const kind = kinds.get(p) as Kind;
     let covered = false;
@@ -212,22 +173,27 @@ function planItems(root: string, rootReal: string, inputs: string[], destDir: st
         throw new InvalidInputError(`backup path ${JSON.stringify(p)} is below ${JSON.stringify(a)}, which is stored as a ${k}`);
       }
     }
-    if (covered) continue; // stored by the walk of its ancestor
-    items.push({ rel: p, kind });
-    if (kind === 'dir') walk(join(root, p), p, items, unsupported);
+    if (!covered) tops.push({ rel: p, kind });
   }
-  if (unsupported.length > 0) {
-    throw new InvalidInputError(
-      `cannot back up ${unsupported.length} path(s) that are not files, directories or symlinks: ${unsupported.slice(0, 10).join(', ')}`,
-    );
-  }
-  return items;
+  return tops;
 }
 
 const byName = (a: Dirent, b: Dirent): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-/** List a directory tree, pre-order, sorted by name. Uses dirent types: no stat per file here. */
-function walk(absDir: string, relDir: string, out: ItemList, unsupported: string[]): void {
+/**
+ * Everything to store, in tree order (a directory before its content, siblings by name: the manifest's
+ * order), listed as it is stored: only the directories on the way down are held, never the whole list.
+ * Uses dirent types, no stat per file. Throws InvalidInputError at something that cannot be stored
+ * faithfully (socket, fifo, device); the half-made backup is then removed.
+ */
+function* walkItems(root: string, tops: Item[]): Generator<Item> {
+  for (const top of tops) {
+    yield top;
+    if (top.kind === 'dir') yield* walkDir(join(root, top.rel), top.rel);
+  }
+}
+
+function* walkDir(absDir: string, relDir: string): Generator<Item> {
   const dirents = readdirSync(absDir, { withFileTypes: true }).sort(byName);
   for (const d of dirents) {
     const rel = `${relDir}/${d.name}`;
@@ -237,13 +203,10 @@ function walk(absDir: string, relDir: string, out: ItemList, unsupported: string
       // Some file systems do not report types in readdir: ask lstat.
       const st = lstatSync(abs);
       kind = kindOf(st);
-      if (kind === null) {
-        unsupported.push(`${rel} (${describeStat(st)})`);
-        continue;
-      }
+      if (kind === null) throw new InvalidInputError(`cannot back up ${rel}: it is ${describeStat(st)}, not a file, directory or symlink`);
     }
-    out.push({ rel, kind });
-    if (kind === 'dir') walk(abs, rel, out, unsupported);
+    yield { rel, kind };
+    if (kind === 'dir') yield* walkDir(abs, rel);
   }
 }
 
@@ -304,11 +267,11 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupRes
     destExists = false;
   }
   if (destExists) throw new InvalidInputError(`backup destination ${destDir} already exists`);
-  // The hash worker starts while the tree is listed.
+  // The hash worker starts while the inputs are checked.
   const hashesStarting = startHashPipeline(opts.hashInWorker ?? true, bufferSize);
-  let items: ItemList;
+  let tops: Item[];
   try {
-    items = planItems(root, rootReal, opts.paths, destDir);
+    tops = planInputs(root, rootReal, opts.paths, destDir);
   } catch (err) {
     await (await hashesStarting).close();
     throw err;
@@ -316,50 +279,40 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupRes
 
   const hashes = await hashesStarting;
   let created = false;
+  let parentsMade: string | undefined;
+  let manifest: ManifestWriter | null = null;
   try {
-    mkdirSync(dirname(destDir), { recursive: true });
+    parentsMade = mkdirSync(dirname(destDir), { recursive: true });
     mkdirSync(destDir, { mode: 0o700 });
     created = true;
     chmodSync(destDir, 0o700); // in case the umask took bits the owner needs
     const archiveFile = archiveFileName(compression);
     const archivePath = join(destDir, archiveFile);
-    const { entries, archive, checked } = await writeArchive(root, archivePath, items, compression, gzipLevel, hashes, opts.writeInWorker ?? true);
-
-    const totals = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
-    for (const e of entries) {
-      if (e.type === 'file') {
-        totals.files++;
-        totals.bytes += e.size;
-      } else if (e.type === 'dir') totals.dirs++;
-      else totals.symlinks++;
-    }
-    const manifest: Manifest = {
-      version: 1,
+    manifest = new ManifestWriter(destDir);
+    const { archive, checked } = await writeArchive(root, archivePath, walkItems(root, tops), compression, gzipLevel, hashes, opts.writeInWorker ?? true, manifest);
+    const head = {
+      version: 1 as const,
       backupId: opts.backupId,
       createdAt: new Date().toISOString(),
       root,
       archive: { file: archiveFile, compression, bytes: archive.bytes, sha256: archive.sha256 },
-      entries,
-      totals,
       meta: opts.meta ?? {},
     };
-    // What we write must be what a reader accepts (a guard against our own bugs: a backup that cannot
-    // be restored is no backup).
-    const invalid = manifestProblems(manifest);
-    if (invalid.length > 0) throw new BackupIntegrityError(`the manifest for ${destDir} would be invalid`, invalid);
-    const written = writeManifestFile(destDir, manifest);
+    const written = manifest.finish(head);
     fsyncDir(dirname(destDir)); // the backup directory's own name
-    if (sha256OfFile(join(destDir, MANIFEST_FILE)) !== written) {
+    if (sha256OfFile(join(destDir, MANIFEST_FILE)) !== written.sha256) {
       throw new BackupIntegrityError(`manifest of ${destDir} reads back differently`, [`${MANIFEST_FILE}: reads back differently than written`]);
     }
     return {
       dir: destDir,
-      manifest,
+      manifest: { ...head, totals: written.totals },
       verify: { ok: true, backupId: opts.backupId, files: checked.files, bytes: checked.bytes, problems: [] },
       durationMs: performance.now() - started,
     };
   } catch (err) {
+    manifest?.close();
     if (created) rmSync(destDir, { recursive: true, force: true });
+    removeEmptyParents(dirname(destDir), parentsMade);
     if (err instanceof RollbackError) throw err;
     throw new BackupIntegrityError(`backup into ${destDir} failed: ${messageOf(err)}`, [messageOf(err)], { cause: err });
   } finally {
@@ -368,7 +321,6 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupRes
 }
 
 interface Written {
-  entries: ManifestEntry[];
   /** The archive file as re-read and checked. */
   archive: { bytes: number; sha256: string };
   /** File entries and bytes checked in the re-read. */
@@ -376,27 +328,86 @@ interface Written {
 }
 
 /**
+ * Manifest entries between the archive writer and their two readers: the re-read check (which lags a
+ * little behind the writer) and the manifest file (an entry goes there once its sha256, taken in the
+ * worker while the file was read, has arrived). An entry is dropped once both are past it, so this holds
+ * only the entries in flight, never the whole list.
+ */
+class EntriesInFlight implements Iterator<ManifestEntry> {
+  private queue: ManifestEntry[] = [];
+  /** Absolute index of queue[0]. */
+  private base = 0;
+  /** Absolute index of the next entry for the check, and for the manifest file. */
+  private checked = 0;
+  private written = 0;
+
+  /** `checking`: false when no check reads alongside (a gzip archive is re-read once complete). */
+  constructor(
+    private readonly manifest: ManifestWriter,
+    private readonly checking: boolean,
+  ) {}
+
+  push(e: ManifestEntry): void {
+    this.queue.push(e);
+  }
+
+  /** The check's next entry; "done" only means none yet (the check asks again). */
+  next(): IteratorResult<ManifestEntry> {
+    const e = this.queue[this.checked - this.base];
+    if (e === undefined) return { done: true, value: undefined };
+    this.checked++;
+    this.drop();
+    return { done: false, value: e };
+  }
+
+  /** Write the leading entries that are complete to the manifest file. */
+  flush(): void {
+    const q = this.queue;
+    for (let e = q[this.written - this.base]; e !== undefined && (e.type !== 'file' || e.sha256 !== ''); e = q[this.written - this.base]) {
+      this.manifest.add(e);
+      this.written++;
+    }
+    this.drop();
+  }
+
+  /** Entries registered but not yet in the manifest file (0 once all hashes are in and flushed). */
+  get unwritten(): number {
+    return this.base + this.queue.length - this.written;
+  }
+
+  private drop(): void {
+    const past = (this.checking ? Math.min(this.checked, this.written) : this.written) - this.base;
+    // Shift in batches: one splice per few thousand entries, not one per entry.
+    if (past >= 4096 || (past > 0 && past === this.queue.length)) {
+      this.queue = this.queue.slice(past);
+      this.base += past;
+    }
+  }
+}
+
+/**
  * Steps 2 and 3. Uncompressed, each region of the archive is read back from the file right after it is
  * written, while it is still in the page cache, and checked as it comes (the hash worker takes the
  * hashing, so writing, re-reading and hashing overlap on two cores); gzip archives are read back once
- * written. Then the archive is fsynced (most of it was already flushed in the background) and the
- * re-read content hashes are compared with those taken while the files were read. Throws
- * BackupIntegrityError on any mismatch.
+ * written, against the entries read back from the manifest's temp file. Then the archive is fsynced
+ * (most of it was already flushed in the background) and the re-read content hashes are compared with
+ * those taken while the files were read. Throws BackupIntegrityError on any mismatch.
  */
 async function writeArchive(
   root: string,
   archivePath: string,
-  items: ItemList,
+  items: Iterable<Item>,
   compression: Compression,
   gzipLevel: number,
   hashes: HashPipeline,
   writeInWorker: boolean,
+  manifest: ManifestWriter,
 ): Promise<Written> {
   const fd = openSync(archivePath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   const fds = [fd];
   try {
-    // Entries are listed before their header can reach the disk, so the re-read can check them.
-    const list: ManifestEntry[] = [];
+    // Entries are registered before their header can reach the disk, so the re-read can check them.
+    const inFlight = new EntriesInFlight(manifest, compression !== 'gzip');
     let checker: ArchiveChecker | null = null;
     let sink: ArchiveSink;
     if (compression === 'gzip') {
@@ -404,7 +415,7 @@ async function writeArchive(
     } else {
       const rfd = openSync(archivePath, 'r');
       fds.push(rfd);
-      const c = new ArchiveChecker(list, hashes);
+      const c = new ArchiveChecker(inFlight, hashes);
       checker = c;
       let reread = 0;
       sink = new FileSink(fd, (written) => {
@@ -419,7 +430,10 @@ async function writeArchive(
       }, writeInWorker ? hashes : undefined);
     }
     const writer = new TarWriter(sink, hashes);
-    for (const item of items) await storeItem(writer, root, item, (e) => list.push(e));
+    for (const item of items) {
+      await storeItem(writer, root, item, (e) => inFlight.push(e));
+      inFlight.flush();
+    }
     const written = await writer.finish();
     // Most of the data is on disk already (early write-back); the rest flushes while we compare.
     const synced = fsyncAsync(fd);
@@ -427,20 +441,22 @@ async function writeArchive(
 
     let check: CheckResult;
     if (checker) {
-      // Also waits for the last content hashes taken while the files were read (they fill list[i].sha256).
+      // Also waits for the last content hashes taken while the files were read (they fill in sha256).
       check = await checker.finish();
+      inFlight.flush();
     } else {
-      await hashes.finish(); // every list[i].sha256 filled in
-      check = await checkArchive({ archivePath, compression, entries: list, hashes });
+      await hashes.finish(); // every sha256 filled in
+      inFlight.flush();
+      check = await checkArchive({ archivePath, compression, entries: manifest.readBack()[Symbol.iterator](), hashes });
     }
     await synced;
     const problems = [...check.problems];
+    if (inFlight.unwritten !== 0) problems.push(`manifest: ${inFlight.unwritten} entries never got their content hash`);
     if (check.archiveBytes !== written) problems.push(`archive: ${written} bytes written, ${check.archiveBytes} read back`);
     if (problems.length > 0) {
       throw new BackupIntegrityError(`backup archive ${archivePath} does not read back as written`, problems);
     }
     return {
-      entries: list,
       archive: { bytes: check.archiveBytes, sha256: check.archiveSha256 },
       checked: { files: check.files, bytes: check.bytes },
     };

@@ -16,13 +16,11 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
-  readSync,
   readdirSync,
   readlinkSync,
   realpathSync,
   renameSync,
   rmSync,
-  rmdirSync,
   statSync,
   symlinkSync,
   unlinkSync,
@@ -30,11 +28,12 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { BackupIntegrityError, InvalidInputError, messageOf } from '../core/errors.js';
+import { BackupIntegrityError, InvalidInputError } from '../core/errors.js';
 import { archivePathOf, checkArchive } from './archive-check.js';
-import { type Conflict, findConflicts, identicalEntries, isInside, selectEntries, symlinkEscape } from './conflicts.js';
-import { realDirectory } from '../util/paths.js';
-import { type ManifestEntry, ancestorsOf, readManifest } from './manifest.js';
+import { type Conflict, SELECTED, findConflicts, isInside, scanRestore } from './conflicts.js';
+import { realDirectory, removeEmptyParents } from '../util/paths.js';
+import { type ManifestEntry, isBelow } from './manifest.js';
+import { ManifestFile } from './manifest-file.js';
 import { type HashPipeline, startHashPipeline } from './hash-pipeline.js';
 
 function writeAll(fd: number, buf: Buffer): void {
@@ -77,15 +76,15 @@ export interface ExtractOptions {
   writeInWorker?: boolean;
 }
 
-/** What a restore put back. */
+/** What a restore put back (counts only: a backup may hold millions of paths). */
 export interface ExtractResult {
   /** Regular files restored and their bytes. */
   files: number;
   bytes: number;
-  /** Every manifest path restored (files, directories, symlinks), in manifest order. */
-  restored: string[];
-  /** Paths left alone because they were already in place, identical (with `skipIdentical`). */
-  unchanged: string[];
+  /** Manifest entries restored (files, directories, symlinks). */
+  restored: number;
+  /** Files and symlinks left alone because they were already in place, identical (with `skipIdentical`). */
+  unchanged: number;
 }
 
 /**
@@ -158,39 +157,26 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
   }
   if (lstatOrNull(staging) !== null) throw new InvalidInputError(`staging directory ${staging} already exists`);
   const backupDir = resolve(opts.dir);
-  const manifest = readManifest(backupDir);
-  const identical = opts.skipIdentical ? identicalEntries(manifest, root, opts.only) : new Set<string>();
-  const selected = selectEntries(manifest, opts.only).filter((e) => !identical.has(e.path));
+  const manifest = ManifestFile.open(backupDir);
+  const { totals } = manifest.head;
+  const count = totals.files + totals.dirs + totals.symlinks;
   const overwrite = opts.overwrite ?? false;
 
+  // Pass 1, reads only (it also completes the manifest's own checks before anything is written).
   // Entries that would land in the staging area or in the backup itself: never.
   const forbidden = [relative(root, staging)];
   if (isInside(root, backupDir) && backupDir !== root) forbidden.push(relative(root, backupDir));
-  for (const e of selected) {
-    for (const f of forbidden) {
-      if (e.path === f || e.path.startsWith(`${f}/`)) {
-        throw new InvalidInputError(`refusing to restore ${e.path}: it lies inside the staging or backup directory`, {
-          code: 'E_RESTORE_UNSAFE',
-        });
-      }
-    }
+  const scan = scanRestore(manifest.entries(), count, root, { only: opts.only, skipIdentical: opts.skipIdentical, forbidden });
+  if (scan.forbiddenHit !== null) {
+    throw new InvalidInputError(`refusing to restore ${scan.forbiddenHit}: it lies inside the staging or backup directory`, {
+      code: 'E_RESTORE_UNSAFE',
+    });
   }
-  if (!opts.allowOutsideSymlinks) {
-    const escaping = selected
-      .filter((e) => e.type === 'symlink')
-      .map((e) => [e, symlinkEscape(root, rootReal, e)] as const)
-      .filter(([, out]) => out !== null);
-    if (escaping.length > 0) {
-      throw new InvalidInputError(
-        `refusing to restore symlink(s) leading outside the root: ${escaping
-          .slice(0, 10)
-          .map(([e, out]) => `${e.path} -> ${e.linkTarget} (${out})`)
-          .join('; ')}`,
-        { code: 'E_RESTORE_UNSAFE' },
-      );
-    }
+  if (!opts.allowOutsideSymlinks && scan.escaping.length > 0) {
+    throw new InvalidInputError(`refusing to restore symlink(s) leading outside the root: ${scan.escaping.join('; ')}`, { code: 'E_RESTORE_UNSAFE' });
   }
-  checkConflicts(findConflicts(manifest, root, opts.only, identical), overwrite);
+  checkConflicts(scan.conflicts, overwrite);
+  const mark = scan.mark;
 
   const hashes = await startHashPipeline(opts.hashInWorker ?? true, opts.bufferSize);
   let firstCreated: string | undefined;
@@ -205,23 +191,21 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
     if (statSync(staging).dev !== statSync(rootReal).dev) {
       throw new InvalidInputError(`staging directory ${staging} is not on the root's file system: moves would not be renames`);
     }
-    const dirs = new Set<string>();
-    for (const e of manifest.entries) if (e.type === 'dir') dirs.add(e.path);
-    // Inode per manifest entry (by index): a typed array, not a Map keyed by path (200 000 files).
-    const reread: Reread = { problems: [], inodes: new Float64Array(manifest.entries.length) };
-    const files = await extractToStaging(backupDir, manifest.archive, manifest.entries, selected, dirs, staging, hashes, opts.writeInWorker ?? false, reread);
+    // Inode per manifest entry (by index): a typed array, not a Map keyed by path.
+    const reread: Reread = { problems: [], inodes: new Float64Array(count) };
+    const staged = await extractToStaging(backupDir, manifest, mark, staging, hashes, opts.writeInWorker ?? false, reread);
     await hashes.finish();
     if (reread.problems.length > 0) {
       throw new BackupIntegrityError(`restored files do not read back as the manifest says; nothing was moved into place`, reread.problems);
     }
-    checkConflicts(findConflicts(manifest, root, opts.only, identical), overwrite);
-    const placed = placeAll(staging, root, rootReal, dirs, overwrite);
-    const problems = recheckPlaced(root, manifest.entries, selected, placed, reread.inodes);
+    checkConflicts(findConflicts(manifest.entries(), root, mark), overwrite);
+    const placed = placeAll(staging, root, rootReal, staged.dirs, overwrite);
+    const problems = recheckPlaced(root, manifest.entries(), mark, placed, reread.inodes);
     if (problems.length > 0) {
       throw new BackupIntegrityError(`restored files under ${root} do not match the manifest`, problems);
     }
-    applyDirMetadata(root, manifest.entries, placed);
-    return { files: files.files, bytes: files.bytes, restored: selected.map((e) => e.path), unchanged: [...identical] };
+    applyDirMetadata(root, manifest.entries(), placed);
+    return { files: staged.files, bytes: staged.bytes, restored: scan.toRestore, unchanged: scan.unchanged };
   } finally {
     await hashes.close();
     rmSync(staging, { recursive: true, force: true });
@@ -241,42 +225,22 @@ function checkConflicts(conflicts: Conflict[], overwrite: boolean): void {
   }
 }
 
-/** Remove the parents mkdir created for the staging directory, when they are empty again. */
-function removeEmptyParents(dir: string, firstCreated: string | undefined): void {
-  if (firstCreated === undefined) return;
-  let d = dir;
-  while (isInside(firstCreated, d)) {
-    try {
-      rmdirSync(d);
-    } catch {
-      return; // not empty (another restore's staging), or gone
-    }
-    if (d === firstCreated) return;
-    d = dirname(d);
-  }
-}
-
 /** Pass 2: check the whole archive and write the selected entries into staging. */
 async function extractToStaging(
   backupDir: string,
-  archive: { file: string; compression: 'none' | 'gzip'; bytes: number; sha256: string },
-  entries: ManifestEntry[],
-  selected: ManifestEntry[],
-  manifestDirs: ReadonlySet<string>,
+  manifest: ManifestFile,
+  mark: Uint8Array,
   staging: string,
   hashes: HashPipeline,
   writeInWorker: boolean,
   reread: Reread,
-): Promise<{ files: number; bytes: number }> {
-  // Per manifest entry: 1 when selected (`selected` is a subsequence of `entries`, same objects).
-  const want = new Uint8Array(entries.length);
-  for (let i = 0, j = 0; i < entries.length && j < selected.length; i++) {
-    if (entries[i] === selected[j]) {
-      want[i] = 1;
-      j++;
-    }
-  }
-  const made = new Set<string>(); // directories present in staging
+): Promise<{ files: number; bytes: number; dirs: StagedDirs }> {
+  const archive = manifest.head.archive;
+  // Directories present in staging, and whether each is one of the manifest's (those get their recorded
+  // mode once in place; the others are only parents, made 0755). One per directory, none per file.
+  const made: StagedDirs = new Map();
+  // The manifest's directories above the current entry, nearest last (entries come in tree order).
+  const above: string[] = [];
   const atime = Date.now() / 1000;
   const umaskBits = currentUmask();
   let fd = -1;
@@ -292,8 +256,9 @@ async function extractToStaging(
     const cut = rel.lastIndexOf('/');
     if (cut > 0) ensureDir(rel.slice(0, cut));
     // Created 0700 here; manifest directories get their own mode once everything is in place.
-    mkdirSync(join(staging, rel), { mode: manifestDirs.has(rel) ? 0o700 : 0o755 });
-    made.add(rel);
+    const own = above.includes(rel);
+    mkdirSync(join(staging, rel), { mode: own ? 0o700 : 0o755 });
+    made.set(rel, own);
   };
 
   try {
@@ -301,7 +266,8 @@ async function extractToStaging(
       {
         archivePath: archivePathOf(backupDir, { archive }),
         compression: archive.compression,
-        entries,
+        entries: manifest.entries(),
+        entriesAgain: () => manifest.entries(),
         expectedArchive: archive,
         // Not the whole file's sha256: see extractBackup, step 2.
         hashArchive: false,
@@ -311,7 +277,9 @@ async function extractToStaging(
       },
       {
         onEntry(m, i) {
-          if (want[i] !== 1) return undefined;
+          while (above.length > 0 && !isBelow(m.path, above[above.length - 1] as string)) above.pop();
+          if (m.type === 'dir') above.push(m.path);
+          if (mark[i] !== SELECTED) return undefined;
           const cut = m.path.lastIndexOf('/');
           if (cut > 0) ensureDir(m.path.slice(0, cut));
           const abs = join(staging, m.path);
@@ -334,7 +302,7 @@ async function extractToStaging(
           return writeInWorker ? (chunk: Buffer) => hashes.write(out, chunk, 0, chunk.length) : (chunk: Buffer) => writeAll(out, chunk);
         },
         onEntryEnd(m, i) {
-          if (want[i] !== 1) return;
+          if (mark[i] !== SELECTED) return;
           const mtime = m.mtimeMs / 1000;
           if (m.type === 'file') {
             const out = fd;
@@ -377,16 +345,19 @@ async function extractToStaging(
     }
     for (const f of open) closeSync(f);
   }
-  return { files, bytes };
+  return { files, bytes, dirs: made };
 }
 
+/** Directories made in staging: true for the manifest's own, false for parents only implied by a path. */
+type StagedDirs = Map<string, boolean>;
+
 /** Pass 3: rename staged entries into place. Returns the paths renamed (each the top of a moved subtree). */
-function placeAll(staging: string, root: string, rootReal: string, manifestDirs: ReadonlySet<string>, overwrite: boolean): Set<string> {
+function placeAll(staging: string, root: string, rootReal: string, stagedDirs: StagedDirs, overwrite: boolean): Set<string> {
   const moved = new Set<string>();
   const mergeable = (rel: string, dst: string, st: Stats): boolean => {
     if (st.isDirectory()) return true;
     // A symlink to a directory inside the root, where the backup has no entry of its own: write through it.
-    if (!st.isSymbolicLink() || manifestDirs.has(rel)) return false;
+    if (!st.isSymbolicLink() || stagedDirs.get(rel) === true) return false;
     try {
       const real = realpathSync(dst);
       return isInside(rootReal, real) && statSync(real).isDirectory();
@@ -429,7 +400,8 @@ function placeAll(staging: string, root: string, rootReal: string, manifestDirs:
 
 function wasPlaced(path: string, placed: Set<string>): boolean {
   if (placed.has(path)) return true;
-  return ancestorsOf(path).some((a) => placed.has(a));
+  for (let cut = path.indexOf('/'); cut > 0; cut = path.indexOf('/', cut + 1)) if (placed.has(path.slice(0, cut))) return true;
+  return false;
 }
 
 /** What the re-read of restored files found, and the inode of each file it read. */
@@ -443,12 +415,12 @@ interface Reread {
  * Pass 4: every restored path is where it should be, as the manifest says: type, link target, size and
  * mode, and for a file the very inode whose content was read back and hashed during the extraction.
  */
-function recheckPlaced(root: string, entries: ManifestEntry[], selected: ManifestEntry[], placed: Set<string>, inodes: Float64Array): string[] {
+function recheckPlaced(root: string, entries: Iterable<ManifestEntry>, mark: Uint8Array, placed: Set<string>, inodes: Float64Array): string[] {
   const problems: string[] = [];
-  // `selected` is a subsequence of `entries` (same objects): walk both for each entry's index.
-  let i = 0;
-  for (const e of selected) {
-    while (entries[i] !== e) i++;
+  let i = -1;
+  for (const e of entries) {
+    i++;
+    if (mark[i] !== SELECTED) continue;
     const abs = join(root, e.path);
     const name = JSON.stringify(e.path);
     const st = lstatSync(abs, { throwIfNoEntry: false });
@@ -479,17 +451,23 @@ function recheckPlaced(root: string, entries: ManifestEntry[], selected: Manifes
 }
 
 /**
- * Directory modes and mtimes last, deepest first (adding children changes a directory's mtime). Every
- * manifest directory this restore created gets its recorded metadata, also the unselected parents of a
- * selected path; directories that already existed are left as they are.
+ * Directory modes and mtimes last, each after everything below it (adding children changes a
+ * directory's mtime): in tree order a directory's subtree is over at the first entry not below it, so a
+ * stack of open directories gives that order without sorting them all. Every manifest directory this
+ * restore created gets its recorded metadata, also the unselected parents of a selected path;
+ * directories that already existed are left as they are.
  */
-function applyDirMetadata(root: string, entries: ManifestEntry[], placed: Set<string>): void {
-  const dirs = entries.filter((e) => e.type === 'dir' && wasPlaced(e.path, placed));
-  dirs.sort((a, b) => b.path.split('/').length - a.path.split('/').length);
+function applyDirMetadata(root: string, entries: Iterable<ManifestEntry>, placed: Set<string>): void {
   const atime = Date.now() / 1000;
-  for (const d of dirs) {
+  const open: ManifestEntry[] = [];
+  const close = (d: ManifestEntry): void => {
     const abs = join(root, d.path);
     chmodSync(abs, d.mode);
     utimesSync(abs, atime, d.mtimeMs / 1000);
+  };
+  for (const e of entries) {
+    while (open.length > 0 && !isBelow(e.path, (open[open.length - 1] as ManifestEntry).path)) close(open.pop() as ManifestEntry);
+    if (e.type === 'dir' && wasPlaced(e.path, placed)) open.push(e);
   }
+  while (open.length > 0) close(open.pop() as ManifestEntry);
 }

@@ -5,13 +5,16 @@
 export { createBackup, type CreateBackupOptions, type BackupResult } from './create-backup.js';
 export { verifyBackup, type VerifyReport } from './verify-backup.js';
 export { extractBackup, type ExtractOptions, type ExtractResult } from './extract-backup.js';
-export { findConflicts, identicalEntries, selectEntries, type Conflict } from './conflicts.js';
+export { findConflicts, scanRestore, SELECTED, IDENTICAL, type Conflict, type RestoreScan } from './conflicts.js';
+export { ManifestFile, readManifest, readManifestHead } from './manifest-file.js';
 export {
-  readManifest,
   manifestProblems,
+  compareTreePaths,
+  isBelow,
   archiveFileName,
   MANIFEST_FILE,
   type Manifest,
+  type ManifestHead,
   type ManifestEntry,
   type EntryType,
   type Compression,

@@ -1,12 +1,13 @@
 /**
  * manifest.json: what a backup holds, written next to the archive. It is the reference the archive is
  * checked against, so reading one validates everything a hostile or damaged file could get wrong.
+ *
+ * Entries are in tree order (see `compareTreePaths`), one per line, after every other field. That order
+ * is what lets every pass over a backup — writing, re-reading, verifying, restoring — stream the entries
+ * beside the archive instead of holding them all: memory does not grow with the number of files, and
+ * duplicates or an entry below a file or symlink are caught with a stack as deep as the tree.
+ * Reading and writing the file is in `manifest-file.ts`.
  */
-import { createHash } from 'node:crypto';
-import { closeSync, constants, fsyncSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { BackupIntegrityError } from '../core/errors.js';
-import { fsyncDir } from '../util/fsync.js';
 
 /** How the archive is compressed. */
 export type Compression = 'none' | 'gzip';
@@ -31,8 +32,14 @@ export interface ManifestEntry {
   linkTarget?: string;
 }
 
-/** The whole manifest. */
-export interface Manifest {
+/** The whole manifest (held in memory only by tests and small callers; see `ManifestFile`). */
+export interface Manifest extends ManifestHead {
+  /** In archive order, which is tree order. */
+  entries: ManifestEntry[];
+}
+
+/** Every field of the manifest but its entries: small, read first. */
+export interface ManifestHead {
   version: 1;
   backupId: string;
   /** ISO 8601. */
@@ -48,8 +55,6 @@ export interface Manifest {
     /** Hex sha256 of the archive file as stored (compressed bytes for gzip). */
     sha256: string;
   };
-  /** In archive order. */
-  entries: ManifestEntry[];
   totals: { files: number; dirs: number; symlinks: number; bytes: number };
   /** Opaque to this module: story id, feature, run id, flag snapshot… provided by the caller. */
   meta: Record<string, unknown>;
@@ -93,6 +98,31 @@ export function ancestorsOf(path: string): string[] {
   return out;
 }
 
+
+/**
+ * Tree order: the order of a depth-first walk that lists a directory before its content and siblings by
+ * name (UTF-16 code units, as `readdir` names sort). It is plain string order with `/` below every other
+ * character, so that `a/b` comes before `a-c` and a subtree is never split by a sibling. Returns < 0,
+ * 0 or > 0.
+ */
+export function compareTreePaths(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === 0x2f) return -1;
+    if (y === 0x2f) return 1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** True when `ancestor` is a proper ancestor of `path` (both normalised). */
+export function isBelow(path: string, ancestor: string): boolean {
+  return path.length > ancestor.length && path.charCodeAt(ancestor.length) === 0x2f && path.startsWith(ancestor);
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -101,12 +131,11 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-/**
- * Check a parsed manifest. Returns the problems found (empty when valid). Checks types, normal-form
- * unique paths, that no entry sits below a file or symlink entry (an archive must never make us write
- * through a link it created), archive file name, and that the totals agree with the entries.
- */
-export function manifestProblems(value: unknown): string[] {
+/** Cap on problems listed: a wholly wrong manifest must not produce a million-line report. */
+export const MAX_PROBLEMS = 200;
+
+/** Problems of every field but `entries` and `totals` (those need the entries: see EntryValidator). */
+export function headProblems(value: unknown): string[] {
   const problems: string[] = [];
   if (!isRecord(value)) return ['manifest is not a JSON object'];
   if (value.version !== 1) problems.push(`unsupported manifest version ${JSON.stringify(value.version)}`);
@@ -127,162 +156,129 @@ export function manifestProblems(value: unknown): string[] {
     if (!isCount(archive.bytes)) problems.push('archive.bytes is not a byte count');
     if (typeof archive.sha256 !== 'string' || !SHA256_HEX.test(archive.sha256)) problems.push('archive.sha256 is not a sha256');
   }
-  if (!Array.isArray(value.entries)) {
-    problems.push('entries is not an array');
-    return problems;
-  }
-  const types = new Map<string, EntryType>();
-  const totals = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
-  value.entries.forEach((raw: unknown, i: number) => {
-    const where = `entries[${i}]`;
-    if (!isRecord(raw)) {
-      problems.push(`${where} is not an object`);
-      return;
-    }
-    const path = raw.path;
-    if (typeof path !== 'string') {
-      problems.push(`${where}.path is not a string`);
-      return;
-    }
-    const label = `${where} "${path}"`;
-    const bad = pathProblem(path);
-    if (bad) problems.push(`${label}: ${bad}`);
-    if (types.has(path)) problems.push(`${label}: duplicate path`);
-    const type = raw.type;
-    if (type !== 'file' && type !== 'dir' && type !== 'symlink') {
-      problems.push(`${label}: type ${JSON.stringify(type)} is not file, dir or symlink`);
-      return;
-    }
-    types.set(path, type);
-    if (!isCount(raw.size)) problems.push(`${label}: size is not a byte count`);
-    else if (type !== 'file' && raw.size !== 0) problems.push(`${label}: a ${type} must have size 0`);
-    if (!isCount(raw.mode) || raw.mode > 0o7777) problems.push(`${label}: mode is not permission bits`);
-    if (typeof raw.mtimeMs !== 'number' || !Number.isFinite(raw.mtimeMs)) problems.push(`${label}: mtimeMs is not a number`);
-    if (type === 'file') {
-      if (typeof raw.sha256 !== 'string' || !SHA256_HEX.test(raw.sha256)) problems.push(`${label}: sha256 missing or malformed`);
-      totals.files++;
-      if (isCount(raw.size)) totals.bytes += raw.size;
-    } else if (raw.sha256 !== undefined) {
-      problems.push(`${label}: only files have a sha256`);
-    }
-    if (type === 'symlink') {
-      if (typeof raw.linkTarget !== 'string' || raw.linkTarget === '' || raw.linkTarget.includes('\0')) {
-        problems.push(`${label}: linkTarget missing`);
-      }
-      totals.symlinks++;
-    } else if (raw.linkTarget !== undefined) {
-      problems.push(`${label}: only symlinks have a linkTarget`);
-    }
-    if (type === 'dir') totals.dirs++;
-  });
-  for (const [path] of types) {
-    for (const parent of ancestorsOf(path)) {
-      const t = types.get(parent);
-      if (t !== undefined && t !== 'dir') problems.push(`"${path}" is below "${parent}", which is a ${t}`);
-    }
-  }
-  const t = value.totals;
-  if (!isRecord(t)) {
-    problems.push('totals missing');
-  } else {
-    for (const key of ['files', 'dirs', 'symlinks', 'bytes'] as const) {
-      if (t[key] !== totals[key]) problems.push(`totals.${key} is ${JSON.stringify(t[key])}, entries say ${totals[key]}`);
-    }
-  }
+  if (!isRecord(value.totals)) problems.push('totals missing');
   return problems;
 }
 
 /**
- * Read and validate `<dir>/manifest.json`.
- * @throws BackupIntegrityError naming every problem (unreadable, not JSON, or invalid).
+ * Checks manifest entries one at a time, in order, holding only the chain of entries above the current
+ * one: types, normal-form paths, tree order (which makes paths unique), that no entry sits below a file
+ * or symlink entry (an archive must never make us write through a link it created), and at the end that
+ * the totals agree with the entries.
  */
-export function readManifest(dir: string): Manifest {
-  const file = join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new BackupIntegrityError(`cannot read ${file}`, [`manifest unreadable: ${(err as Error).message}`], { cause: err });
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new BackupIntegrityError(`${file} is not valid JSON`, [`manifest is not JSON: ${(err as Error).message}`], {
-      cause: err,
-    });
-  }
-  const problems = manifestProblems(value);
-  if (problems.length > 0) {
-    throw new BackupIntegrityError(`${file} is invalid: ${problems.slice(0, 3).join('; ')}`, problems);
-  }
-  return value as Manifest;
-}
+export class EntryValidator {
+  readonly problems: string[] = [];
+  /** Problems beyond MAX_PROBLEMS, counted only. */
+  dropped = 0;
+  readonly totals = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  private count = 0;
+  private last: string | null = null;
+  /** The entries above the last one, nearest last. */
+  private readonly chain: Array<{ path: string; type: EntryType }> = [];
 
-/**
- * The manifest's JSON text in pieces: readable at the top, one line per entry, so 50 000 entries stay a
- * few MB instead of tens of MB of indentation, and are never all in one string while writing.
- */
-export function* manifestChunks(m: Manifest): Generator<string> {
-  const { entries, ...head } = m;
-  const top = JSON.stringify(head, null, 2);
-  // Entries go last, after the head's fields.
-  yield `${top.slice(0, -2)},\n  "entries": [`;
-  const batch: string[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    batch.push(`${i === 0 ? '' : ','}\n    ${JSON.stringify(entries[i])}`);
-    if (batch.length === 1000) {
-      yield batch.join('');
-      batch.length = 0;
+  /** Check the next entry; true when it is valid (then it may be used). */
+  check(raw: unknown): raw is ManifestEntry {
+    const where = `entries[${this.count++}]`;
+    const before = this.problems.length + this.dropped;
+    if (!isRecord(raw)) {
+      this.problem(`${where} is not an object`);
+      return false;
+    }
+    const path = raw.path;
+    if (typeof path !== 'string') {
+      this.problem(`${where}.path is not a string`);
+      return false;
+    }
+    const label = `${where} "${path}"`;
+    const bad = pathProblem(path);
+    if (bad) this.problem(`${label}: ${bad}`);
+    else if (this.last !== null && compareTreePaths(path, this.last) <= 0) {
+      this.problem(path === this.last ? `${label}: duplicate path` : `${label}: out of order (after "${this.last}")`);
+    }
+    const type = raw.type;
+    if (type !== 'file' && type !== 'dir' && type !== 'symlink') {
+      this.problem(`${label}: type ${JSON.stringify(type)} is not file, dir or symlink`);
+      return false;
+    }
+    if (!bad) {
+      const chain = this.chain;
+      while (chain.length > 0 && !isBelow(path, (chain[chain.length - 1] as { path: string }).path)) chain.pop();
+      for (const a of chain) if (a.type !== 'dir') this.problem(`"${path}" is below "${a.path}", which is a ${a.type}`);
+      chain.push({ path, type });
+      this.last = path;
+    }
+    if (!isCount(raw.size)) this.problem(`${label}: size is not a byte count`);
+    else if (type !== 'file' && raw.size !== 0) this.problem(`${label}: a ${type} must have size 0`);
+    if (!isCount(raw.mode) || raw.mode > 0o7777) this.problem(`${label}: mode is not permission bits`);
+    if (typeof raw.mtimeMs !== 'number' || !Number.isFinite(raw.mtimeMs)) this.problem(`${label}: mtimeMs is not a number`);
+    const t = this.totals;
+    if (type === 'file') {
+      if (typeof raw.sha256 !== 'string' || !SHA256_HEX.test(raw.sha256)) this.problem(`${label}: sha256 missing or malformed`);
+      t.files++;
+      if (isCount(raw.size)) t.bytes += raw.size;
+    } else if (raw.sha256 !== undefined) {
+      this.problem(`${label}: only files have a sha256`);
+    }
+    if (type === 'symlink') {
+      if (typeof raw.linkTarget !== 'string' || raw.linkTarget === '' || raw.linkTarget.includes('\0')) {
+        this.problem(`${label}: linkTarget missing`);
+      }
+      t.symlinks++;
+    } else if (raw.linkTarget !== undefined) {
+      this.problem(`${label}: only symlinks have a linkTarget`);
+    }
+    if (type === 'dir') t.dirs++;
+    return this.problems.length + this.dropped === before;
+  }
+
+  /** After the last entry: the declared totals against the entries'. */
+  finish(declared: unknown): void {
+    if (!isRecord(declared)) return; // reported by headProblems
+    for (const key of ['files', 'dirs', 'symlinks', 'bytes'] as const) {
+      if (declared[key] !== this.totals[key]) this.problem(`totals.${key} is ${JSON.stringify(declared[key])}, entries say ${this.totals[key]}`);
     }
   }
-  if (batch.length > 0) yield batch.join('');
-  yield entries.length === 0 ? ']\n}\n' : '\n  ]\n}\n';
+
+  /** Every problem, with a count of those left out. */
+  all(): string[] {
+    return this.dropped > 0 ? [...this.problems, `… and ${this.dropped} more problems`] : [...this.problems];
+  }
+
+  private problem(p: string): void {
+    if (this.problems.length < MAX_PROBLEMS) this.problems.push(p);
+    else this.dropped++;
+  }
 }
 
-/** The manifest's whole JSON text (see `manifestChunks`). */
+/** Check a whole parsed manifest. Returns the problems found (empty when valid). */
+export function manifestProblems(value: unknown): string[] {
+  const problems = headProblems(value);
+  if (!isRecord(value)) return problems;
+  if (!Array.isArray(value.entries)) return [...problems, 'entries is not an array'];
+  const v = new EntryValidator();
+  for (const e of value.entries as unknown[]) v.check(e);
+  v.finish(value.totals);
+  return [...problems, ...v.all()];
+}
+
+/** Opening of the manifest's text: every field but the entries, up to and including the entries' `[`. */
+export function headText(head: ManifestHead): string {
+  const { version, backupId, createdAt, root, archive, totals, meta } = head;
+  const top = JSON.stringify({ version, backupId, createdAt, root, archive, totals, meta }, null, 2);
+  return `${top.slice(0, -2)},\n  "entries": [`;
+}
+
+/** One entry's line, with the comma that separates it from the one before. */
+export function entryLine(e: ManifestEntry, first: boolean): string {
+  return `${first ? '' : ','}\n    ${JSON.stringify(e)}`;
+}
+
+/** The closing of the manifest's text after `count` entries. */
+export function tailText(count: number): string {
+  return count === 0 ? ']\n}\n' : '\n  ]\n}\n';
+}
+
+/** A whole in-memory manifest's text, in the layout ManifestFile reads (for tests and small callers). */
 export function serializeManifest(m: Manifest): string {
-  return [...manifestChunks(m)].join('');
-}
-
-/**
- * Write `<dir>/manifest.json` atomically and durably (temp file, fsync, rename, fsync of the directory),
- * in chunks. Returns the sha256 of the bytes written, so the caller can read the file back and compare.
- */
-export function writeManifestFile(dir: string, m: Manifest): string {
-  const file = join(dir, MANIFEST_FILE);
-  const tmp = join(dir, `.${MANIFEST_FILE}.tmp`);
-  const hash = createHash('sha256');
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    for (const chunk of manifestChunks(m)) {
-      const b = Buffer.from(chunk, 'utf8');
-      hash.update(b);
-      let off = 0;
-      while (off < b.length) off += writeSync(fd, b, off, b.length - off);
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  fsyncDir(dir);
-  return hash.digest('hex');
-}
-
-/** sha256 of a file, read in 1 MiB pieces. */
-export function sha256OfFile(file: string): string {
-  const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(1024 * 1024);
-  const fd = openSync(file, 'r');
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      hash.update(buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
+  return headText(m) + m.entries.map((e, i) => entryLine(e, i === 0)).join('') + tailText(m.entries.length);
 }

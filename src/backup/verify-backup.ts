@@ -3,7 +3,7 @@
  */
 import { archivePathOf, checkArchive } from './archive-check.js';
 import { startHashPipeline } from './hash-pipeline.js';
-import { readManifest } from './manifest.js';
+import { ManifestFile } from './manifest-file.js';
 
 /** Outcome of verifying a backup. */
 export interface VerifyReport {
@@ -24,17 +24,20 @@ export interface VerifyReport {
  * present in the archive.
  *
  * @throws BackupIntegrityError when manifest.json is missing or malformed (there is nothing to check
- * against). Every other finding is reported in `problems`.
+ * against; the entries are read beside the archive, so this is known at the end). Every other finding
+ * is reported in `problems`.
  */
 export async function verifyBackup(dir: string, opts: { bufferSize?: number; hashInWorker?: boolean } = {}): Promise<VerifyReport> {
-  const manifest = readManifest(dir);
+  const file = ManifestFile.open(dir);
+  const manifest = file.head;
   const hashes = await startHashPipeline(opts.hashInWorker ?? true, opts.bufferSize);
   let result;
   try {
     result = await checkArchive({
       archivePath: archivePathOf(dir, manifest),
       compression: manifest.archive.compression,
-      entries: manifest.entries,
+      entries: file.entries(),
+      entriesAgain: () => file.entries(),
       expectedArchive: { bytes: manifest.archive.bytes, sha256: manifest.archive.sha256 },
       hashes,
     });

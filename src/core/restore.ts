@@ -7,7 +7,7 @@ import { transitiveDependencies } from './planner.js';
 import { LAYOUT, loadProject, type Project } from './project.js';
 import { newRunId } from './rollback.js';
 import type { FlagChange, Plan, Story } from './types.js';
-import { findConflicts, identicalEntries, readManifest, verifyBackup, type Manifest } from '../backup/index.js';
+import { ManifestFile, scanRestore, verifyBackup, type ManifestHead } from '../backup/index.js';
 import { backupsOf } from '../report/history.js';
 import type { SharedRemovals } from '../actions/backup.js';
 import { NPM_RECORD_FILE } from '../actions/packages.js';
@@ -38,9 +38,11 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
   }
   const warnings: string[] = [];
   const named = req.toVersion !== undefined ? nthBackup(project, story, req.toVersion) : req.backup;
-  const { id: backupId, manifest } = await chooseBackup(project, story, named, warnings);
+  const { id: backupId, file } = await chooseBackup(project, story, named, warnings);
+  const manifest = file.head;
+  const count = manifest.totals.files + manifest.totals.dirs + manifest.totals.symlinks;
   // A file already back exactly as backed up (a restore interrupted, or restored by hand) is not in the way.
-  const conflicts = findConflicts(manifest, project.root, undefined, identicalEntries(manifest, project.root));
+  const { conflicts } = scanRestore(file.entries(), count, project.root, { skipIdentical: true });
   const unsafe = conflicts.filter((c) => c.kind === 'unsafe');
   if (unsafe.length > 0) {
     throw new InvalidInputError(`restore of ${story.id} refused: ${unsafe.map((c) => `${c.path} ${c.reason}`).join('; ')}`, { code: 'E_PATH_ESCAPE' });
@@ -67,7 +69,7 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
         feature: story.feature,
         title: story.title,
         installed: true,
-        presence: { present: 0, declared: manifest.entries.length },
+        presence: { present: 0, declared: count },
         why: `restore from ${backupId}`,
         dependencies: [],
         actions: [
@@ -93,7 +95,7 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
 }
 
 /** A restore-edits step when the rollback cut anything from shared files (recorded in its backup). */
-function sharedEdits(project: Project, manifest: Manifest, backupDir: string): Plan['stories'][number]['actions'] {
+function sharedEdits(project: Project, manifest: ManifestHead, backupDir: string): Plan['stories'][number]['actions'] {
   const shared = manifest.meta.shared as SharedRemovals | undefined;
   const env = (shared?.env?.removed.length ?? 0) > 0;
   const yaml = (shared?.yaml ?? []).filter((y) => y.keys.some((k) => k.status === 'removed')).map((y) => y.file);
@@ -111,22 +113,22 @@ function nthBackup(project: Project, story: Story, n: number): string {
   return id;
 }
 
-async function chooseBackup(project: Project, story: Story, named: string | undefined, warnings: string[]): Promise<{ id: string; manifest: Manifest }> {
+async function chooseBackup(project: Project, story: Story, named: string | undefined, warnings: string[]): Promise<{ id: string; file: ManifestFile }> {
   if (named !== undefined) {
     if (!/^[\w.-]+$/.test(named) || !existsSync(path.join(project.root, LAYOUT.backups, named, 'manifest.json'))) {
       throw new InvalidInputError(`no backup ${named} in ${LAYOUT.backups}/ (a backup id looks like ${story.feature}_YYYYMMDD_HHMMSS)`, { code: 'E_NO_BACKUP' });
     }
-    const manifest = await checked(project, named);
-    if (manifest.meta.story !== story.id) {
-      throw new InvalidInputError(`backup ${named} belongs to story ${String(manifest.meta.story)}, not ${story.id}`, { code: 'E_WRONG_BACKUP' });
+    const file = await checked(project, named);
+    if (file.head.meta.story !== story.id) {
+      throw new InvalidInputError(`backup ${named} belongs to story ${String(file.head.meta.story)}, not ${story.id}`, { code: 'E_WRONG_BACKUP' });
     }
-    return { id: named, manifest };
+    return { id: named, file };
   }
   const candidates = backupsOf(project.root, story.feature).reverse();
   if (candidates.length === 0) throw new InvalidInputError(`no backup of story ${story.id} (${story.feature}) in ${LAYOUT.backups}/`, { code: 'E_NO_BACKUP' });
   for (const id of candidates) {
     try {
-      return { id, manifest: await checked(project, id) };
+      return { id, file: await checked(project, id) };
     } catch (err) {
       if (!(err instanceof BackupIntegrityError)) throw err;
       // "The latest good one": a damaged backup is passed over, and said so.
@@ -137,9 +139,9 @@ async function chooseBackup(project: Project, story: Story, named: string | unde
 }
 
 /** Reads a backup's manifest and checks the whole archive against it before anything is planned. */
-async function checked(project: Project, id: string): Promise<Manifest> {
+async function checked(project: Project, id: string): Promise<ManifestFile> {
   const dir = path.join(project.root, LAYOUT.backups, id);
-  const manifest = readManifest(dir);
+  const manifest = ManifestFile.open(dir);
   const report = await verifyBackup(dir);
   if (!report.ok) throw new BackupIntegrityError(`backup ${id} does not match its manifest: ${report.problems.slice(0, 5).join('; ')}`, report.problems);
   return manifest;

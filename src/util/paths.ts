@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, realpathSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 
@@ -131,5 +131,23 @@ export function readTextOrNull(abs: string): string | null {
     return readFileSync(abs, 'utf8');
   } catch {
     return null;
+  }
+}
+
+/**
+ * Remove the directories `mkdirSync(…, { recursive: true })` created (it returns the first), from `dir` up
+ * to that one, each only when empty again: a failed operation leaves no folders of its own behind.
+ */
+export function removeEmptyParents(dir: string, firstCreated: string | undefined): void {
+  if (firstCreated === undefined) return;
+  let d = dir;
+  while (isInside(firstCreated, d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (another run's), or gone
+    }
+    if (d === firstCreated) return;
+    d = path.dirname(d);
   }
 }

@@ -19,7 +19,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FileSink } from '../../../src/backup/archive-sink.js';
 import { LocalHashPipeline } from '../../../src/backup/hash-pipeline.js';
+import { type Conflict, scanRestore } from '../../../src/backup/conflicts.js';
 import { type Manifest, serializeManifest } from '../../../src/backup/manifest.js';
+import { ManifestFile } from '../../../src/backup/manifest-file.js';
 import type { TarHeader } from '../../../src/backup/tar-format.js';
 import { TarParser } from '../../../src/backup/tar-reader.js';
 import { TarWriter } from '../../../src/backup/tar-writer.js';
@@ -196,4 +198,11 @@ export function resealManifest(dir: string, change: (m: Manifest) => void = () =
 /** Copy every original entry through (optionally skipping some). */
 export async function copyEntries(w: TarWriter, entries: ReadEntry[], skip: (path: string) => boolean = () => false): Promise<void> {
   for (const e of entries) if (!skip(e.header.path)) await w.addEntry(e.header, e.content);
+}
+
+/** What is in the way of restoring the backup in `dir` (or its `only` part) under `root`, as a restore plan lists it. */
+export function conflictsOf(dir: string, root: string, only?: string[]): Conflict[] {
+  const m = ManifestFile.open(dir);
+  const { files, dirs, symlinks } = m.head.totals;
+  return scanRestore(m.entries(), files + dirs + symlinks, root, { only }).conflicts;
 }
