@@ -78,7 +78,7 @@ const MB = 1024 * 1024;
 const TIME_TAG = '__bench_time__';
 
 /** Run a command (argument array, no shell), timing it and reading its peak RSS through /usr/bin/time when present. */
-async function timed(cmd: string, args: string[], cwd?: string): Promise<{ wallMs: number; peakKb: number | null; stdout: string }> {
+export async function timed(cmd: string, args: string[], cwd?: string): Promise<{ wallMs: number; peakKb: number | null; stdout: string }> {
   const useTime = existsSync('/usr/bin/time');
   const file = useTime ? '/usr/bin/time' : cmd;
   const argv = useTime ? ['-f', `${TIME_TAG} %M %e`, cmd, ...args] : args;
@@ -110,7 +110,7 @@ function sum(label: string, bytes: number, ...parts: Measure[]): Measure {
 }
 
 /** Read every file (or the file) at `path` once, so a measured step does not pay for a cold page cache. */
-function warm(path: string): void {
+export function warm(path: string): void {
   const buf = Buffer.allocUnsafe(4 * MB);
   const readAll = (p: string): void => {
     const fd = openSync(p, 'r');
@@ -134,7 +134,7 @@ function warm(path: string): void {
  * step writes first into cold memory pays for it. Pre-faulting before every step puts each on the same
  * footing. A single large file is cheap to delete (unlike many small ones, see the module comment).
  */
-function prefault(dir: string, bytes: number): void {
+export function prefault(dir: string, bytes: number): void {
   const file = join(dir, 'prefault.tmp');
   const buf = Buffer.alloc(4 * MB, 0x5a);
   const fd = openSync(file, 'w');
@@ -151,11 +151,21 @@ function childScript(): string {
   return join(dirname(fileURLToPath(import.meta.url)), 'backup-child.js');
 }
 
-async function runChild(mode: 'create' | 'extract', opts: object): Promise<{ wallMs: number; peakKb: number | null; out: { maxRssKb: number } }> {
+/** The JSON line backup-child.js prints (createBackup adds archiveBytes and verified). */
+export interface ChildOutput {
+  files: number;
+  bytes: number;
+  /** The operation alone, without the child's start-up. */
+  durationMs: number;
+  maxRssKb: number;
+}
+
+/** Run one createBackup or extractBackup in backup-child.js, its wall time and peak RSS measured from outside. */
+export async function runChild(mode: 'create' | 'extract', opts: object): Promise<{ wallMs: number; peakKb: number | null; out: ChildOutput }> {
   // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of each child there (main thread and hash worker).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const r = await timed(process.execPath, [...prof, childScript(), mode, JSON.stringify(opts)]);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { maxRssKb: number };
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as ChildOutput;
   return { wallMs: r.wallMs, peakKb: r.peakKb ?? out.maxRssKb, out };
 }
 

@@ -1,14 +1,16 @@
 /**
  * `npm run bench`: build, then `node dist/bench/main.js [--size-mb N] [--compression none|gzip]
- * [--gzip-level N] [--repeat N] [--keep] [--repo-root DIR]`. Prints a table and merges the results into
- * `.bench/results.json` under one key per section and configuration (today:
- * `backup-<compression>-<size>mb`, and `startup` for `status` beside `node -e 0`).
+ * [--gzip-level N] [--repeat N] [--keep] [--scale-files N,N,…|0] [--no-scale] [--repo-root DIR]`. Prints a
+ * table and merges the results into `.bench/results.json` under one key per section and configuration
+ * (today: `backup-<compression>-<size>mb`, `scale-<N>-<N>-…` for memory versus number of files, and
+ * `startup` for `status` beside `node -e 0`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatBackupBench, runBackupBench } from './backup-bench.js';
+import { DEFAULT_SCALE_FILES, formatScaleBench, parseScaleFiles, runScaleBench } from './scale-bench.js';
 import { runStartupBench } from './startup-bench.js';
 
 async function main(): Promise<void> {
@@ -19,6 +21,8 @@ async function main(): Promise<void> {
       'gzip-level': { type: 'string', default: '1' },
       keep: { type: 'boolean', default: false },
       repeat: { type: 'string', default: '1' },
+      'scale-files': { type: 'string', default: DEFAULT_SCALE_FILES.join(',') },
+      'no-scale': { type: 'boolean', default: false },
       'repo-root': { type: 'string' },
     },
   });
@@ -27,6 +31,8 @@ async function main(): Promise<void> {
   const compression = values.compression;
   if (compression !== 'none' && compression !== 'gzip') throw new Error(`--compression must be none or gzip, got ${compression}`);
   const gzipLevel = Number(values['gzip-level']);
+  // Parsed before anything runs, so a typo does not cost a whole backup section first.
+  const scaleFiles = values['no-scale'] ? [] : parseScaleFiles(values['scale-files']);
 
   // dist/bench/main.js → the repository root (overridable when running a build from elsewhere).
   const repoRoot = values['repo-root'] ? resolve(values['repo-root']) : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -47,6 +53,12 @@ async function main(): Promise<void> {
   }
   // One key per configuration, so a quick run does not overwrite the full one.
   all[`backup-${compression}-${sizeMb}mb`] = result;
+
+  if (scaleFiles.length > 0) {
+    const scale = await runScaleBench({ repoRoot, counts: scaleFiles, keep: values.keep });
+    process.stdout.write(`\n${formatScaleBench(scale)}\n`);
+    all[`scale-${scaleFiles.join('-')}`] = scale;
+  }
 
   // Start-up of `status` on this repository (the seven stories, nothing installed) beside `node -e 0`.
   const startup = runStartupBench(repoRoot);
