@@ -25,6 +25,13 @@ export interface CheckHooks {
    * problems.
    */
   onEntryEnd?(entry: ManifestEntry, index: number): void;
+  /**
+   * True when the caller itself compares the content of every file it takes (a consumer returned by
+   * `onEntry`) with the manifest's sha256: extraction reads each written file back from disk and hashes
+   * that, which covers the archive's bytes too. Those files are then not hashed a second time as they
+   * stream past; files the caller does not take still are.
+   */
+  checksTakenContent?: boolean;
 }
 
 /** Result of a check pass. */
@@ -333,16 +340,16 @@ export class ArchiveChecker {
       this.problem(`${q()}: mtime ${e.mtime} in the archive, ${m.mtimeMs / 1000} in the manifest`);
     }
     const hashes = this.hashes;
+    this.current = m;
+    const onEntry = this.hooks.onEntry;
+    const c = this.problems.length === 0 && onEntry ? this.guard(() => onEntry(m, index)) : undefined;
     let s = 0;
     if (e.type === 'file') {
       this.files++;
       this.bytes += e.size;
-      s = hashes.open(this.placement ?? (e.size >= 2 * hashes.slotSize ? 'local' : 'auto'));
+      if (!(c && this.hooks.checksTakenContent)) s = hashes.open(this.placement ?? (e.size >= 2 * hashes.slotSize ? 'local' : 'auto'));
     }
     this.stream = s;
-    this.current = m;
-    const onEntry = this.hooks.onEntry;
-    const c = this.problems.length === 0 && onEntry ? this.guard(() => onEntry(m, index)) : undefined;
     if (s === 0) return c;
     return c
       ? (chunk: Buffer) => {

@@ -118,22 +118,25 @@ function lstatOrNull(p: string): Stats | null {
 /**
  * Restore the backup in `opts.dir` under `opts.root`.
  *
- * 1. Read and validate the manifest; refuse symlinks leading out of the root and any conflict
- *    (InvalidInputError, nothing written).
+ * 1. One read-only pass over the manifest (which completes its own checks): what is selected, what is in
+ *    place already (`skipIdentical`), symlinks leading out of the root, conflicts — refused with
+ *    InvalidInputError, nothing written. Entries are streamed in tree order, never held (see manifest.ts).
  * 2. One pass over the archive: every entry is checked against the manifest (see verifyBackup) and the
  *    selected ones are written into the staging directory as they pass. Any problem (changed byte, extra,
  *    missing or unsafe entry, archive size) → the staging directory is deleted and BackupIntegrityError
  *    is thrown: nothing outside staging was touched. The archive is read once, not twice.
- *    The sha256 of the whole archive file is not recomputed here (verifyBackup does compare it): it would
- *    be a third hash of every byte, and it protects nothing a restore writes. Every byte that reaches a
- *    restored file is file content, covered by that file's sha256; every header field a restore uses
- *    (path, type, size, mode, mtime, link target) is compared with the manifest, and the manifest's
- *    values are what is written; an entry not in the manifest, a duplicate, a missing one, a truncated
- *    archive or anything after the end marker is refused; the archive's size is still compared. What
- *    the archive hash alone would see (uid/gid/uname fields, padding bytes) is never written anywhere.
- *    Each file written is then read back from disk and hashed by the worker while this thread writes the
- *    next ones; a file that does not read back as its manifest sha256 fails the restore before anything
- *    leaves staging.
+ *    Each file written is read back from disk through the descriptor that wrote it and hashed by the
+ *    worker while this thread writes the next ones; a file that does not read back as its manifest sha256
+ *    fails the restore before anything leaves staging. That read-back is the content check of the files
+ *    restored: it covers the archive's bytes and the disk's, so those files are not hashed a second time as
+ *    they stream past (files not selected still are).
+ *    The sha256 of the whole archive file is not recomputed here (verifyBackup does compare it): it
+ *    protects nothing a restore writes. Every byte that reaches a restored file is file content, covered
+ *    by that file's sha256; every header field a restore uses (path, type, size, mode, mtime, link target)
+ *    is compared with the manifest, and the manifest's values are what is written; an entry not in the
+ *    manifest, a duplicate, a missing one, a truncated archive or anything after the end marker is
+ *    refused; the archive's size is still compared. What the archive hash alone would see (uid/gid/uname
+ *    fields, padding bytes) is never written anywhere.
  * 3. Conflicts are checked again (time has passed), then each top-level staged entry is renamed into
  *    place; existing directories are merged, their children moved one by one.
  * 4. Every restored path is compared with the manifest (type, size, mode, link target), and each file is
@@ -276,6 +279,8 @@ async function extractToStaging(
         placement: 'auto',
       },
       {
+        // Each file written is read back and hashed (onEntryEnd): that is its content check.
+        checksTakenContent: true,
         onEntry(m, i) {
           while (above.length > 0 && !isBelow(m.path, above[above.length - 1] as string)) above.pop();
           if (m.type === 'dir') above.push(m.path);
