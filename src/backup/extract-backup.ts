@@ -141,7 +141,7 @@ function lstatOrNull(p: string): Stats | null {
  *    place; existing directories are merged, their children moved one by one.
  * 4. Every restored path is compared with the manifest (type, size, mode, link target), and each file is
  *    shown to be the very inode that was read back and hashed (a rename moves a file, it does not touch
- *    its content); then directory modes and mtimes are set, deepest first.
+ *    its content); in the same pass directory modes and mtimes are set, each after its content.
  *
  * The staging directory (and the parents created for it) is removed at the end, also on failure.
  * @throws InvalidInputError for unusable options, conflicts or unsafe entries; BackupIntegrityError for
@@ -207,7 +207,6 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
     if (problems.length > 0) {
       throw new BackupIntegrityError(`restored files under ${root} do not match the manifest`, problems);
     }
-    applyDirMetadata(root, manifest.entries(), placed);
     return { files: staged.files, bytes: staged.bytes, restored: scan.toRestore, unchanged: scan.unchanged };
   } finally {
     await hashes.close();
@@ -418,13 +417,17 @@ interface Reread {
 
 /**
  * Pass 4: every restored path is where it should be, as the manifest says: type, link target, size and
- * mode, and for a file the very inode whose content was read back and hashed during the extraction.
+ * mode, and for a file the very inode whose content was read back and hashed during the extraction. The
+ * same pass gives the directories this restore created their recorded mode and mtime, each once
+ * everything below it has been checked (see DirMetadata).
  */
 function recheckPlaced(root: string, entries: Iterable<ManifestEntry>, mark: Uint8Array, placed: Set<string>, inodes: Float64Array): string[] {
   const problems: string[] = [];
+  const dirs = new DirMetadata(root, placed);
   let i = -1;
   for (const e of entries) {
     i++;
+    dirs.next(e);
     if (mark[i] !== SELECTED) continue;
     const abs = join(root, e.path);
     const name = JSON.stringify(e.path);
@@ -452,27 +455,42 @@ function recheckPlaced(root: string, entries: Iterable<ManifestEntry>, mark: Uin
     if (mode !== e.mode) problems.push(`${name}: mode ${mode.toString(8)} after the restore, ${e.mode.toString(8)} in the manifest`);
     if (st.size !== e.size) problems.push(`${name}: ${st.size} bytes after the restore, ${e.size} in the manifest`);
   }
+  dirs.end();
   return problems;
 }
 
 /**
  * Directory modes and mtimes last, each after everything below it (adding children changes a
- * directory's mtime): in tree order a directory's subtree is over at the first entry not below it, so a
- * stack of open directories gives that order without sorting them all. Every manifest directory this
- * restore created gets its recorded metadata, also the unselected parents of a selected path;
- * directories that already existed are left as they are.
+ * directory's mtime, and a read-only mode would stop the check of what is inside): in tree order a
+ * directory's subtree is over at the first entry not below it, so a stack of open directories gives that
+ * order without sorting them all. Every manifest directory this restore created gets its recorded
+ * metadata, also the unselected parents of a selected path; directories that already existed are left
+ * as they are.
  */
-function applyDirMetadata(root: string, entries: Iterable<ManifestEntry>, placed: Set<string>): void {
-  const atime = Date.now() / 1000;
-  const open: ManifestEntry[] = [];
-  const close = (d: ManifestEntry): void => {
-    const abs = join(root, d.path);
-    chmodSync(abs, d.mode);
-    utimesSync(abs, atime, d.mtimeMs / 1000);
-  };
-  for (const e of entries) {
-    while (open.length > 0 && !isBelow(e.path, (open[open.length - 1] as ManifestEntry).path)) close(open.pop() as ManifestEntry);
-    if (e.type === 'dir' && wasPlaced(e.path, placed)) open.push(e);
+class DirMetadata {
+  private readonly atime = Date.now() / 1000;
+  private readonly open: ManifestEntry[] = [];
+
+  constructor(
+    private readonly root: string,
+    private readonly placed: Set<string>,
+  ) {}
+
+  /** The next manifest entry: closes the directories whose subtree it leaves. */
+  next(e: ManifestEntry): void {
+    const open = this.open;
+    while (open.length > 0 && !isBelow(e.path, (open[open.length - 1] as ManifestEntry).path)) this.close(open.pop() as ManifestEntry);
+    if (e.type === 'dir' && wasPlaced(e.path, this.placed)) open.push(e);
   }
-  while (open.length > 0) close(open.pop() as ManifestEntry);
+
+  /** After the last entry. */
+  end(): void {
+    while (this.open.length > 0) this.close(this.open.pop() as ManifestEntry);
+  }
+
+  private close(d: ManifestEntry): void {
+    const abs = join(this.root, d.path);
+    chmodSync(abs, d.mode);
+    utimesSync(abs, this.atime, d.mtimeMs / 1000);
+  }
 }

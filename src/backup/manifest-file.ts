@@ -30,10 +30,10 @@ const ENTRIES_EMPTY = '  "entries": []';
 const MAX_HEAD_BYTES = 64 << 20;
 
 /**
- * The lines of a file, read in 1 MiB pieces, each with its 1-based number; also the sha256 of every
- * byte read, so that two passes can be shown to have read the same file.
+ * The lines of a file, read in 1 MiB pieces. `onChunk` sees each piece before any line that ends in it
+ * is yielded (and may throw to stop there). `at.line` is the 1-based number of the line last yielded.
  */
-function* lines(file: string, hash: ReturnType<typeof createHash>): Generator<[string, number]> {
+function* lines(file: string, onChunk: (chunk: Buffer, index: number) => void, at: { line: number }): Generator<string> {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -44,25 +44,31 @@ function* lines(file: string, hash: ReturnType<typeof createHash>): Generator<[s
     const buf = Buffer.allocUnsafe(CHUNK);
     const decoder = new StringDecoder('utf8');
     let rest = '';
-    let n = 0;
-    for (;;) {
+    for (let index = 0; ; index++) {
       const got = readSync(fd, buf, 0, buf.length, null);
       if (got === 0) break;
-      hash.update(buf.subarray(0, got));
+      onChunk(buf.subarray(0, got), index);
       const text = rest + decoder.write(buf.subarray(0, got));
       let from = 0;
       for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
-        yield [text.slice(from, nl), ++n];
+        at.line++;
+        yield text.slice(from, nl);
         from = nl + 1;
       }
       rest = text.slice(from);
     }
     rest += decoder.end();
-    if (rest !== '') yield [rest, ++n];
+    if (rest !== '') {
+      at.line++;
+      yield rest;
+    }
   } finally {
     closeSync(fd);
   }
 }
+
+const sha256Of = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const ignore = (): void => undefined;
 
 function invalid(file: string, problems: string[]): BackupIntegrityError {
   return new BackupIntegrityError(`${file} is invalid: ${problems.slice(0, 3).join('; ')}`, problems);
@@ -74,7 +80,8 @@ function invalid(file: string, problems: string[]): BackupIntegrityError {
  * between two passes of one restore fails it.
  */
 export class ManifestFile {
-  private digest: string | null = null;
+  /** sha256 of each 1 MiB piece of the file, from the first pass that found it valid. */
+  private checkedPieces: string[] | null = null;
 
   private constructor(
     readonly file: string,
@@ -90,7 +97,7 @@ export class ManifestFile {
     const file = join(dir, MANIFEST_FILE);
     const head: string[] = [];
     let bytes = 0;
-    for (const [line] of lines(file, createHash('sha256'))) {
+    for (const line of lines(file, ignore, { line: 0 })) {
       if (line === ENTRIES_OPEN || line === ENTRIES_EMPTY) {
         const raw = head.join('\n');
         let value: unknown;
@@ -138,19 +145,30 @@ export class ManifestFile {
 
   /**
    * The entries, streamed from the file in order. Only entries that pass every check are yielded; when
-   * the pass ends, any problem (or a file that differs from the one an earlier pass read) throws
-   * BackupIntegrityError naming them all. A caller that acted on yielded entries must keep that
-   * disposable until the pass has ended.
+   * the pass ends, any problem throws BackupIntegrityError naming them all. A caller that acted on
+   * yielded entries must keep that disposable until the pass has ended.
+   *
+   * The first pass that ends without a problem keeps the sha256 of each 1 MiB piece it read (32 bytes a
+   * piece). Every later pass checks each piece against those before it yields a line from it, so it reads
+   * the very bytes that were checked, and does not check the entries again; a manifest that changed in
+   * between fails there, before any of its new content is used.
    */
   *entries(): Generator<ManifestEntry, void, undefined> {
-    const hash = createHash('sha256');
+    const checked = this.checkedPieces;
+    if (checked !== null) {
+      yield* this.entriesAgain(checked);
+      return;
+    }
+    const pieces: string[] = [];
     const v = new EntryValidator();
     const syntax: string[] = [];
+    const at = { line: 0 };
     let headLines: string[] | null = [];
     let state: 'head' | 'entries' | 'closing' | 'end' | 'broken' = 'head';
     let pendingComma = false;
     let sawEntry = false;
-    for (const [line, n] of lines(this.file, hash)) {
+    for (const line of lines(this.file, (chunk) => pieces.push(sha256Of(chunk)), at)) {
+      const n = at.line;
       if (state === 'head') {
         if (line === ENTRIES_OPEN || line === ENTRIES_EMPTY) {
           if ((headLines as string[]).join('\n') !== this.headRaw) syntax.push('manifest changed while it was being read');
@@ -159,7 +177,7 @@ export class ManifestFile {
         } else (headLines as string[]).push(line);
         continue;
       }
-      if (state === 'broken') continue; // read to the end all the same: the digest covers every byte
+      if (state === 'broken') continue; // read to the end all the same
       if (state === 'entries') {
         if (line === '  ]') {
           if (pendingComma) syntax.push(`line ${n - 1}: a comma after the last entry`);
@@ -197,11 +215,31 @@ export class ManifestFile {
     }
     if (state === 'head' || state === 'entries' || state === 'closing') syntax.push('manifest is not JSON: it ends before its closing "}"');
     if (state !== 'broken') v.finish(this.head.totals);
-    const digest = hash.digest('hex');
-    if (this.digest !== null && digest !== this.digest) syntax.push('manifest changed while it was being read');
-    this.digest ??= digest;
     const problems = [...syntax.slice(0, 20), ...v.all()];
     if (problems.length > 0) throw invalid(this.file, problems);
+    this.checkedPieces = pieces;
+  }
+
+  /** A pass over a manifest a first pass found valid: the same bytes, piece by piece, so the same entries. */
+  private *entriesAgain(checked: readonly string[]): Generator<ManifestEntry, void, undefined> {
+    const changed = (): BackupIntegrityError => invalid(this.file, ['manifest changed while it was being read']);
+    let pieces = 0;
+    const same = (chunk: Buffer, index: number): void => {
+      if (sha256Of(chunk) !== checked[index]) throw changed();
+      pieces = index + 1;
+    };
+    let inEntries = false;
+    for (const line of lines(this.file, same, { line: 0 })) {
+      if (!inEntries) {
+        inEntries = line === ENTRIES_OPEN;
+        continue;
+      }
+      if (line === '  ]' || line === '}' || line === '') continue; // the closing lines: read to the end
+      const t = line.trimEnd();
+      yield JSON.parse(t.endsWith(',') ? t.slice(0, -1) : t) as ManifestEntry;
+    }
+    // Drained to the end, so a file that grew or shrank is seen too.
+    if (pieces !== checked.length) throw changed();
   }
 }
 
@@ -262,7 +300,7 @@ export class ManifestWriter {
   *readBack(): Generator<ManifestEntry> {
     this.flush();
     let first = true;
-    for (const [line] of lines(this.entriesFile, createHash('sha256'))) {
+    for (const line of lines(this.entriesFile, ignore, { line: 0 })) {
       if (first && line === '') {
         first = false;
         continue; // the newline that opens the first entry

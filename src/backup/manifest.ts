@@ -78,13 +78,19 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 export function pathProblem(path: string): string | null {
   if (path.length === 0) return 'empty path';
   if (path.includes('\0')) return 'NUL byte in path';
-  if (path.startsWith('/')) return 'absolute path';
-  for (const part of path.split('/')) {
-    if (part === '..') return '".." component';
-    if (part === '.') return '"." component';
-    if (part === '') return 'empty component (double or trailing slash)';
+  if (path.charCodeAt(0) === 0x2f) return 'absolute path';
+  // Component by component without splitting: this runs for every entry of every manifest and archive.
+  for (let start = 0; ; ) {
+    const end = path.indexOf('/', start);
+    const len = (end < 0 ? path.length : end) - start;
+    if (len === 0) return 'empty component (double or trailing slash)';
+    if (len <= 2 && path.charCodeAt(start) === 0x2e) {
+      if (len === 1) return '"." component';
+      if (path.charCodeAt(start + 1) === 0x2e) return '".." component';
+    }
+    if (end < 0) return null;
+    start = end + 1;
   }
-  return null;
 }
 
 /** The ancestors of a normalised path, nearest first: `a/b/c` → `a/b`, `a`. */

@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackupIntegrityError } from '../../../src/core/errors.js';
 import { ManifestFile, compareTreePaths, createBackup, extractBackup, readManifest, verifyBackup } from '../../../src/backup/index.js';
+import { pathProblem } from '../../../src/backup/manifest.js';
 import { cleanup, comparable, snapshot, tempDir, write } from './helpers.js';
 
 let base: string;
@@ -23,6 +24,18 @@ beforeEach(() => {
 afterEach(() => cleanup(base));
 
 const manifestFile = (): string => join(dest, 'manifest.json');
+
+describe('normal-form paths (every manifest and archive entry is held to them)', () => {
+  it('accepts dot files and names with dots, refuses ".", "..", empty components, absolute paths and NUL', () => {
+    for (const ok of ['a', 'a/b', '.hidden', 'a/.b', '...', 'a/..b/c', 'b..', 'a/b.']) expect(pathProblem(ok), ok).toBeNull();
+    expect(pathProblem('')).toBe('empty path');
+    expect(pathProblem('/etc/passwd')).toBe('absolute path');
+    expect(pathProblem('a\0b')).toBe('NUL byte in path');
+    for (const dot of ['.', 'a/.', './a', 'a/./b']) expect(pathProblem(dot), dot).toBe('"." component');
+    for (const up of ['..', '../a', 'a/..', 'a/../b']) expect(pathProblem(up), up).toBe('".." component');
+    for (const empty of ['a//b', 'a/', 'a/b/']) expect(pathProblem(empty), empty).toBe('empty component (double or trailing slash)');
+  });
+});
 
 describe('tree order', () => {
   it('puts a directory and everything below it before a sibling whose name sorts between', () => {
