@@ -71,7 +71,16 @@ export interface BackupBenchResult {
     restoreVsTarExtract: number;
     restoreVsTarExtractVerify: number;
   };
-  aims: { throughputAtLeast08: boolean; peakUnder200Mb: boolean };
+  /**
+   * Each aim on its own. Backup is judged against tar with the same durability (`sync` before `-df`: our
+   * backup fsyncs, because the originals are deleted right after it) and also shown without it.
+   */
+  aims: {
+    backupAtLeast08SameDurability: boolean;
+    backupAtLeast08WithoutSync: boolean;
+    restoreAtLeast08: boolean;
+    peakUnder200Mb: boolean;
+  };
 }
 
 const MB = 1024 * 1024;
@@ -309,11 +318,15 @@ export async function runBackupBench(opts: BackupBenchOptions): Promise<BackupBe
     restore,
     ratios,
     aims: {
-      throughputAtLeast08: ratios.backupVsTarCreateVerify >= 0.8 && ratios.restoreVsTarExtract >= 0.8,
+      backupAtLeast08SameDurability: ratios.backupVsTarCreateSyncVerify >= 0.8,
+      backupAtLeast08WithoutSync: ratios.backupVsTarCreateVerify >= 0.8,
+      restoreAtLeast08: ratios.restoreVsTarExtract >= 0.8,
       peakUnder200Mb: (backup.ours.peakMb ?? 0) < 200 && (restore.ours.peakMb ?? 0) < 200,
     },
   };
 }
+
+const yesNo = (b: boolean): string => (b ? 'yes' : 'NO');
 
 /** A plain-text table of a result, for people. */
 export function formatBackupBench(r: BackupBenchResult): string {
@@ -347,7 +360,8 @@ export function formatBackupBench(r: BackupBenchResult): string {
     `  backup  vs tar -cf + sync + tar -df:   ${r.ratios.backupVsTarCreateSyncVerify.toFixed(2)}`,
     `  restore vs tar -xf:                    ${r.ratios.restoreVsTarExtract.toFixed(2)}`,
     `  restore vs tar -xf + tar -df:          ${r.ratios.restoreVsTarExtractVerify.toFixed(2)}`,
-    `Aims: throughput >= 0.8 of tar: ${r.aims.throughputAtLeast08 ? 'yes' : 'NO'}; peak < 200 MB: ${r.aims.peakUnder200Mb ? 'yes' : 'NO'}`,
+    `Aims: backup >= 0.8 of tar with the same durability: ${yesNo(r.aims.backupAtLeast08SameDurability)} (without tar's sync: ${yesNo(r.aims.backupAtLeast08WithoutSync)}); ` +
+      `restore >= 0.8 of tar -xf: ${yesNo(r.aims.restoreAtLeast08)}; peak < 200 MB: ${yesNo(r.aims.peakUnder200Mb)}`,
   ];
   return lines.join('\n');
 }
