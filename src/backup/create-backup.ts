@@ -234,9 +234,11 @@ function validateOptions(opts: CreateBackupOptions): { compression: Compression;
  * Back up `paths` (relative to `root`) into `destDir`: `archive.tar[.gz]` + `manifest.json`.
  *
  * Order of work:
- * 1. Check every path (nothing escapes the root, nothing unstorable) – InvalidInputError, nothing created.
- * 2. Write the archive, hashing each file while it is read (single read per file; the hashing itself
- *    runs in a worker thread, on the same buffers).
+ * 1. Check every input path (nothing escapes the root) – InvalidInputError, nothing created.
+ * 2. Walk the tree in tree order (the manifest's order) and write the archive, hashing each file while
+ *    it is read (single read per file; the hashing itself runs in a worker thread, on the same buffers).
+ *    Manifest entries go to a temp file as their hashes arrive: nothing per file is held. Something that
+ *    cannot be stored (a socket, a fifo) is an InvalidInputError found on the way.
  * 3. Read the archive back from the file and check every entry against what was stored (path set,
  *    type, size, mode, mtime, content sha256), hashing the archive file as read. Uncompressed, each
  *    region is read back right after it is written (the archive is only ever appended to, so what was
@@ -251,8 +253,9 @@ function validateOptions(opts: CreateBackupOptions): { compression: Compression;
  * kernel holds for the file (our writer's output, truncation, interference), not the platters; fsync
  * is what makes those bytes durable.
  *
- * Any failure after step 1 removes the half-made destDir and throws BackupIntegrityError listing the
- * problems: the caller must then delete nothing.
+ * Any failure after step 1 removes the half-made destDir (and the parents made for it) and throws
+ * BackupIntegrityError listing the problems (InvalidInputError for an unstorable file): the caller must
+ * then delete nothing.
  */
 export async function createBackup(opts: CreateBackupOptions): Promise<BackupResult> {
   const started = performance.now();

@@ -75,9 +75,9 @@ function invalid(file: string, problems: string[]): BackupIntegrityError {
 }
 
 /**
- * A backup's manifest.json, opened: its head read and checked, its entries read again, checked, on each
- * call of `entries()`. Every pass must read the very bytes the first one read: a manifest that changes
- * between two passes of one restore fails it.
+ * A backup's manifest.json, opened: its head read and checked; its entries streamed from the file on each
+ * call of `entries()`, checked in full by the first pass, and every later pass shown to read the very bytes
+ * that pass checked (a manifest that changes between two passes of one restore fails it).
  */
 export class ManifestFile {
   /** sha256 of each 1 MiB piece of the file, from the first pass that found it valid. */
@@ -133,7 +133,7 @@ export class ManifestFile {
   }
 
   /** The problems of a whole pass over the entries (empty when they are valid). */
-  entryProblems(): string[] {
+  private entryProblems(): string[] {
     try {
       for (const e of this.entries()) void e;
     } catch (err) {

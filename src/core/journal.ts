@@ -40,8 +40,8 @@ export class Journal {
       // A run killed mid-write leaves a torn last line; a recovery appends after it, so cut it first.
       dropTornTail(this.fd);
     }
-    // A backup's manifest can hold tens of thousands of entries and already sits, fsynced, in its backup
-    // folder: the journal names the backup instead of repeating it on every record.
+    // A backup's manifest head (flag snapshot, shared-file records, the files of every Python package)
+    // already sits, fsynced, in its backup folder: the journal names the backup instead of repeating it.
     const line = JSON.stringify({ at: new Date().toISOString(), runId: this.runId, ...rec }, (k, v: unknown) => (k === 'manifest' ? undefined : v));
     writeSync(this.fd, `${line}\n`);
     fsyncSync(this.fd);
