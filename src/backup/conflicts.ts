@@ -9,7 +9,7 @@ import { type Stats, closeSync, lstatSync, openSync, readSync, readlinkSync, rea
 import { isAbsolute, dirname, join, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { isInside } from '../util/paths.js';
-import { type ManifestEntry, ancestorsOf, isBelow } from './manifest.js';
+import { type ManifestEntry, isBelow } from './manifest.js';
 
 /** A path a restore cannot write as it stands. */
 export interface Conflict {
@@ -190,6 +190,11 @@ class ConflictFinder {
   /** Manifest directories above the current entry, nearest last. */
   private readonly dirs: string[] = [];
   private readonly lst: LstatMemo;
+  /**
+   * The last path found missing: everything below it is created by the restore, so nothing there can be
+   * in the way (in tree order that subtree comes next, whole; a fresh restore skips its every entry).
+   */
+  private absent: string | null = null;
 
   constructor(
     private readonly rootAbs: string,
@@ -215,9 +220,16 @@ class ConflictFinder {
 
   private check(e: ManifestEntry): void {
     const { lst, rootAbs, rootReal } = this;
-    for (const a of ancestorsOf(e.path).reverse()) {
+    const path = e.path;
+    if (this.absent !== null && isBelow(path, this.absent)) return;
+    // Ancestors top-down.
+    for (let cut = path.indexOf('/'); cut > 0; cut = path.indexOf('/', cut + 1)) {
+      const a = path.slice(0, cut);
       const st = lst.get(a);
-      if (st === null) return; // created by the restore, and so is everything below: nothing in the way
+      if (st === null) {
+        this.absent = a; // created by the restore, and so is everything below: nothing in the way
+        return;
+      }
       if (st.isDirectory()) continue;
       if (st.isSymbolicLink()) {
         if (this.dirs.includes(a)) {
@@ -243,8 +255,11 @@ class ConflictFinder {
       }
       return;
     }
-    const st = lst.get(e.path);
-    if (st === null) return;
+    const st = lst.get(path);
+    if (st === null) {
+      if (e.type === 'dir') this.absent = path;
+      return;
+    }
     if (e.type === 'dir' && st.isDirectory()) return;
     this.block({ path: e.path, kind: 'exists', reason: `already exists (${describe(st)}; the backup has a ${e.type})` });
   }
@@ -259,16 +274,28 @@ class ConflictFinder {
 class IdenticalCheck {
   private readonly buf = Buffer.allocUnsafe(1 << 20);
   private readonly lst: LstatMemo;
+  /** The last path found missing (see ConflictFinder.absent). */
+  private absent: string | null = null;
 
   constructor(private readonly rootAbs: string) {
     this.lst = new LstatMemo(rootAbs);
   }
 
   matches(e: ManifestEntry): boolean {
-    if (e.type === 'dir') return false;
+    const path = e.path;
+    // Below a missing path (a fresh restore: all of it), nothing is in place: no lstat per entry.
+    if (this.absent !== null && isBelow(path, this.absent)) return false;
+    if (e.type === 'dir') {
+      if (this.lst.get(path) === null) this.absent = path;
+      return false;
+    }
     // A symlinked ancestor would make "the same file" somewhere else: only real directories count.
-    if (ancestorsOf(e.path).some((a) => !this.lst.get(a)?.isDirectory())) return false;
-    const abs = join(this.rootAbs, e.path);
+    for (let cut = path.indexOf('/'); cut > 0; cut = path.indexOf('/', cut + 1)) {
+      const st = this.lst.get(path.slice(0, cut));
+      if (st === null) this.absent = path.slice(0, cut);
+      if (!st?.isDirectory()) return false;
+    }
+    const abs = join(this.rootAbs, path);
     const st = lstatSync(abs, { throwIfNoEntry: false });
     if (st === undefined) return false;
     if (e.type === 'symlink') return st.isSymbolicLink() && readlinkSync(abs) === e.linkTarget;

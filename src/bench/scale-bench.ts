@@ -82,7 +82,6 @@ export interface ScaleBenchResult {
 /** The file counts measured unless told otherwise. */
 export const DEFAULT_SCALE_FILES = [50_000, 200_000, 400_000];
 
-const MB = 1024 * 1024;
 const AIM_MB = 200;
 
 /**

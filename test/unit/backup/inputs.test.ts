@@ -106,6 +106,16 @@ describe('restore conflicts', () => {
     ]);
   });
 
+  it('still finds what is in the way after a missing subtree, even beside a name that starts the same', async () => {
+    write(root, 'story/sub/more/c.txt', 'c\n');
+    write(root, 'story/sub-z.txt', 'z\n');
+    const dest2 = join(base, 'backups', 'b2');
+    await createBackup({ root, paths: ['story'], destDir: dest2, backupId: 'b2' });
+    rmSync(join(root, 'story/sub'), { recursive: true });
+    // story/sub is missing, so nothing below it is checked; story/sub-z.txt comes right after it.
+    expect(conflictsOf(dest2, root).map((c) => c.path)).toEqual(['story/a.txt', 'story/sub-z.txt']);
+  });
+
   it('refuses a restore with conflicts before moving anything', async () => {
     rmSync(join(root, 'story/sub'), { recursive: true });
     writeFileSync(join(root, 'story/a.txt'), 'changed after the rollback\n');
