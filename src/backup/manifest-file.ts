@@ -26,6 +26,12 @@ const CHUNK = 1 << 20;
 /** The line that ends the head and opens the entries (`[]` when there are none). */
 const ENTRIES_OPEN = '  "entries": [';
 const ENTRIES_EMPTY = '  "entries": []';
+/**
+ * A manifest of at most this many entries is kept in memory after its first pass (about 20 MB at most),
+ * so a restore's later passes cost nothing; a bigger one is streamed again on every pass. Memory stays
+ * bounded whatever the number of files; a story's usual backup is far below this.
+ */
+const KEEP_ENTRIES = 65_536;
 /** A head bigger than this is not one we wrote (meta is a flag snapshot and a few records). */
 const MAX_HEAD_BYTES = 64 << 20;
 
@@ -75,25 +81,30 @@ function invalid(file: string, problems: string[]): BackupIntegrityError {
 }
 
 /**
- * A backup's manifest.json, opened: its head read and checked; its entries streamed from the file on each
- * call of `entries()`, checked in full by the first pass, and every later pass shown to read the very bytes
- * that pass checked (a manifest that changes between two passes of one restore fails it).
+ * A backup's manifest.json, opened: its head read and checked; its entries streamed from the file and
+ * checked in full by the first call of `entries()`. Later calls give the entries that pass kept, for a
+ * small manifest, or stream the file again, shown piece by piece to be the very bytes the first pass
+ * checked (a manifest that changes between two passes of one restore fails it).
  */
 export class ManifestFile {
   /** sha256 of each 1 MiB piece of the file, from the first pass that found it valid. */
   private checkedPieces: string[] | null = null;
+  /** The entries of a small manifest (see KEEP_ENTRIES), from the first pass that found them valid. */
+  private kept: ManifestEntry[] | null = null;
 
   private constructor(
     readonly file: string,
     readonly head: ManifestHead,
     private readonly headRaw: string,
+    private readonly keepEntries: number,
   ) {}
 
   /**
-   * Read and check the head of `<dir>/manifest.json` (not the entries: see `entries`).
+   * Read and check the head of `<dir>/manifest.json` (not the entries: see `entries`). `keepEntries`:
+   * the most entries kept in memory after the first pass (default KEEP_ENTRIES).
    * @throws BackupIntegrityError naming every problem (unreadable, not JSON, not our layout, invalid).
    */
-  static open(dir: string): ManifestFile {
+  static open(dir: string, opts: { keepEntries?: number } = {}): ManifestFile {
     const file = join(dir, MANIFEST_FILE);
     const head: string[] = [];
     let bytes = 0;
@@ -107,7 +118,7 @@ export class ManifestFile {
         } catch (err) {
           throw new BackupIntegrityError(`${file} is not valid JSON`, [`manifest is not JSON: ${(err as Error).message}`], { cause: err });
         }
-        const opened = new ManifestFile(file, value as ManifestHead, raw);
+        const opened = new ManifestFile(file, value as ManifestHead, raw, opts.keepEntries ?? KEEP_ENTRIES);
         const problems = headProblems(value);
         if (problems.length > 0) {
           // Name every problem at once, the entries' too (they are not read otherwise).
@@ -148,17 +159,23 @@ export class ManifestFile {
    * the pass ends, any problem throws BackupIntegrityError naming them all. A caller that acted on
    * yielded entries must keep that disposable until the pass has ended.
    *
-   * The first pass that ends without a problem keeps the sha256 of each 1 MiB piece it read (32 bytes a
-   * piece). Every later pass checks each piece against those before it yields a line from it, so it reads
-   * the very bytes that were checked, and does not check the entries again; a manifest that changed in
-   * between fails there, before any of its new content is used.
+   * The first pass that ends without a problem keeps the entries themselves when there are at most
+   * `keepEntries`, and otherwise the sha256 of each 1 MiB piece it read (32 bytes a piece): every later
+   * pass then checks each piece against those before it yields a line from it, so it reads the very bytes
+   * that were checked, and does not check the entries again; a manifest that changed in between fails
+   * there, before any of its new content is used.
    */
   *entries(): Generator<ManifestEntry, void, undefined> {
+    if (this.kept !== null) {
+      yield* this.kept;
+      return;
+    }
     const checked = this.checkedPieces;
     if (checked !== null) {
       yield* this.entriesAgain(checked);
       return;
     }
+    let keep: ManifestEntry[] | null = [];
     const pieces: string[] = [];
     const v = new EntryValidator();
     const syntax: string[] = [];
@@ -203,7 +220,10 @@ export class ManifestFile {
           continue;
         }
         pendingComma = comma;
-        if (v.check(raw)) yield raw;
+        if (v.check(raw)) {
+          if (keep !== null) keep = keep.length < this.keepEntries ? (keep.push(raw), keep) : null;
+          yield raw;
+        }
         continue;
       }
       if (state === 'closing') {
@@ -218,6 +238,7 @@ export class ManifestFile {
     const problems = [...syntax.slice(0, 20), ...v.all()];
     if (problems.length > 0) throw invalid(this.file, problems);
     this.checkedPieces = pieces;
+    this.kept = keep;
   }
 
   /** A pass over a manifest a first pass found valid: the same bytes, piece by piece, so the same entries. */

@@ -107,8 +107,8 @@ describe('a manifest that is not as we write it', () => {
     expect(err.problems).toContain('entries[2] "story/a.txt": out of order (after "story/b.txt")');
   });
 
-  it('fails a pass that reads other bytes than the first pass did', () => {
-    const m = ManifestFile.open(dest);
+  it('fails a pass that reads other bytes than the first pass did (a manifest too big to keep in memory)', () => {
+    const m = ManifestFile.open(dest, { keepEntries: 2 });
     expect([...m.entries()].map((e) => e.path)).toContain('story/sub/c.txt');
     // Still a valid manifest, but not the one read a moment ago.
     writeFileSync(manifestFile(), readFileSync(manifestFile(), 'utf8').replace(/"mtimeMs":(\d)/, '"mtimeMs":1$1'));
