@@ -175,7 +175,10 @@ export class ManifestFile {
       yield* this.entriesAgain(checked);
       return;
     }
-    let keep: ManifestEntry[] | null = [];
+    // Decided from the head's totals (checked against the entries by the end of this pass): a big
+    // manifest does not fill a list only to drop it.
+    const t = this.head.totals;
+    let keep: ManifestEntry[] | null = t.files + t.dirs + t.symlinks <= this.keepEntries ? [] : null;
     const pieces: string[] = [];
     const v = new EntryValidator();
     const syntax: string[] = [];
