@@ -177,8 +177,10 @@ export class ManifestFile {
     }
     // Decided from the head's totals (checked against the entries by the end of this pass): a big
     // manifest does not fill a list only to drop it.
-    const t = this.head.totals;
-    let keep: ManifestEntry[] | null = t.files + t.dirs + t.symlinks <= this.keepEntries ? [] : null;
+    // (A head found invalid is read here too, to list every problem: its totals may be missing.)
+    const t = this.head.totals as Partial<ManifestHead['totals']> | undefined;
+    const declared = Number(t?.files) + Number(t?.dirs) + Number(t?.symlinks);
+    let keep: ManifestEntry[] | null = declared <= this.keepEntries ? [] : null;
     const pieces: string[] = [];
     const v = new EntryValidator();
     const syntax: string[] = [];

@@ -86,6 +86,19 @@ describe('a manifest that is not as we write it', () => {
     expect(err.problems).toEqual([expect.stringMatching(/^manifest layout not recognised/)]);
   });
 
+  it('names a missing field of the head together with the problems of the entries', async () => {
+    const lines = readFileSync(manifestFile(), 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.includes('"story/b.txt"'));
+    lines[at] = (lines[at] as string).replace(/"sha256":"[0-9a-f]+"/, '"sha256":"nope"');
+    // Drop the totals from the head (a pretty-printed object over several lines).
+    const from = lines.findIndex((l) => l.startsWith('  "totals": {'));
+    const to = lines.findIndex((l, i) => i > from && l.startsWith('  }'));
+    lines.splice(from, to - from + 1);
+    writeFileSync(manifestFile(), lines.join('\n'));
+    const err = await expectRefused();
+    expect(err.problems).toEqual(['totals missing', 'entries[2] "story/b.txt": sha256 missing or malformed']);
+  });
+
   it('names the line of a broken entry', async () => {
     const lines = readFileSync(manifestFile(), 'utf8').split('\n');
     const at = lines.findIndex((l) => l.includes('"story/b.txt"'));
