@@ -27,9 +27,10 @@ const CHUNK = 1 << 20;
 const ENTRIES_OPEN = '  "entries": [';
 const ENTRIES_EMPTY = '  "entries": []';
 /**
- * A manifest of at most this many entries is kept in memory after its first pass (about 20 MB at most),
- * so a restore's later passes cost nothing; a bigger one is streamed again on every pass. Memory stays
- * bounded whatever the number of files; a story's usual backup is far below this.
+ * A manifest of at most this many entries is kept in memory after its first pass (about 230 bytes an
+ * entry with 40-character paths: some 15 MB at most), so a restore's later passes cost nothing; a bigger
+ * one is streamed again on every pass. Memory stays bounded whatever the number of files; a story's
+ * usual backup is far below this.
  */
 const KEEP_ENTRIES = 65_536;
 /** A head bigger than this is not one we wrote (meta is a flag snapshot and a few records). */
