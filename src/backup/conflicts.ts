@@ -80,8 +80,10 @@ export function scanRestore(entries: Iterable<ManifestEntry>, count: number, roo
   const matched = new Set<string>();
   const forbidden = opts.forbidden ?? [];
   const mark = new Uint8Array(count);
-  const finder = new ConflictFinder(rootAbs, rootReal);
-  const same = opts.skipIdentical ? new IdenticalCheck(rootAbs) : null;
+  // One memo for both checks: they ask about the same paths.
+  const memo = new LstatMemo(rootAbs);
+  const finder = new ConflictFinder(rootAbs, rootReal, memo);
+  const same = opts.skipIdentical ? new IdenticalCheck(rootAbs, memo) : null;
   const scan: RestoreScan = { mark, toRestore: 0, unchanged: 0, conflicts: finder.conflicts, escaping: [], forbiddenHit: null };
   let i = 0;
   for (const e of entries) {
@@ -125,7 +127,7 @@ export function scanRestore(entries: Iterable<ManifestEntry>, count: number, roo
  */
 export function findConflicts(entries: Iterable<ManifestEntry>, root: string, mark: Uint8Array): Conflict[] {
   const rootAbs = resolve(root);
-  const finder = new ConflictFinder(rootAbs, realpathSync(rootAbs));
+  const finder = new ConflictFinder(rootAbs, realpathSync(rootAbs), new LstatMemo(rootAbs));
   let i = 0;
   for (const e of entries) {
     const m = mark[i++] ?? 0;
@@ -152,11 +154,19 @@ export function symlinkEscape(root: string, rootReal: string, e: ManifestEntry):
 /**
  * lstat of paths under the root, remembered for a while: entries come in tree order, so the same
  * ancestors are asked about again and again, but never after their subtree is done (the memo is dropped
- * when it grows, it only saves calls).
+ * when it grows, it only saves calls). It also remembers the last path found missing: everything below
+ * it is missing too, and in tree order that subtree comes next, whole, so a fresh restore asks about its
+ * every entry without a single call.
  */
 class LstatMemo {
   private readonly cache = new Map<string, Stats | null>();
+  private missing: string | null = null;
   constructor(private readonly rootAbs: string) {}
+
+  /** True when `rel` lies below the last path found missing. */
+  belowMissing(rel: string): boolean {
+    return this.missing !== null && isBelow(rel, this.missing);
+  }
 
   get(rel: string): Stats | null {
     let st = this.cache.get(rel);
@@ -169,6 +179,7 @@ class LstatMemo {
       if (this.cache.size >= 4096) this.cache.clear();
       this.cache.set(rel, st);
     }
+    if (st === null) this.missing = rel;
     return st;
   }
 }
@@ -189,19 +200,11 @@ class ConflictFinder {
   private readonly blocked: string[] = [];
   /** Manifest directories above the current entry, nearest last. */
   private readonly dirs: string[] = [];
-  private readonly lst: LstatMemo;
-  /**
-   * The last path found missing: everything below it is created by the restore, so nothing there can be
-   * in the way (in tree order that subtree comes next, whole; a fresh restore skips its every entry).
-   */
-  private absent: string | null = null;
-
   constructor(
     private readonly rootAbs: string,
     private readonly rootReal: string,
-  ) {
-    this.lst = new LstatMemo(rootAbs);
-  }
+    private readonly lst: LstatMemo,
+  ) {}
 
   /** The next manifest entry; `check`: whether it is to be written (else it only shapes the tree). */
   visit(e: ManifestEntry, check: boolean): void {
@@ -221,15 +224,13 @@ class ConflictFinder {
   private check(e: ManifestEntry): void {
     const { lst, rootAbs, rootReal } = this;
     const path = e.path;
-    if (this.absent !== null && isBelow(path, this.absent)) return;
+    // Below a missing path: created by the restore, and so is everything below; nothing in the way.
+    if (lst.belowMissing(path)) return;
     // Ancestors top-down.
     for (let cut = path.indexOf('/'); cut > 0; cut = path.indexOf('/', cut + 1)) {
       const a = path.slice(0, cut);
       const st = lst.get(a);
-      if (st === null) {
-        this.absent = a; // created by the restore, and so is everything below: nothing in the way
-        return;
-      }
+      if (st === null) return;
       if (st.isDirectory()) continue;
       if (st.isSymbolicLink()) {
         if (this.dirs.includes(a)) {
@@ -256,10 +257,7 @@ class ConflictFinder {
       return;
     }
     const st = lst.get(path);
-    if (st === null) {
-      if (e.type === 'dir') this.absent = path;
-      return;
-    }
+    if (st === null) return;
     if (e.type === 'dir' && st.isDirectory()) return;
     this.block({ path: e.path, kind: 'exists', reason: `already exists (${describe(st)}; the backup has a ${e.type})` });
   }
@@ -273,31 +271,23 @@ class ConflictFinder {
  */
 class IdenticalCheck {
   private readonly buf = Buffer.allocUnsafe(1 << 20);
-  private readonly lst: LstatMemo;
-  /** The last path found missing (see ConflictFinder.absent). */
-  private absent: string | null = null;
 
-  constructor(private readonly rootAbs: string) {
-    this.lst = new LstatMemo(rootAbs);
-  }
+  constructor(
+    private readonly rootAbs: string,
+    private readonly lst: LstatMemo,
+  ) {}
 
   matches(e: ManifestEntry): boolean {
     const path = e.path;
-    // Below a missing path (a fresh restore: all of it), nothing is in place: no lstat per entry.
-    if (this.absent !== null && isBelow(path, this.absent)) return false;
-    if (e.type === 'dir') {
-      if (this.lst.get(path) === null) this.absent = path;
-      return false;
-    }
+    // Below a missing path (a fresh restore: all of it), nothing is in place.
+    if (e.type === 'dir' || this.lst.belowMissing(path)) return false;
     // A symlinked ancestor would make "the same file" somewhere else: only real directories count.
     for (let cut = path.indexOf('/'); cut > 0; cut = path.indexOf('/', cut + 1)) {
-      const st = this.lst.get(path.slice(0, cut));
-      if (st === null) this.absent = path.slice(0, cut);
-      if (!st?.isDirectory()) return false;
+      if (!this.lst.get(path.slice(0, cut))?.isDirectory()) return false;
     }
+    const st = this.lst.get(path);
+    if (st === null) return false;
     const abs = join(this.rootAbs, path);
-    const st = lstatSync(abs, { throwIfNoEntry: false });
-    if (st === undefined) return false;
     if (e.type === 'symlink') return st.isSymbolicLink() && readlinkSync(abs) === e.linkTarget;
     if (!st.isFile() || st.size !== e.size || (st.mode & 0o7777) !== e.mode) return false;
     return sha256Of(abs, this.buf) === e.sha256;
