@@ -8,7 +8,6 @@ export { extractBackup, type ExtractOptions, type ExtractResult } from './extrac
 export { findConflicts, scanRestore, SELECTED, IDENTICAL, type Conflict, type RestoreScan } from './conflicts.js';
 export { ManifestFile, readManifest, readManifestHead } from './manifest-file.js';
 export {
-  manifestProblems,
   compareTreePaths,
   isBelow,
   archiveFileName,

@@ -256,17 +256,6 @@ export class EntryValidator {
   }
 }
 
-/** Check a whole parsed manifest. Returns the problems found (empty when valid). */
-export function manifestProblems(value: unknown): string[] {
-  const problems = headProblems(value);
-  if (!isRecord(value)) return problems;
-  if (!Array.isArray(value.entries)) return [...problems, 'entries is not an array'];
-  const v = new EntryValidator();
-  for (const e of value.entries as unknown[]) v.check(e);
-  v.finish(value.totals);
-  return [...problems, ...v.all()];
-}
-
 /** Opening of the manifest's text: every field but the entries, up to and including the entries' `[`. */
 export function headText(head: ManifestHead): string {
   const { version, backupId, createdAt, root, archive, totals, meta } = head;
