@@ -203,7 +203,7 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
     }
     checkConflicts(findConflicts(manifest.entries(), root, mark), overwrite);
     const placed = placeAll(staging, root, rootReal, staged.dirs, overwrite);
-    const problems = recheckPlaced(root, manifest.entries(), mark, placed, reread.inodes);
+    const problems = recheckPlaced(root, manifest.entries(), mark, placed, staged.dirs, reread.inodes);
     if (problems.length > 0) {
       throw new BackupIntegrityError(`restored files under ${root} do not match the manifest`, problems);
     }
@@ -421,9 +421,16 @@ interface Reread {
  * same pass gives the directories this restore created their recorded mode and mtime, each once
  * everything below it has been checked (see DirMetadata).
  */
-function recheckPlaced(root: string, entries: Iterable<ManifestEntry>, mark: Uint8Array, placed: Set<string>, inodes: Float64Array): string[] {
+function recheckPlaced(
+  root: string,
+  entries: Iterable<ManifestEntry>,
+  mark: Uint8Array,
+  placed: Set<string>,
+  stagedDirs: StagedDirs,
+  inodes: Float64Array,
+): string[] {
   const problems: string[] = [];
-  const dirs = new DirMetadata(root, placed);
+  const dirs = new DirMetadata(root, placed, stagedDirs);
   let i = -1;
   for (const e of entries) {
     i++;
@@ -474,13 +481,15 @@ class DirMetadata {
   constructor(
     private readonly root: string,
     private readonly placed: Set<string>,
+    private readonly stagedDirs: StagedDirs,
   ) {}
 
   /** The next manifest entry: closes the directories whose subtree it leaves. */
   next(e: ManifestEntry): void {
     const open = this.open;
     while (open.length > 0 && !isBelow(e.path, (open[open.length - 1] as ManifestEntry).path)) this.close(open.pop() as ManifestEntry);
-    if (e.type === 'dir' && wasPlaced(e.path, this.placed)) open.push(e);
+    // Made in staging and moved into place: not one below a moved directory that was never selected.
+    if (e.type === 'dir' && this.stagedDirs.has(e.path) && wasPlaced(e.path, this.placed)) open.push(e);
   }
 
   /** After the last entry. */

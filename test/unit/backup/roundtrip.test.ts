@@ -148,6 +148,20 @@ describe('restore details', () => {
     expect(existsSync(join(root, '.stage'))).toBe(false);
   });
 
+  it('restores one directory of a story that is gone whole, with its parent but not its siblings', async () => {
+    const dest = join(base, 'backups', 'b8');
+    await createBackup({ root, paths: ['story'], destDir: dest, backupId: 'b8' });
+    const storyMode = statSync(join(root, 'story')).mode & 0o7777;
+    rmSync(join(root, 'story'), { recursive: true });
+    const out = await extractBackup({ dir: dest, root, only: ['story/src/lib'], stagingDir: join(root, '.stage') });
+    expect(out.restored).toBe(4);
+    // The parent made on the way gets its recorded mode; the siblings (story/bin…) stay absent.
+    expect(readdirSync(join(root, 'story'))).toEqual(['src']);
+    expect(readdirSync(join(root, 'story/src'))).toEqual(['lib']);
+    expect(statSync(join(root, 'story')).mode & 0o7777).toBe(storyMode);
+    expect(readFileSync(join(root, 'story/src/lib/deep/a.ts'), 'utf8')).toBe('a'.repeat(1000));
+  });
+
   it('with skipIdentical, finishes a half-removed directory and still refuses a changed file', async () => {
     const dest = join(base, 'backups', 'b7');
     await createBackup({ root, paths: ['story/src'], destDir: dest, backupId: 'b7' });
