@@ -13,12 +13,17 @@ import { type HashPipeline, LocalHashPipeline, type StreamPlacement } from './ha
 import { type ManifestEntry, type Manifest, MAX_PROBLEMS, compareTreePaths, pathProblem } from './manifest.js';
 import { ArchiveReadError, readArchiveFile } from './archive-source.js';
 import { TarFormatError } from './tar-format.js';
-import { type ContentConsumer, type TarEntry, TarParser } from './tar-reader.js';
+import { type ContentConsumer, SKIP_CONTENT, type TarEntry, TarParser } from './tar-reader.js';
 
 /** Hooks for a caller that wants the content of checked entries (extraction). */
 export interface CheckHooks {
-  /** A checked entry starts (`index`: its place in the manifest's entries). Return a consumer to receive a file's content. */
-  onEntry?(entry: ManifestEntry, index: number): ContentConsumer | undefined;
+  /**
+   * A checked entry starts (`index`: its place in the manifest's entries; `dataOffset`: where its content
+   * starts in the tar stream). Return a consumer to receive a file's content, or, with
+   * `checksTakenContent` on an uncompressed archive whose file is not hashed whole, SKIP_CONTENT to read
+   * that content from the archive file yourself: it is then not read here at all.
+   */
+  onEntry?(entry: ManifestEntry, index: number, dataOffset: number): ContentConsumer | typeof SKIP_CONTENT | undefined;
   /**
    * A checked entry's content has all passed. Its sha256 may only be compared later (the hashing runs
    * behind, in a worker), so a hook must keep what it wrote disposable until the check ends without
@@ -177,6 +182,13 @@ export class ArchiveChecker {
     }
   }
 
+  /** Content a hook reads itself (SKIP_CONTENT): bytes the reader jumps over, counted as stored. */
+  takeSkip(): number {
+    const n = this.formatError === null ? this.parser.takeSkip() : 0;
+    this.storedBytes += n;
+    return n;
+  }
+
   /** The archive could not be read to the end (missing file, I/O or gzip error). */
   readFailed(message: string): void {
     this.formatError ??= message;
@@ -296,7 +308,7 @@ export class ArchiveChecker {
     return null;
   }
 
-  private onEntry(e: TarEntry): ContentConsumer | undefined {
+  private onEntry(e: TarEntry): ContentConsumer | typeof SKIP_CONTENT | undefined {
     this.stream = 0;
     this.current = null;
     const path = e.path;
@@ -342,7 +354,17 @@ export class ArchiveChecker {
     const hashes = this.hashes;
     this.current = m;
     const onEntry = this.hooks.onEntry;
-    const c = this.problems.length === 0 && onEntry ? this.guard(() => onEntry(m, index)) : undefined;
+    const c = this.problems.length === 0 && onEntry ? this.guard(() => onEntry(m, index, e.dataOffset)) : undefined;
+    if (c === SKIP_CONTENT) {
+      // The hook checks this content itself (checksTakenContent); the whole-file hash would miss it.
+      if (e.type !== 'file' || !this.hooks.checksTakenContent || this.archiveStream !== 0) {
+        throw new Error(`${q()}: SKIP_CONTENT needs a file entry, checksTakenContent and no whole-archive hash`);
+      }
+      this.files++;
+      this.bytes += e.size;
+      this.stream = 0;
+      return SKIP_CONTENT;
+    }
     let s = 0;
     if (e.type === 'file') {
       this.files++;

@@ -3,7 +3,7 @@
  * sha256 is over the file as stored, compressed or not) and the tar bytes parsed. Memory: the hash
  * pipeline's slots, or a gunzip stream with bounded chunks.
  */
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { pipeline as streamPipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { HashPipeline } from './hash-pipeline.js';
@@ -23,6 +23,11 @@ export interface ArchiveConsumer {
   hashStored(buf: Buffer, off: number, len: number): void;
   /** The uncompressed tar bytes (a view, valid during the call). */
   push(chunk: Buffer): void;
+  /**
+   * After each push: stored bytes to jump over instead of reading them (content the consumer reads from
+   * the file itself, see TarParser.takeSkip), already counted as consumed. Only for uncompressed files.
+   */
+  takeSkip?(): number;
 }
 
 function readError(file: string, err: unknown): ArchiveReadError {
@@ -41,7 +46,8 @@ export async function readArchiveFile(file: string, compression: Compression, to
 
 /**
  * Read straight into the pipeline's slots (when given), so the worker hashes the slot in place while
- * the parser reads it; otherwise through one buffer.
+ * the parser reads it; otherwise through one buffer. Positional reads, so the consumer can have whole
+ * regions jumped over (`takeSkip`).
  */
 function readPlain(file: string, to: ArchiveConsumer, hashes: HashPipeline | undefined): number {
   let fd: number;
@@ -57,7 +63,7 @@ function readPlain(file: string, to: ArchiveConsumer, hashes: HashPipeline | und
       const buf = own ?? (hashes as HashPipeline).acquire();
       let n: number;
       try {
-        n = readSync(fd, buf, 0, buf.length, null);
+        n = readSync(fd, buf, 0, buf.length, bytes);
       } catch (err) {
         throw readError(file, err);
       }
@@ -65,6 +71,12 @@ function readPlain(file: string, to: ArchiveConsumer, hashes: HashPipeline | und
       bytes += n;
       to.hashStored(buf, 0, n);
       to.push(buf.subarray(0, n));
+      const skip = to.takeSkip?.() ?? 0;
+      if (skip > 0) {
+        bytes += skip;
+        // The consumer only asks for what the file held when it looked; a file that shrank since is cut short.
+        if (bytes > fstatSync(fd).size) throw new ArchiveReadError('archive: truncated (ends inside an entry)');
+      }
     }
   } finally {
     closeSync(fd);

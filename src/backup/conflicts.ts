@@ -40,6 +40,8 @@ export interface RestoreScan {
   toRestore: number;
   /** Entries left be because they are in place already. */
   unchanged: number;
+  /** Size of the largest file to write (0: none). */
+  largestFile: number;
   conflicts: Conflict[];
   /** Symlink entries to restore that lead out of the root (`path -> target (resolved)`), at most 10. */
   escaping: string[];
@@ -84,7 +86,7 @@ export function scanRestore(entries: Iterable<ManifestEntry>, count: number, roo
   const memo = new LstatMemo(rootAbs);
   const finder = new ConflictFinder(rootAbs, rootReal, memo);
   const same = opts.skipIdentical ? new IdenticalCheck(rootAbs, memo) : null;
-  const scan: RestoreScan = { mark, toRestore: 0, unchanged: 0, conflicts: finder.conflicts, escaping: [], forbiddenHit: null };
+  const scan: RestoreScan = { mark, toRestore: 0, unchanged: 0, largestFile: 0, conflicts: finder.conflicts, escaping: [], forbiddenHit: null };
   let i = 0;
   for (const e of entries) {
     const index = i++;
@@ -107,6 +109,7 @@ export function scanRestore(entries: Iterable<ManifestEntry>, count: number, roo
     }
     mark[index] = SELECTED;
     scan.toRestore++;
+    if (e.type === 'file' && e.size > scan.largestFile) scan.largestFile = e.size;
     if (scan.forbiddenHit === null && forbidden.some((f) => e.path === f || isBelow(e.path, f))) scan.forbiddenHit = e.path;
     if (e.type === 'symlink' && scan.escaping.length < 10) {
       const out = symlinkEscape(rootAbs, rootReal, e);

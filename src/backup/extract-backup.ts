@@ -35,6 +35,7 @@ import { realDirectory, removeEmptyParents } from '../util/paths.js';
 import { type ManifestEntry, isBelow } from './manifest.js';
 import { ManifestFile } from './manifest-file.js';
 import { type HashPipeline, startHashPipeline } from './hash-pipeline.js';
+import { SKIP_CONTENT } from './tar-reader.js';
 
 function writeAll(fd: number, buf: Buffer): void {
   let off = 0;
@@ -74,6 +75,26 @@ export interface ExtractOptions {
    * archive writes do not). For tests and benchmarks.
    */
   writeInWorker?: boolean;
+  /**
+   * Files of at least this many bytes are copied straight from the archive file by a second worker
+   * thread, while this thread goes on creating the next entries (default 4 MiB; 0: never). Only for
+   * uncompressed archives. For tests and benchmarks.
+   */
+  parallelCopyBytes?: number;
+}
+
+/**
+ * Default of ExtractOptions.parallelCopyBytes. A copy handed to the second worker saves this thread the
+ * file's reads and writes; below a few MiB the hand-over and the worker's wake-up are not worth it.
+ */
+const PARALLEL_COPY_BYTES = 4 * 1024 * 1024;
+/** The copying worker reads through its own buffer: its slots are never filled, so keep them small. */
+const COPY_SLOT_BYTES = 64 * 1024;
+
+/** The second worker of a restore, and the smallest file it copies. */
+interface Copier {
+  pipe: HashPipeline;
+  minBytes: number;
 }
 
 /** What a restore put back (counts only: a backup may hold millions of paths). */
@@ -181,13 +202,22 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
   checkConflicts(scan.conflicts, overwrite);
   const mark = scan.mark;
 
-  const hashes = await startHashPipeline(opts.hashInWorker ?? true, opts.bufferSize);
+  const inWorker = opts.hashInWorker ?? true;
+  const copyBytes = opts.parallelCopyBytes ?? PARALLEL_COPY_BYTES;
+  const copying = inWorker && copyBytes > 0 && manifest.head.archive.compression === 'none' && scan.largestFile >= copyBytes;
+  // Both workers start at once (each takes some tens of milliseconds to come up).
+  const [hashes, copyPipe] = await Promise.all([
+    startHashPipeline(inWorker, opts.bufferSize),
+    copying ? startHashPipeline(true, COPY_SLOT_BYTES) : Promise.resolve(null),
+  ]);
+  const copier = copyPipe === null ? null : { pipe: copyPipe, minBytes: copyBytes };
   let firstCreated: string | undefined;
   try {
     firstCreated = mkdirSync(dirname(staging), { recursive: true });
     mkdirSync(staging, { mode: 0o700 });
   } catch (err) {
     await hashes.close();
+    await copyPipe?.close();
     throw err;
   }
   try {
@@ -196,7 +226,7 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
     }
     // Inode per manifest entry (by index): a typed array, not a Map keyed by path.
     const reread: Reread = { problems: [], inodes: new Float64Array(count) };
-    const staged = await extractToStaging(backupDir, manifest, mark, staging, hashes, opts.writeInWorker ?? false, reread);
+    const staged = await extractToStaging(backupDir, manifest, mark, staging, hashes, opts.writeInWorker ?? false, reread, copier);
     await hashes.finish();
     if (reread.problems.length > 0) {
       throw new BackupIntegrityError(`restored files do not read back as the manifest says; nothing was moved into place`, reread.problems);
@@ -210,6 +240,7 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
     return { files: staged.files, bytes: staged.bytes, restored: scan.toRestore, unchanged: scan.unchanged };
   } finally {
     await hashes.close();
+    await copyPipe?.close();
     rmSync(staging, { recursive: true, force: true });
     removeEmptyParents(dirname(staging), firstCreated);
   }
@@ -227,7 +258,12 @@ function checkConflicts(conflicts: Conflict[], overwrite: boolean): void {
   }
 }
 
-/** Pass 2: check the whole archive and write the selected entries into staging. */
+/**
+ * Pass 2: check the whole archive and write the selected entries into staging. With a copier, files of
+ * at least `copier.minBytes` are not read here: a second worker copies their content from the archive file
+ * and reads each back, while this thread goes on with the next entries (a tree of a few big database
+ * files and many small ones keeps both cores busy creating files, instead of one).
+ */
 async function extractToStaging(
   backupDir: string,
   manifest: ManifestFile,
@@ -236,8 +272,10 @@ async function extractToStaging(
   hashes: HashPipeline,
   writeInWorker: boolean,
   reread: Reread,
+  copier: Copier | null,
 ): Promise<{ files: number; bytes: number; dirs: StagedDirs }> {
   const archive = manifest.head.archive;
+  const archivePath = archivePathOf(backupDir, { archive });
   // Directories present in staging, and whether each is one of the manifest's (those get their recorded
   // mode once in place; the others are only parents, made 0755). One per directory, none per file.
   const made: StagedDirs = new Map();
@@ -246,12 +284,19 @@ async function extractToStaging(
   const atime = Date.now() / 1000;
   const umaskBits = currentUmask();
   let fd = -1;
-  // Files the hash worker is still writing or reading back: closed (after their mode and mtime are set)
-  // once it is done with them. Capped, so a tree of small files does not run out of descriptors.
+  // The pipeline that writes and reads back the current file.
+  let fdPipe: HashPipeline = hashes;
+  // Files a worker is still writing or reading back: closed (after their mode and mtime are set) once
+  // it is done with them. Capped per pipeline, so a tree of small files does not run out of descriptors.
   const open = new Set<number>();
   const MAX_OPEN = 256;
+  const copyOpen = new Set<number>();
+  const MAX_COPY_OPEN = 64;
   let files = 0;
   let bytes = 0;
+  // The copier's own descriptor of the archive (it reads while this thread reads on).
+  let archiveFd = -1;
+  let archiveSize = 0;
 
   const ensureDir = (rel: string): void => {
     if (made.has(rel)) return;
@@ -264,9 +309,13 @@ async function extractToStaging(
   };
 
   try {
+    if (copier !== null) {
+      archiveFd = openSync(archivePath, 'r');
+      archiveSize = fstatSync(archiveFd).size;
+    }
     const result = await checkArchive(
       {
-        archivePath: archivePathOf(backupDir, { archive }),
+        archivePath,
         compression: archive.compression,
         entries: manifest.entries(),
         entriesAgain: () => manifest.entries(),
@@ -280,7 +329,7 @@ async function extractToStaging(
       {
         // Each file written is read back and hashed (onEntryEnd): that is its content check.
         checksTakenContent: true,
-        onEntry(m, i) {
+        onEntry(m, i, dataOffset) {
           while (above.length > 0 && !isBelow(m.path, above[above.length - 1] as string)) above.pop();
           if (m.type === 'dir') above.push(m.path);
           if (mark[i] !== SELECTED) return undefined;
@@ -295,13 +344,21 @@ async function extractToStaging(
             symlinkSync(m.linkTarget as string, abs);
             return undefined;
           }
-          while (open.size >= MAX_OPEN) hashes.settleOldest();
+          // Only content the file holds: a truncated archive is read here, and found short as it streams.
+          const copy = copier !== null && m.size >= copier.minBytes && dataOffset + m.size <= archiveSize ? copier.pipe : null;
+          fdPipe = copy ?? hashes;
+          const fds = copy ? copyOpen : open;
+          while (fds.size >= (copy ? MAX_COPY_OPEN : MAX_OPEN)) fdPipe.settleOldest();
           // O_EXCL + O_NOFOLLOW: never write through something already there. Created with its final
           // mode (a new file is readable and writable through this descriptor whatever its mode says).
           // Read and write: the same descriptor reads the file back once it is written.
           fd = openSync(abs, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, m.mode & 0o777);
-          open.add(fd);
+          fds.add(fd);
           const out = fd;
+          if (copy) {
+            copy.copy(out, archiveFd, dataOffset, m.size);
+            return SKIP_CONTENT;
+          }
           // Written by the hash worker, from the slot the archive was read into (see HashPipeline.write).
           return writeInWorker ? (chunk: Buffer) => hashes.write(out, chunk, 0, chunk.length) : (chunk: Buffer) => writeAll(out, chunk);
         },
@@ -317,14 +374,15 @@ async function extractToStaging(
             // this very one (a rename does not touch content). Mode and mtime are set once it is read (a
             // write after futimes would change the mtime again), then it is closed.
             reread.inodes[i] = fstatSync(out).ino;
-            hashes.hashFile(
+            const fds = fdPipe === hashes ? open : copyOpen;
+            fdPipe.hashFile(
               out,
               (got) => {
                 if (got !== m.sha256) reread.problems.push(`${JSON.stringify(m.path)}: content read back differs from the manifest`);
                 // Only when open() could not set it: bits taken by the umask, setuid/setgid/sticky.
                 if ((m.mode & umaskBits) !== 0 || m.mode > 0o777) fchmodSync(out, m.mode);
                 futimesSync(out, atime, mtime);
-                open.delete(out);
+                fds.delete(out);
                 closeSync(out);
               },
               true,
@@ -337,17 +395,23 @@ async function extractToStaging(
         },
       },
     );
+    // Every copy read back (its callbacks run) before the archive's verdict is given.
+    if (copier !== null) await copier.pipe.finish();
     if (result.problems.length > 0) {
       throw new BackupIntegrityError(`backup ${backupDir} does not match its manifest; nothing was restored`, result.problems);
     }
   } finally {
-    // After a failure: the worker may still hold writes for these; the staging directory goes anyway.
-    try {
-      hashes.settle();
-    } catch {
-      // the failure is already on its way up
+    // After a failure: the workers may still hold writes for these; the staging directory goes anyway.
+    for (const p of copier === null ? [hashes] : [hashes, copier.pipe]) {
+      try {
+        p.settle();
+      } catch {
+        // the failure is already on its way up
+      }
     }
     for (const f of open) closeSync(f);
+    for (const f of copyOpen) closeSync(f);
+    if (archiveFd >= 0) closeSync(archiveFd);
   }
   return { files, bytes, dirs: made };
 }

@@ -32,6 +32,10 @@ function writeAll(fd: number, buf: Buffer, off: number, len: number): void {
   while (done < len) done += writeSync(fd, buf, off + done, len - done);
 }
 
+/** Code of the error a copy fails with when its source ends before the bytes it was to copy. */
+export const E_SHORT_SOURCE = 'E_SHORT_SOURCE';
+const SHORT_SOURCE_MESSAGE = 'the source file ends before the bytes to copy (it changed while being read?)';
+
 /** Receives a stream's digest (lowercase hex). */
 export type DigestCallback = (hex: string) => void;
 
@@ -71,6 +75,14 @@ export interface HashPipeline {
    * write: a restore re-reads each file it wrote while it goes on writing the next ones.
    */
   hashFile(fd: number, done: DigestCallback, keepOpen?: boolean): void;
+  /**
+   * Copy `length` bytes of the open file `src` from `srcOffset` (positional reads: its offset is left
+   * alone) to `fd` at its current offset, after the writes to `fd` given before. In the worker pipeline
+   * the worker reads and writes, through its own buffer: a restore hands it a large file's content
+   * straight from the archive file and goes on with the next entries. A source shorter than that fails
+   * like a failed write, with code E_SHORT_SOURCE.
+   */
+  copy(fd: number, src: number, srcOffset: number, length: number): void;
   /** `done` runs on this thread once everything given so far is done (hashed, written). It must not call the pipeline. */
   whenDone(done: () => void): void;
   /** Block until everything given so far is done, running the callbacks due. Throws a failed write's error. */
@@ -140,6 +152,11 @@ export class LocalHashPipeline implements HashPipeline {
     done(hashWholeFile(fd, this.readBuf, keepOpen));
   }
 
+  copy(fd: number, src: number, srcOffset: number, length: number): void {
+    this.readBuf ??= Buffer.allocUnsafe(this.slotSize);
+    copyRange(fd, src, srcOffset, length, this.readBuf);
+  }
+
   whenDone(done: () => void): void {
     done();
   }
@@ -195,6 +212,9 @@ const OP_UPDATE = 1;
 const OP_END = 2; // digest into the digest area at the record's ring index
 const OP_WRITE = 3; // [op, fd, offset, length]: write the bytes to the fd
 const OP_HASH_FILE = 4; // [op, fd, keepOpen, 0]: read the fd from 0 to its end, hash, close unless keepOpen; digest as for OP_END
+const OP_COPY = 5; // [op, fd, src, 0] + [srcOffset, length] in the copy area: copy that range of src to fd
+/** Per ring record, two doubles: a copy's source offset and length (they may pass 2^31). */
+const COPY_ARGS = 2;
 const DIGEST_BYTES = 32;
 const ERROR_BYTES = 1024;
 
@@ -203,8 +223,9 @@ const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { closeSync, readSync, writeSync } = require('node:fs');
-const { ctlSab, dataSab, digestSab, errorSab, ring } = workerData;
+const { ctlSab, dataSab, digestSab, errorSab, copySab, ring } = workerData;
 const ctl = new Int32Array(ctlSab);
+const copyArgs = new Float64Array(copySab);
 const data = Buffer.from(dataSab);
 const digestArea = Buffer.from(digestSab);
 const errorArea = Buffer.from(errorSab);
@@ -257,6 +278,18 @@ function run() {
           if (ctl[r + 2] !== 1) closeSync(stream);
         }
         h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
+      } else if (op === ${OP_COPY}) {
+        if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
+        const src = ctl[r + 2], a = (tail % ring) * ${COPY_ARGS};
+        let at = copyArgs[a], left = copyArgs[a + 1];
+        while (left > 0) {
+          const n = readSync(src, readBuf, 0, Math.min(readBuf.length, left), at);
+          if (n === 0) throw Object.assign(new Error('${SHORT_SOURCE_MESSAGE}'), { code: '${E_SHORT_SOURCE}' });
+          let done = 0;
+          while (done < n) done += writeSync(stream, readBuf, done, n - done);
+          at += n;
+          left -= n;
+        }
       }
       tail++;
       sinceYield++;
@@ -303,6 +336,8 @@ export class WorkerHashPipeline implements HashPipeline {
   private readonly digestArea: Buffer;
   /** The worker's error (JSON), when FAILED is set. */
   private readonly errorArea: Buffer;
+  /** Copy arguments, COPY_ARGS per ring record. */
+  private readonly copyArgs: Float64Array;
   /** Record number of the last write given to the worker (-1: none). */
   private lastWrite = -1;
   /**
@@ -321,10 +356,12 @@ export class WorkerHashPipeline implements HashPipeline {
     dataSab: SharedArrayBuffer,
     digestSab: SharedArrayBuffer,
     errorSab: SharedArrayBuffer,
+    copySab: SharedArrayBuffer,
     readonly slotSize: number,
     slotCount: number,
   ) {
     this.ctl = new Int32Array(ctlSab);
+    this.copyArgs = new Float64Array(copySab);
     this.data = Buffer.from(dataSab);
     this.digestArea = Buffer.from(digestSab);
     this.errorArea = Buffer.from(errorSab);
@@ -341,10 +378,11 @@ export class WorkerHashPipeline implements HashPipeline {
     const dataSab = new SharedArrayBuffer(slotSize * slotCount);
     const digestSab = new SharedArrayBuffer(RING * DIGEST_BYTES);
     const errorSab = new SharedArrayBuffer(ERROR_BYTES);
+    const copySab = new SharedArrayBuffer(RING * COPY_ARGS * 8);
     // Referenced (it keeps the process alive) until close(): callers always close in a finally.
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { ctlSab, dataSab, digestSab, errorSab, ring: RING },
+      workerData: { ctlSab, dataSab, digestSab, errorSab, copySab, ring: RING },
       // The worker only holds hash states and digests: a small heap keeps the process's peak memory low.
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
       // The files it reads back (hashFile) are opened by the main thread and closed here: not the
@@ -355,7 +393,7 @@ export class WorkerHashPipeline implements HashPipeline {
       worker.once('online', resolve);
       worker.once('error', reject);
     });
-    return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, slotSize, slotCount);
+    return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, copySab, slotSize, slotCount);
   }
 
   acquire(): Buffer {
@@ -444,6 +482,19 @@ export class WorkerHashPipeline implements HashPipeline {
     });
   }
 
+  copy(fd: number, src: number, srcOffset: number, length: number): void {
+    if (length === 0) return;
+    const a = (this.head % RING) * COPY_ARGS;
+    // Written before the record is published (flushHead's Atomics.store orders them for the worker).
+    this.publish(OP_COPY, fd, src, 0, () => {
+      this.copyArgs[a] = srcOffset;
+      this.copyArgs[a + 1] = length;
+    });
+    this.lastWrite = this.head - 1;
+    // No slot bytes to mark; published at once so the worker starts while we go on.
+    this.flushHead();
+  }
+
   whenDone(done: () => void): void {
     const record = this.head - 1;
     if (record < 0 || (this.endFirst === this.endRecords.length && Atomics.load(this.ctl, TAIL) > record)) {
@@ -527,13 +578,15 @@ export class WorkerHashPipeline implements HashPipeline {
     }
   }
 
-  private publish(op: number, stream: number, offset: number, length: number): void {
+  private publish(op: number, stream: number, offset: number, length: number, fill?: () => void): void {
     // Ring full: wait for the worker to make room, and take the digest from the place about to be reused.
     if (this.head >= RING) {
       this.waitTail(this.head - RING + 1);
       const first = this.endRecords[this.endFirst];
       if (first !== undefined && first <= this.head - RING) this.harvest();
     }
+    // The record's place is free now: extra arguments go beside it.
+    fill?.();
     const r = RECORDS + (this.head % RING) * RECORD_INTS;
     const ctl = this.ctl;
     ctl[r] = op;
@@ -562,6 +615,7 @@ export class WorkerHashPipeline implements HashPipeline {
     } catch {
       info = {};
     }
+    if (info.code === E_SHORT_SOURCE) return Object.assign(new Error(`copy failed in the hash worker: ${SHORT_SOURCE_MESSAGE}`), { code: info.code });
     if (info.code) return Object.assign(new Error(`write failed in the hash worker: ${info.message ?? info.code}`), { code: info.code });
     return new Error(`hash worker failed${info.message ? `: ${info.message}` : ''}`);
   }
@@ -586,6 +640,18 @@ export class WorkerHashPipeline implements HashPipeline {
 }
 
 const noop = (): void => undefined;
+
+/** Copy `src[at, at+length)` to `fd` through `buf` (LocalHashPipeline.copy; the worker has its own copy of this loop). */
+function copyRange(fd: number, src: number, at: number, length: number, buf: Buffer): void {
+  let left = length;
+  while (left > 0) {
+    const n = readSync(src, buf, 0, Math.min(buf.length, left), at);
+    if (n === 0) throw Object.assign(new Error(SHORT_SOURCE_MESSAGE), { code: E_SHORT_SOURCE });
+    writeAll(fd, buf, 0, n);
+    at += n;
+    left -= n;
+  }
+}
 
 /** sha256 of an open file from its start, through `buf`; closes the file unless `keepOpen`. */
 function hashWholeFile(fd: number, buf: Buffer, keepOpen: boolean): string {

@@ -25,15 +25,24 @@ export interface TarEntry extends TarHeader {
   typeflag: string;
   /** Offset of the entry's first header block (its pax header when it has one) in the tar stream. */
   offset: number;
+  /** Offset of the entry's first content byte in the tar stream (right after its header). */
+  dataOffset: number;
 }
 
 /** Receives the content of one entry, chunk by chunk. The chunk is a view: copy it to keep it. */
 export type ContentConsumer = (chunk: Buffer) => void;
 
+/**
+ * Returned by a visitor's `entry` for content it reads from the archive file itself (at
+ * `entry.dataOffset`): the parser passes over that content without handing it out, and lets the source
+ * jump past the rest of it (`TarParser.takeSkip`) instead of reading it.
+ */
+export const SKIP_CONTENT: unique symbol = Symbol('skip content');
+
 /** What the parser calls as it goes. */
 export interface TarVisitor {
-  /** A new entry. Return a consumer to receive its content, or nothing to skip it. */
-  entry(entry: TarEntry): ContentConsumer | undefined | void;
+  /** A new entry. Return a consumer to receive its content, nothing to ignore it, or SKIP_CONTENT. */
+  entry(entry: TarEntry): ContentConsumer | typeof SKIP_CONTENT | undefined | void;
   /** All of the entry's content has passed (called for every entry, also empty and skipped ones). */
   entryEnd?(entry: TarEntry): void;
 }
@@ -73,6 +82,8 @@ export class TarParser {
   private remaining = 0;
   private current: TarEntry | null = null;
   private consumer: ContentConsumer | undefined;
+  /** The current entry's content is not wanted here: the source may jump over what is left of it. */
+  private skipping = false;
   private entryStart = -1;
   /** Content of a pax header being read (bounded by MAX_PAX_BYTES). */
   private paxBuf: Buffer | null = null;
@@ -168,6 +179,20 @@ export class TarParser {
     return this.pos;
   }
 
+  /**
+   * Content bytes the source should jump over before its next push (the rest of an entry whose visitor
+   * returned SKIP_CONTENT), taken as consumed: 0 when there are none. The caller must not jump past the
+   * end of the file (a truncated archive would otherwise look complete up to there).
+   */
+  takeSkip(): number {
+    if (!this.skipping || this.state !== State.Content) return 0;
+    const n = this.remaining;
+    this.pos += n;
+    this.remaining = 0;
+    this.finishContent();
+    return n;
+  }
+
   private onBlock(buf: Buffer, at: number): void {
     const blockOffset = this.pos;
     this.pos += BLOCK_SIZE;
@@ -201,8 +226,11 @@ export class TarParser {
       return;
     }
     const entry = this.applyPax(raw, blockOffset);
+    entry.dataOffset = this.pos;
     this.current = entry;
-    this.consumer = this.visitor.entry(entry) ?? undefined;
+    const taken = this.visitor.entry(entry) ?? undefined;
+    this.skipping = taken === SKIP_CONTENT;
+    this.consumer = taken === SKIP_CONTENT ? undefined : taken;
     this.remaining = entry.size;
     if (entry.size === 0) this.finishContent();
     else this.state = State.Content;
@@ -262,6 +290,7 @@ export class TarParser {
     const entry = this.current as TarEntry;
     this.current = null;
     this.consumer = undefined;
+    this.skipping = false;
     this.visitor.entryEnd?.(entry);
     this.toPadding(entry.size);
   }

@@ -1,10 +1,10 @@
 /** The worker hash pipeline must give exactly the digests of plain in-thread hashing. */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LocalHashPipeline, WorkerHashPipeline, type HashPipeline } from '../../../src/backup/hash-pipeline.js';
+import { E_SHORT_SOURCE, LocalHashPipeline, WorkerHashPipeline, type HashPipeline } from '../../../src/backup/hash-pipeline.js';
 
 /**
  * Feed `files` through a pipeline the way the tar writer does: content packed into slots one after
@@ -128,6 +128,58 @@ describe('hash pipeline', () => {
       await p.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe.each([
+    ['worker', () => WorkerHashPipeline.start(64 * 1024, 8)],
+    ['local', async () => new LocalHashPipeline(64 * 1024)],
+  ] as const)('copy (%s pipeline)', (_kind, start) => {
+    it('copies ranges of a source file, beyond 4 GiB too, and reads the copies back', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rbm-pipe-'));
+      const p = await start();
+      // A sparse 5 GiB source: offsets past 2^31 and 2^32 must survive the hand-over to the worker.
+      const src = openSync(join(dir, 'src'), 'w+');
+      const far = 4 * 1024 ** 3 + 12345;
+      const pieces = [randomBytes(300_000), randomBytes(70_000)];
+      writeSync(src, pieces[0] as Buffer, 0, 300_000, 1000);
+      writeSync(src, pieces[1] as Buffer, 0, 70_000, far);
+      ftruncateSync(src, 5 * 1024 ** 3);
+      const outs = [openSync(join(dir, 'a'), 'w+'), openSync(join(dir, 'b'), 'w+')];
+      const digests: string[] = [];
+      try {
+        p.copy(outs[0] as number, src, 1000, 300_000);
+        p.copy(outs[1] as number, src, far, 70_000);
+        outs.forEach((fd, i) => p.hashFile(fd, (hex) => (digests[i] = hex)));
+        await p.finish();
+        expect(readFileSync(join(dir, 'a')).equals(pieces[0] as Buffer)).toBe(true);
+        expect(readFileSync(join(dir, 'b')).equals(pieces[1] as Buffer)).toBe(true);
+        expect(digests).toEqual(pieces.map((b) => createHash('sha256').update(b).digest('hex')));
+      } finally {
+        closeSync(src);
+        await p.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('fails with E_SHORT_SOURCE when the source ends before the range', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rbm-pipe-'));
+      const p = await start();
+      const src = openSync(join(dir, 'src'), 'w+');
+      writeSync(src, randomBytes(1000));
+      const out = openSync(join(dir, 'out'), 'w+');
+      try {
+        const copied = (async () => {
+          p.copy(out, src, 500, 1000);
+          p.settle();
+        })();
+        await expect(copied).rejects.toMatchObject({ code: E_SHORT_SOURCE });
+      } finally {
+        closeSync(src);
+        closeSync(out);
+        await p.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   it('local pipeline matches plain hashing', async () => {
