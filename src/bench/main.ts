@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: build, then `node dist/bench/main.js [--size-mb N] [--compression none|gzip]
- * [--gzip-level N] [--repeat N] [--keep] [--scale-files N,N,…|0] [--no-scale] [--repo-root DIR]`. Prints a
+ * [--gzip-level N] [--repeat N] [--keep] [--scale-files N,N,…|0] [--no-scale] [--repo-root DIR] [--help]`. Prints a
  * table and merges the results into `.bench/results.json` under one key per section and configuration
  * (today: `backup-<compression>-<size>mb`, `scale-<N>-<N>-…` for memory versus number of files, and
  * `startup` for `status` beside `node -e 0`).
@@ -13,8 +13,37 @@ import { formatBackupBench, runBackupBench } from './backup-bench.js';
 import { DEFAULT_SCALE_FILES, formatScaleBench, parseScaleFiles, runScaleBench } from './scale-bench.js';
 import { runStartupBench } from './startup-bench.js';
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+const USAGE = `usage: npm run bench -- [options]
+  --size-mb N            tree size for the backup and restore comparison (default 1024)
+  --compression C        none (default) or gzip, for us and for tar
+  --gzip-level N         gzip level for both (default 1)
+  --repeat N             measure every step N times: best and paired-median ratios (default 1)
+  --scale-files N,N,…    file counts for the memory-versus-files section (default ${DEFAULT_SCALE_FILES.join(',')})
+  --no-scale             skip that section
+  --keep                 keep archives and restored trees under .bench/work
+  --repo-root DIR        where .bench/ goes (default: this repository)
+  --help                 this text`;
+
+/** The options, or null after printing why they are not usable (a typo must not cost a whole run). */
+function parseOptions(): ReturnType<typeof parseBenchArgs> | null {
+  try {
+    const parsed = parseBenchArgs();
+    if (parsed.values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return null;
+    }
+    return parsed;
+  } catch (err) {
+    // parseArgs throws a TypeError with a code for unknown or malformed options.
+    if (!(err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) throw err;
+    process.stderr.write(`${err.message}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return null;
+  }
+}
+
+function parseBenchArgs() {
+  return parseArgs({
     options: {
       'size-mb': { type: 'string', default: '1024' },
       compression: { type: 'string', default: 'none' },
@@ -24,8 +53,15 @@ async function main(): Promise<void> {
       'scale-files': { type: 'string', default: DEFAULT_SCALE_FILES.join(',') },
       'no-scale': { type: 'boolean', default: false },
       'repo-root': { type: 'string' },
+      help: { type: 'boolean', default: false },
     },
   });
+}
+
+async function main(): Promise<void> {
+  const parsed = parseOptions();
+  if (parsed === null) return;
+  const { values } = parsed;
   const sizeMb = Number(values['size-mb']);
   if (!Number.isInteger(sizeMb) || sizeMb < 1) throw new Error(`--size-mb must be a positive integer, got ${values['size-mb']}`);
   const compression = values.compression;
