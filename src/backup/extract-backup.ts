@@ -10,7 +10,6 @@ import {
   chmodSync,
   fchmodSync,
   fstatSync,
-  futimesSync,
   lstatSync,
   lutimesSync,
   mkdirSync,
@@ -377,17 +376,19 @@ async function extractToStaging(
             // write after futimes would change the mtime again), then it is closed.
             reread.inodes[i] = fstatSync(out).ino;
             const fds = fdPipe === hashes ? open : copyOpen;
+            // The worker sets the times right after the read (off this thread's path); a mode change
+            // after that leaves the mtime as it is.
             fdPipe.hashFile(
               out,
               (got) => {
                 if (got !== m.sha256) reread.problems.push(`${JSON.stringify(m.path)}: content read back differs from the manifest`);
                 // Only when open() could not set it: bits taken by the umask, setuid/setgid/sticky.
                 if ((m.mode & umaskBits) !== 0 || m.mode > 0o777) fchmodSync(out, m.mode);
-                futimesSync(out, atime, mtime);
                 fds.delete(out);
                 closeSync(out);
               },
               true,
+              { atime, mtime },
             );
             files++;
             bytes += m.size;

@@ -24,7 +24,7 @@
  * under a TypeScript test runner.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { closeSync, futimesSync, readSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 function writeAll(fd: number, buf: Buffer, off: number, len: number): void {
@@ -38,6 +38,12 @@ const SHORT_SOURCE_MESSAGE = 'the source file ends before the bytes to copy (it 
 
 /** Receives a stream's digest (lowercase hex). */
 export type DigestCallback = (hex: string) => void;
+
+/** Access and modification times to set on a file, in seconds (as futimes takes them). */
+export interface FileTimes {
+  atime: number;
+  mtime: number;
+}
 
 /** Hashes byte ranges of its slot buffers into numbered streams. */
 export interface HashPipeline {
@@ -70,11 +76,12 @@ export interface HashPipeline {
   write(fd: number, buf: Buffer, off: number, len: number): void;
   /**
    * Read the open file `fd` from its start to its end (positional reads: its offset is left alone), hash
-   * it, and close it unless `keepOpen` (the caller closes it, in `done` at the earliest); `done` gets the
-   * digest as for `end`. In the worker pipeline the reading is the worker's too, after every earlier
-   * write: a restore re-reads each file it wrote while it goes on writing the next ones.
+   * it, then give it `times` (seconds) when asked, and close it unless `keepOpen` (the caller closes it,
+   * in `done` at the earliest); `done` gets the digest as for `end`. In the worker pipeline the reading
+   * is the worker's too, after every earlier write: a restore re-reads each file it wrote, and sets its
+   * mtime once nothing writes to it any more, while it goes on creating the next ones.
    */
-  hashFile(fd: number, done: DigestCallback, keepOpen?: boolean): void;
+  hashFile(fd: number, done: DigestCallback, keepOpen?: boolean, times?: FileTimes): void;
   /**
    * Copy `length` bytes of the open file `src` from `srcOffset` (positional reads: its offset is left
    * alone) to `fd` at its current offset, after the writes to `fd` given before. In the worker pipeline
@@ -146,10 +153,10 @@ export class LocalHashPipeline implements HashPipeline {
     writeAll(fd, buf, off, len);
   }
 
-  hashFile(fd: number, done: DigestCallback, keepOpen = false): void {
+  hashFile(fd: number, done: DigestCallback, keepOpen = false, times?: FileTimes): void {
     // Not the slot: the caller may be holding data in it.
     this.readBuf ??= Buffer.allocUnsafe(this.slotSize);
-    done(hashWholeFile(fd, this.readBuf, keepOpen));
+    done(hashWholeFile(fd, this.readBuf, keepOpen, times));
   }
 
   copy(fd: number, src: number, srcOffset: number, length: number): void {
@@ -211,9 +218,11 @@ const RING = 16384; // records in the ring
 const OP_UPDATE = 1;
 const OP_END = 2; // digest into the digest area at the record's ring index
 const OP_WRITE = 3; // [op, fd, offset, length]: write the bytes to the fd
-const OP_HASH_FILE = 4; // [op, fd, keepOpen, 0]: read the fd from 0 to its end, hash, close unless keepOpen; digest as for OP_END
+const OP_HASH_FILE = 4; // [op, fd, flags, 0] (+ times in the copy area): read the fd from 0 to its end, hash, set times, close unless keepOpen; digest as for OP_END
+const HASH_KEEP_OPEN = 1;
+const HASH_SET_TIMES = 2;
 const OP_COPY = 5; // [op, fd, src, 0] + [srcOffset, length] in the copy area: copy that range of src to fd
-/** Per ring record, two doubles: a copy's source offset and length (they may pass 2^31). */
+/** Per ring record, two doubles: a copy's source offset and length (they may pass 2^31), or the times hashFile sets. */
 const COPY_ARGS = 2;
 const DIGEST_BYTES = 32;
 const ERROR_BYTES = 1024;
@@ -222,7 +231,7 @@ const ERROR_BYTES = 1024;
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { closeSync, readSync, writeSync } = require('node:fs');
+const { closeSync, futimesSync, readSync, writeSync } = require('node:fs');
 const { ctlSab, dataSab, digestSab, errorSab, copySab, ring } = workerData;
 const ctl = new Int32Array(ctlSab);
 const copyArgs = new Float64Array(copySab);
@@ -268,14 +277,19 @@ function run() {
       } else if (op === ${OP_HASH_FILE}) {
         if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
         const h = createHash('sha256');
+        const flags = ctl[r + 2];
         try {
           let pos = 0;
           for (let n = readSync(stream, readBuf, 0, readBuf.length, 0); n > 0; n = readSync(stream, readBuf, 0, readBuf.length, pos)) {
             h.update(readBuf.subarray(0, n));
             pos += n;
           }
+          if (flags & ${HASH_SET_TIMES}) {
+            const a = (tail % ring) * ${COPY_ARGS};
+            futimesSync(stream, copyArgs[a], copyArgs[a + 1]);
+          }
         } finally {
-          if (ctl[r + 2] !== 1) closeSync(stream);
+          if (!(flags & ${HASH_KEEP_OPEN})) closeSync(stream);
         }
         h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
       } else if (op === ${OP_COPY}) {
@@ -336,7 +350,7 @@ export class WorkerHashPipeline implements HashPipeline {
   private readonly digestArea: Buffer;
   /** The worker's error (JSON), when FAILED is set. */
   private readonly errorArea: Buffer;
-  /** Copy arguments, COPY_ARGS per ring record. */
+  /** Copy arguments or file times, COPY_ARGS per ring record. */
   private readonly copyArgs: Float64Array;
   /** Record number of the last write given to the worker (-1: none). */
   private lastWrite = -1;
@@ -469,11 +483,16 @@ export class WorkerHashPipeline implements HashPipeline {
     for (let s = first; s <= last; s++) this.slotLast[s] = this.head;
   }
 
-  hashFile(fd: number, done: DigestCallback, keepOpen = false): void {
+  hashFile(fd: number, done: DigestCallback, keepOpen = false, times?: FileTimes): void {
     const record = this.head;
     if (!keepOpen) this.openFds.add(fd);
+    const a = (record % RING) * COPY_ARGS;
     // No bytes of a slot: nothing to mark. Published at once, so the worker reads while we write on.
-    this.publish(OP_HASH_FILE, fd, keepOpen ? 1 : 0, 0);
+    this.publish(OP_HASH_FILE, fd, (keepOpen ? HASH_KEEP_OPEN : 0) | (times ? HASH_SET_TIMES : 0), 0, () => {
+      if (!times) return;
+      this.copyArgs[a] = times.atime;
+      this.copyArgs[a + 1] = times.mtime;
+    });
     this.flushHead();
     this.endRecords.push(record);
     this.endCallbacks.push((at) => {
@@ -653,8 +672,8 @@ function copyRange(fd: number, src: number, at: number, length: number, buf: Buf
   }
 }
 
-/** sha256 of an open file from its start, through `buf`; closes the file unless `keepOpen`. */
-function hashWholeFile(fd: number, buf: Buffer, keepOpen: boolean): string {
+/** sha256 of an open file from its start, through `buf`; then `times` set, and closed unless `keepOpen`. */
+function hashWholeFile(fd: number, buf: Buffer, keepOpen: boolean, times?: FileTimes): string {
   const h = createHash('sha256');
   try {
     let pos = 0;
@@ -662,6 +681,7 @@ function hashWholeFile(fd: number, buf: Buffer, keepOpen: boolean): string {
       h.update(buf.subarray(0, n));
       pos += n;
     }
+    if (times) futimesSync(fd, times.atime, times.mtime);
   } finally {
     if (!keepOpen) closeSync(fd);
   }

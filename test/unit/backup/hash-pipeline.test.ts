@@ -1,6 +1,6 @@
 /** The worker hash pipeline must give exactly the digests of plain in-thread hashing. */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -156,6 +156,27 @@ describe('hash pipeline', () => {
         expect(digests).toEqual(pieces.map((b) => createHash('sha256').update(b).digest('hex')));
       } finally {
         closeSync(src);
+        await p.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('sets the file times after reading it back, and leaves it open when asked', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rbm-pipe-'));
+      const p = await start();
+      const content = randomBytes(200_000);
+      const fd = openSync(join(dir, 'f'), 'w+');
+      let digest = '';
+      try {
+        writeSync(fd, content);
+        p.hashFile(fd, (hex) => (digest = hex), true, { atime: 1_700_000_000, mtime: 1_600_000_000.5 });
+        await p.finish();
+        expect(digest).toBe(createHash('sha256').update(content).digest('hex'));
+        const st = fstatSync(fd); // still open: fstat would throw EBADF otherwise
+        expect(st.mtimeMs).toBe(1_600_000_000_500);
+        expect(st.atimeMs).toBe(1_700_000_000_000);
+      } finally {
+        closeSync(fd);
         await p.close();
         rmSync(dir, { recursive: true, force: true });
       }
