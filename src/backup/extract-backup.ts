@@ -27,13 +27,13 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { BackupIntegrityError, InvalidInputError } from '../core/errors.js';
+import { BackupIntegrityError, InvalidInputError, messageOf } from '../core/errors.js';
 import { archivePathOf, checkArchive } from './archive-check.js';
 import { type Conflict, SELECTED, findConflicts, isInside, scanRestore } from './conflicts.js';
 import { realDirectory, removeEmptyParents } from '../util/paths.js';
 import { type ManifestEntry, isBelow } from './manifest.js';
 import { ManifestFile } from './manifest-file.js';
-import { type HashPipeline, startHashPipeline } from './hash-pipeline.js';
+import { E_SHORT_SOURCE, type HashPipeline, startHashPipeline } from './hash-pipeline.js';
 import { SKIP_CONTENT } from './tar-reader.js';
 
 function writeAll(fd: number, buf: Buffer): void {
@@ -399,7 +399,15 @@ async function extractToStaging(
       },
     );
     // Every copy read back (its callbacks run) before the archive's verdict is given.
-    if (copier !== null) await copier.pipe.finish();
+    if (copier !== null) {
+      try {
+        await copier.pipe.finish();
+      } catch (err) {
+        // The archive held those bytes when the copy was handed over: it changed under the restore.
+        if ((err as NodeJS.ErrnoException).code !== E_SHORT_SOURCE) throw err;
+        throw new BackupIntegrityError(`backup ${backupDir} changed while it was read; nothing was restored`, [...result.problems, `archive: ${messageOf(err)}`]);
+      }
+    }
     if (result.problems.length > 0) {
       throw new BackupIntegrityError(`backup ${backupDir} does not match its manifest; nothing was restored`, result.problems);
     }
