@@ -151,7 +151,10 @@ function lstatOrNull(p: string): Stats | null {
  *    worker while this thread writes the next ones; a file that does not read back as its manifest sha256
  *    fails the restore before anything leaves staging. That read-back is the content check of the files
  *    restored: it covers the archive's bytes and the disk's, so those files are not hashed a second time as
- *    they stream past (files not selected still are).
+ *    they stream past (files not selected still are). Files of 4 MiB and more (parallelCopyBytes) are not
+ *    read by this thread at all: once their header has been checked, a second worker copies their content
+ *    from the archive file and reads it back, while the reader jumps over it and this thread goes on
+ *    creating the next entries.
  *    The sha256 of the whole archive file is not recomputed here (verifyBackup does compare it): it
  *    protects nothing a restore writes. Every byte that reaches a restored file is file content, covered
  *    by that file's sha256; every header field a restore uses (path, type, size, mode, mtime, link target)

@@ -13,6 +13,9 @@
  * creates files. A slot is reused only once the worker is done with everything recorded in it, writes
  * included; `whenDone` tells the main thread when the writes so far are done.
  *
+ * It can also copy a range of one open file to another through its own buffer (`copy`): a restore hands a
+ * large file's content over straight from the archive file to a second pipeline's worker, and goes on.
+ *
  * Digests come back the same way, never as strings held by the worker: when a stream ends, the worker
  * writes its 32 bytes into a shared digest area beside the record, and the main thread hands them to
  * the callback given to `end` as soon as it sees the worker has passed that record. So memory stays
@@ -218,12 +221,12 @@ const RING = 16384; // records in the ring
 const OP_UPDATE = 1;
 const OP_END = 2; // digest into the digest area at the record's ring index
 const OP_WRITE = 3; // [op, fd, offset, length]: write the bytes to the fd
-const OP_HASH_FILE = 4; // [op, fd, flags, 0] (+ times in the copy area): read the fd from 0 to its end, hash, set times, close unless keepOpen; digest as for OP_END
+const OP_HASH_FILE = 4; // [op, fd, flags, 0] (+ times in the args area): read the fd from 0 to its end, hash, set times, close unless keepOpen; digest as for OP_END
 const HASH_KEEP_OPEN = 1;
 const HASH_SET_TIMES = 2;
-const OP_COPY = 5; // [op, fd, src, 0] + [srcOffset, length] in the copy area: copy that range of src to fd
-/** Per ring record, two doubles: a copy's source offset and length (they may pass 2^31), or the times hashFile sets. */
-const COPY_ARGS = 2;
+const OP_COPY = 5; // [op, fd, src, 0] + [srcOffset, length] in the args area: copy that range of src to fd
+/** Arguments too wide for a record's Int32s, two doubles per ring record: a copy's source offset and length (they may pass 2^31), or the times hashFile sets. */
+const RECORD_ARGS = 2;
 const DIGEST_BYTES = 32;
 const ERROR_BYTES = 1024;
 
@@ -232,9 +235,9 @@ const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { closeSync, futimesSync, readSync, writeSync } = require('node:fs');
-const { ctlSab, dataSab, digestSab, errorSab, copySab, ring } = workerData;
+const { ctlSab, dataSab, digestSab, errorSab, argsSab, ring } = workerData;
 const ctl = new Int32Array(ctlSab);
-const copyArgs = new Float64Array(copySab);
+const recordArgs = new Float64Array(argsSab);
 const data = Buffer.from(dataSab);
 const digestArea = Buffer.from(digestSab);
 const errorArea = Buffer.from(errorSab);
@@ -285,8 +288,8 @@ function run() {
             pos += n;
           }
           if (flags & ${HASH_SET_TIMES}) {
-            const a = (tail % ring) * ${COPY_ARGS};
-            futimesSync(stream, copyArgs[a], copyArgs[a + 1]);
+            const a = (tail % ring) * ${RECORD_ARGS};
+            futimesSync(stream, recordArgs[a], recordArgs[a + 1]);
           }
         } finally {
           if (!(flags & ${HASH_KEEP_OPEN})) closeSync(stream);
@@ -294,8 +297,8 @@ function run() {
         h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
       } else if (op === ${OP_COPY}) {
         if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
-        const src = ctl[r + 2], a = (tail % ring) * ${COPY_ARGS};
-        let at = copyArgs[a], left = copyArgs[a + 1];
+        const src = ctl[r + 2], a = (tail % ring) * ${RECORD_ARGS};
+        let at = recordArgs[a], left = recordArgs[a + 1];
         while (left > 0) {
           const n = readSync(src, readBuf, 0, Math.min(readBuf.length, left), at);
           if (n === 0) throw Object.assign(new Error('${SHORT_SOURCE_MESSAGE}'), { code: '${E_SHORT_SOURCE}' });
@@ -350,8 +353,8 @@ export class WorkerHashPipeline implements HashPipeline {
   private readonly digestArea: Buffer;
   /** The worker's error (JSON), when FAILED is set. */
   private readonly errorArea: Buffer;
-  /** Copy arguments or file times, COPY_ARGS per ring record. */
-  private readonly copyArgs: Float64Array;
+  /** Copy arguments or file times, RECORD_ARGS per ring record. */
+  private readonly recordArgs: Float64Array;
   /** Record number of the last write given to the worker (-1: none). */
   private lastWrite = -1;
   /**
@@ -370,12 +373,12 @@ export class WorkerHashPipeline implements HashPipeline {
     dataSab: SharedArrayBuffer,
     digestSab: SharedArrayBuffer,
     errorSab: SharedArrayBuffer,
-    copySab: SharedArrayBuffer,
+    argsSab: SharedArrayBuffer,
     readonly slotSize: number,
     slotCount: number,
   ) {
     this.ctl = new Int32Array(ctlSab);
-    this.copyArgs = new Float64Array(copySab);
+    this.recordArgs = new Float64Array(argsSab);
     this.data = Buffer.from(dataSab);
     this.digestArea = Buffer.from(digestSab);
     this.errorArea = Buffer.from(errorSab);
@@ -392,11 +395,11 @@ export class WorkerHashPipeline implements HashPipeline {
     const dataSab = new SharedArrayBuffer(slotSize * slotCount);
     const digestSab = new SharedArrayBuffer(RING * DIGEST_BYTES);
     const errorSab = new SharedArrayBuffer(ERROR_BYTES);
-    const copySab = new SharedArrayBuffer(RING * COPY_ARGS * 8);
+    const argsSab = new SharedArrayBuffer(RING * RECORD_ARGS * 8);
     // Referenced (it keeps the process alive) until close(): callers always close in a finally.
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { ctlSab, dataSab, digestSab, errorSab, copySab, ring: RING },
+      workerData: { ctlSab, dataSab, digestSab, errorSab, argsSab, ring: RING },
       // The worker only holds hash states and digests: a small heap keeps the process's peak memory low.
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
       // The files it reads back (hashFile) are opened by the main thread and closed here: not the
@@ -407,7 +410,7 @@ export class WorkerHashPipeline implements HashPipeline {
       worker.once('online', resolve);
       worker.once('error', reject);
     });
-    return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, copySab, slotSize, slotCount);
+    return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, argsSab, slotSize, slotCount);
   }
 
   acquire(): Buffer {
@@ -486,12 +489,12 @@ export class WorkerHashPipeline implements HashPipeline {
   hashFile(fd: number, done: DigestCallback, keepOpen = false, times?: FileTimes): void {
     const record = this.head;
     if (!keepOpen) this.openFds.add(fd);
-    const a = (record % RING) * COPY_ARGS;
+    const a = (record % RING) * RECORD_ARGS;
     // No bytes of a slot: nothing to mark. Published at once, so the worker reads while we write on.
     this.publish(OP_HASH_FILE, fd, (keepOpen ? HASH_KEEP_OPEN : 0) | (times ? HASH_SET_TIMES : 0), 0, () => {
       if (!times) return;
-      this.copyArgs[a] = times.atime;
-      this.copyArgs[a + 1] = times.mtime;
+      this.recordArgs[a] = times.atime;
+      this.recordArgs[a + 1] = times.mtime;
     });
     this.flushHead();
     this.endRecords.push(record);
@@ -503,11 +506,11 @@ export class WorkerHashPipeline implements HashPipeline {
 
   copy(fd: number, src: number, srcOffset: number, length: number): void {
     if (length === 0) return;
-    const a = (this.head % RING) * COPY_ARGS;
+    const a = (this.head % RING) * RECORD_ARGS;
     // Written before the record is published (flushHead's Atomics.store orders them for the worker).
     this.publish(OP_COPY, fd, src, 0, () => {
-      this.copyArgs[a] = srcOffset;
-      this.copyArgs[a + 1] = length;
+      this.recordArgs[a] = srcOffset;
+      this.recordArgs[a + 1] = length;
     });
     this.lastWrite = this.head - 1;
     // No slot bytes to mark; published at once so the worker starts while we go on.
