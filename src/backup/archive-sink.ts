@@ -5,9 +5,10 @@
  * thread pool) so that the final fsync does not have to push a whole gigabyte to the disk at once while
  * the CPU waits: the disk writes while we read and hash the next files.
  */
-import { fdatasync, fsync, writeSync } from 'node:fs';
+import { fdatasync, fsync } from 'node:fs';
 import { createGzip, type Gzip } from 'node:zlib';
 import type { HashPipeline } from './hash-pipeline.js';
+import { writeAll } from '../util/write-all.js';
 
 /** Receives the writer's filled buffer. */
 export interface ArchiveSink {
@@ -57,11 +58,6 @@ function yieldToLoop<T>(value: T): Promise<T> {
   return new Promise((resolve) => setImmediate(resolve, value));
 }
 
-function writeAll(fd: number, buf: Buffer, len: number): void {
-  let off = 0;
-  while (off < len) off += writeSync(fd, buf, off, len - off);
-}
-
 /**
  * Uncompressed: one synchronous write per filled buffer. No compression by default because backups go
  * to the local disk during an incident (speed first), and the biggest files, DuckDB databases, barely
@@ -96,7 +92,7 @@ export class FileSink implements ArchiveSink {
         this.written = upTo;
       });
     } else {
-      writeAll(this.fd, buf, len);
+      writeAll(this.fd, buf, 0, len);
       this.written = this.bytes += len;
     }
     this.onWritten?.(this.written);
@@ -141,7 +137,7 @@ export class GzipSink implements ArchiveSink {
     this.gz = createGzip({ level, chunkSize: 256 * 1024 });
     this.gz.on('data', (out: Buffer) => {
       try {
-        writeAll(this.fd, out, out.length);
+        writeAll(this.fd, out);
         this.bytes += out.length;
         this.writeback.wrote(out.length);
       } catch (err) {

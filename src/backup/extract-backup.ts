@@ -24,22 +24,17 @@ import {
   symlinkSync,
   unlinkSync,
   utimesSync,
-  writeSync,
 } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { BackupIntegrityError, InvalidInputError, messageOf } from '../core/errors.js';
 import { archivePathOf, checkArchive } from './archive-check.js';
 import { type Conflict, SELECTED, findConflicts, isInside, scanRestore } from './conflicts.js';
 import { realDirectory, removeEmptyParents } from '../util/paths.js';
+import { writeAll } from '../util/write-all.js';
 import { type ManifestEntry, isBelow } from './manifest.js';
 import { ManifestFile } from './manifest-file.js';
 import { E_SHORT_SOURCE, type HashPipeline, startHashPipeline } from './hash-pipeline.js';
 import { SKIP_CONTENT } from './tar-reader.js';
-
-function writeAll(fd: number, buf: Buffer): void {
-  let off = 0;
-  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-}
 
 /** Options of extractBackup. */
 export interface ExtractOptions {

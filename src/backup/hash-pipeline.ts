@@ -27,13 +27,9 @@
  * under a TypeScript test runner.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, futimesSync, readSync, writeSync } from 'node:fs';
+import { closeSync, futimesSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-
-function writeAll(fd: number, buf: Buffer, off: number, len: number): void {
-  let done = 0;
-  while (done < len) done += writeSync(fd, buf, off + done, len - done);
-}
+import { writeAll } from '../util/write-all.js';
 
 /** Code of the error a copy fails with when its source ends before the bytes it was to copy. */
 export const E_SHORT_SOURCE = 'E_SHORT_SOURCE';

@@ -5,11 +5,12 @@
  * is refused rather than read whole.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, readSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { BackupIntegrityError } from '../core/errors.js';
 import { fsyncDir } from '../util/fsync.js';
+import { writeAll } from '../util/write-all.js';
 import {
   EntryValidator,
   MANIFEST_FILE,
@@ -351,8 +352,7 @@ export class ManifestWriter {
     const out = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     const put = (b: Buffer): void => {
       hash.update(b);
-      let off = 0;
-      while (off < b.length) off += writeSync(out, b, off, b.length - off);
+      writeAll(out, b);
     };
     try {
       put(Buffer.from(headText({ ...head, totals }), 'utf8'));
@@ -385,9 +385,7 @@ export class ManifestWriter {
 
   private flush(): void {
     if (this.pending.length === 0) return;
-    const b = Buffer.from(this.pending.join(''), 'utf8');
-    let off = 0;
-    while (off < b.length) off += writeSync(this.fd, b, off, b.length - off);
+    writeAll(this.fd, Buffer.from(this.pending.join(''), 'utf8'));
     this.pending = [];
     this.pendingBytes = 0;
   }

@@ -1,0 +1,10 @@
+import { writeSync } from 'node:fs';
+
+/**
+ * Write `buf[off, off+len)` to `fd` at its current offset, however many calls it takes: `writeSync`
+ * may write less than asked (a signal, a pipe, a nearly full disk).
+ */
+export function writeAll(fd: number, buf: Buffer, off = 0, len = buf.length - off): void {
+  let done = 0;
+  while (done < len) done += writeSync(fd, buf, off + done, len - done);
+}
