@@ -4,12 +4,12 @@
  * manifest's entries once, in tree order, holding only the chain of entries above the current one and a
  * byte per entry (see RestoreScan.mark), never the entries themselves.
  */
-import { createHash } from 'node:crypto';
-import { type Stats, closeSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, statSync, constants } from 'node:fs';
+import { type Stats, lstatSync, openSync, readlinkSync, realpathSync, statSync, constants } from 'node:fs';
 import { isAbsolute, dirname, join, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { isInside } from '../util/paths.js';
 import { type ManifestEntry, isBelow } from './manifest.js';
+import { hashWholeFile } from './hash-pipeline.js';
 
 /** A path a restore cannot write as it stands. */
 export interface Conflict {
@@ -298,12 +298,5 @@ class IdenticalCheck {
 }
 
 function sha256Of(abs: string, buf: Buffer): string {
-  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const h = createHash('sha256');
-    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) h.update(buf.subarray(0, n));
-    return h.digest('hex');
-  } finally {
-    closeSync(fd);
-  }
+  return hashWholeFile(openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW), buf, false);
 }

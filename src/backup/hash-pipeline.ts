@@ -671,8 +671,11 @@ function copyRange(fd: number, src: number, at: number, length: number, buf: Buf
   }
 }
 
-/** sha256 of an open file from its start, through `buf`; then `times` set, and closed unless `keepOpen`. */
-function hashWholeFile(fd: number, buf: Buffer, keepOpen: boolean, times?: FileTimes): string {
+/**
+ * sha256 of an open file from its start (positional reads), through `buf`; then `times` set, and closed
+ * unless `keepOpen`. The one whole-file hash of the backup code (the worker has its own copy of the loop).
+ */
+export function hashWholeFile(fd: number, buf: Buffer, keepOpen: boolean, times?: FileTimes): string {
   const h = createHash('sha256');
   try {
     let pos = 0;

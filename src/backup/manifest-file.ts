@@ -11,6 +11,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { BackupIntegrityError } from '../core/errors.js';
 import { fsyncDir } from '../util/fsync.js';
 import { writeAll } from '../util/write-all.js';
+import { hashWholeFile } from './hash-pipeline.js';
 import {
   EntryValidator,
   MANIFEST_FILE,
@@ -391,19 +392,7 @@ export class ManifestWriter {
   }
 }
 
-/** sha256 of a file, read in 1 MiB pieces. */
+/** sha256 of a file (not followed when a symlink, as the manifest is read), read in 1 MiB pieces. */
 export function sha256OfFile(file: string): string {
-  const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(CHUNK);
-  const fd = openSync(file, 'r');
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      hash.update(buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
+  return hashWholeFile(openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW), Buffer.allocUnsafe(CHUNK), false);
 }
