@@ -181,8 +181,7 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
   if (lstatOrNull(staging) !== null) throw new InvalidInputError(`staging directory ${staging} already exists`);
   const backupDir = resolve(opts.dir);
   const manifest = ManifestFile.open(backupDir);
-  const { totals } = manifest.head;
-  const count = totals.files + totals.dirs + totals.symlinks;
+  const count = manifest.entryCount;
   const overwrite = opts.overwrite ?? false;
 
   // Pass 1, reads only (it also completes the manifest's own checks before anything is written).

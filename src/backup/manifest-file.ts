@@ -77,6 +77,12 @@ function* lines(file: string, onChunk: (chunk: Buffer, index: number) => void, a
 }
 
 const sha256Of = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** An entry line of a manifest already checked (or our own temp file): its JSON, without the comma. */
+function parseEntryLine(line: string): ManifestEntry {
+  const t = line.trimEnd();
+  return JSON.parse(t.endsWith(',') ? t.slice(0, -1) : t) as ManifestEntry;
+}
 const ignore = (): void => undefined;
 
 function invalid(file: string, problems: string[]): BackupIntegrityError {
@@ -144,6 +150,12 @@ export class ManifestFile {
     throw new BackupIntegrityError(`${file} is not laid out as rollback-manager writes it`, [
       `manifest layout not recognised: expected a line "${ENTRIES_OPEN}" followed by one entry per line`,
     ]);
+  }
+
+  /** How many entries the head's totals declare (the first pass over the entries holds it to that). */
+  get entryCount(): number {
+    const { files, dirs, symlinks } = this.head.totals;
+    return files + dirs + symlinks;
   }
 
   /** The problems of a whole pass over the entries (empty when they are valid). */
@@ -264,8 +276,7 @@ export class ManifestFile {
         continue;
       }
       if (line === '  ]' || line === '}' || line === '') continue; // the closing lines: read to the end
-      const t = line.trimEnd();
-      yield JSON.parse(t.endsWith(',') ? t.slice(0, -1) : t) as ManifestEntry;
+      yield parseEntryLine(line);
     }
     // Drained to the end, so a file that grew or shrank is seen too.
     if (pieces !== checked.length) throw changed();
@@ -335,8 +346,7 @@ export class ManifestWriter {
         continue; // the newline that opens the first entry
       }
       first = false;
-      const t = line.trimEnd();
-      yield JSON.parse(t.endsWith(',') ? t.slice(0, -1) : t) as ManifestEntry;
+      yield parseEntryLine(line);
     }
   }
 

@@ -27,8 +27,16 @@ export interface VerifyReport {
  * against; the entries are read beside the archive, so this is known at the end). Every other finding
  * is reported in `problems`.
  */
-export async function verifyBackup(dir: string, opts: { bufferSize?: number; hashInWorker?: boolean } = {}): Promise<VerifyReport> {
-  const file = ManifestFile.open(dir);
+export async function verifyBackup(
+  dir: string,
+  opts: {
+    bufferSize?: number;
+    hashInWorker?: boolean;
+    /** `dir`'s manifest, already open: its later passes then reuse this one's checks (see ManifestFile). */
+    manifest?: ManifestFile;
+  } = {},
+): Promise<VerifyReport> {
+  const file = opts.manifest ?? ManifestFile.open(dir);
   const manifest = file.head;
   const hashes = await startHashPipeline(opts.hashInWorker ?? true, opts.bufferSize);
   let result;

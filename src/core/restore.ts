@@ -40,7 +40,7 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
   const named = req.toVersion !== undefined ? nthBackup(project, story, req.toVersion) : req.backup;
   const { id: backupId, file } = await chooseBackup(project, story, named, warnings);
   const manifest = file.head;
-  const count = manifest.totals.files + manifest.totals.dirs + manifest.totals.symlinks;
+  const count = file.entryCount;
   // A file already back exactly as backed up (a restore interrupted, or restored by hand) is not in the way.
   const { conflicts } = scanRestore(file.entries(), count, project.root, { skipIdentical: true });
   const unsafe = conflicts.filter((c) => c.kind === 'unsafe');
@@ -142,7 +142,8 @@ async function chooseBackup(project: Project, story: Story, named: string | unde
 async function checked(project: Project, id: string): Promise<ManifestFile> {
   const dir = path.join(project.root, LAYOUT.backups, id);
   const manifest = ManifestFile.open(dir);
-  const report = await verifyBackup(dir);
+  // The verify's pass over the entries is this file's first: the plan's pass after it reuses its checks.
+  const report = await verifyBackup(dir, { manifest });
   if (!report.ok) throw new BackupIntegrityError(`backup ${id} does not match its manifest: ${report.problems.slice(0, 5).join('; ')}`, report.problems);
   return manifest;
 }

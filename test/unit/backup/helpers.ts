@@ -203,6 +203,5 @@ export async function copyEntries(w: TarWriter, entries: ReadEntry[], skip: (pat
 /** What is in the way of restoring the backup in `dir` (or its `only` part) under `root`, as a restore plan lists it. */
 export function conflictsOf(dir: string, root: string, only?: string[]): Conflict[] {
   const m = ManifestFile.open(dir);
-  const { files, dirs, symlinks } = m.head.totals;
-  return scanRestore(m.entries(), files + dirs + symlinks, root, { only }).conflicts;
+  return scanRestore(m.entries(), m.entryCount, root, { only }).conflicts;
 }
