@@ -131,8 +131,8 @@ function assertBackedUp(backupDir: string, targets: Array<{ abs: string; rel: st
     if (!entry || entry.type !== type || (type === 'file' && entry.size !== st.size) || (type === 'file' && Math.trunc(entry.mtimeMs / 1000) !== Math.trunc(st.mtimeMs / 1000))) {
       throw new StepFailedError(`refusing to remove ${rel}: it changed since the backup or is not in it`, { code: 'E_CHANGED_SINCE_BACKUP' });
     }
-    // Names in code-unit order: the manifest's order for siblings.
-    if (type === 'dir') for (const name of readdirSync(abs).sort(byCodeUnit)) check(path.join(abs, name), `${rel}/${name}`);
+    // Siblings in the manifest's order (a name has no '/', so tree order is code-unit order here).
+    if (type === 'dir') for (const name of readdirSync(abs).sort(compareTreePaths)) check(path.join(abs, name), `${rel}/${name}`);
   };
   let last: string | null = null;
   for (const t of sorted) {
@@ -143,5 +143,3 @@ function assertBackedUp(backupDir: string, targets: Array<{ abs: string; rel: st
   // To the end: that completes the manifest's own checks.
   while (!cur.done) cur = entries.next();
 }
-
-const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -178,7 +178,8 @@ function planInputs(root: string, rootReal: string, inputs: string[], destDir: s
   return tops;
 }
 
-const byName = (a: Dirent, b: Dirent): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+/** Siblings in tree order (a name has no '/', so that is code-unit order). */
+const byName = (a: Dirent, b: Dirent): number => compareTreePaths(a.name, b.name);
 
 /**
  * Everything to store, in tree order (a directory before its content, siblings by name: the manifest's

@@ -104,7 +104,6 @@ export function ancestorsOf(path: string): string[] {
   return out;
 }
 
-
 /**
  * Tree order: the order of a depth-first walk that lists a directory before its content and siblings by
  * name (UTF-16 code units, as `readdir` names sort). It is plain string order with `/` below every other

@@ -13,7 +13,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { prefault, timed, warm } from './backup-bench.js';
+import { median, prefault, timed, warm } from './backup-bench.js';
 import { ensureBenchTree } from './bench-tree.js';
 
 interface Contender {
@@ -21,12 +21,6 @@ interface Contender {
   /** A build's dist/ folder; null for GNU tar. */
   dist: string | null;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 function shuffled<T>(xs: T[]): T[] {
   const out = [...xs];

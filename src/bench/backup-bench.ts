@@ -93,11 +93,16 @@ export interface Ratios {
 
 const MB = 1024 * 1024;
 
+/** The median of `xs` (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
 /** Median of tar's time over ours, round by round (`runsMs` are in round order on both sides). */
 function pairedMedian(ours: Measure, tar: Measure): number {
-  const r = ours.runsMs.map((t, i) => (tar.runsMs[i] ?? Number.NaN) / t).sort((a, b) => a - b);
-  const mid = Math.floor(r.length / 2);
-  return r.length % 2 === 1 ? (r[mid] as number) : ((r[mid - 1] as number) + (r[mid] as number)) / 2;
+  return median(ours.runsMs.map((t, i) => (tar.runsMs[i] ?? Number.NaN) / t));
 }
 const TIME_TAG = '__bench_time__';
 
