@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { E_SHORT_SOURCE, LocalHashPipeline, WorkerHashPipeline, type HashPipeline } from '../../../src/backup/hash-pipeline.js';
 
 /**
@@ -134,9 +134,18 @@ describe('hash pipeline', () => {
     ['worker', () => WorkerHashPipeline.start(64 * 1024, 8)],
     ['local', async () => new LocalHashPipeline(64 * 1024)],
   ] as const)('copy (%s pipeline)', (_kind, start) => {
+    let dir: string;
+    let p: HashPipeline;
+    beforeEach(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'rbm-pipe-'));
+      p = await start();
+    });
+    afterEach(async () => {
+      await p.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
     it('copies ranges of a source file, beyond 4 GiB too, and reads the copies back', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'rbm-pipe-'));
-      const p = await start();
       // A sparse 5 GiB source: offsets past 2^31 and 2^32 must survive the hand-over to the worker.
       const src = openSync(join(dir, 'src'), 'w+');
       const far = 4 * 1024 ** 3 + 12345;
@@ -156,14 +165,10 @@ describe('hash pipeline', () => {
         expect(digests).toEqual(pieces.map((b) => createHash('sha256').update(b).digest('hex')));
       } finally {
         closeSync(src);
-        await p.close();
-        rmSync(dir, { recursive: true, force: true });
       }
     });
 
     it('sets the file times after reading it back, and leaves it open when asked', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'rbm-pipe-'));
-      const p = await start();
       const content = randomBytes(200_000);
       const fd = openSync(join(dir, 'f'), 'w+');
       let digest = '';
@@ -177,14 +182,10 @@ describe('hash pipeline', () => {
         expect(st.atimeMs).toBe(1_700_000_000_000);
       } finally {
         closeSync(fd);
-        await p.close();
-        rmSync(dir, { recursive: true, force: true });
       }
     });
 
     it('fails with E_SHORT_SOURCE when the source ends before the range', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'rbm-pipe-'));
-      const p = await start();
       const src = openSync(join(dir, 'src'), 'w+');
       writeSync(src, randomBytes(1000));
       const out = openSync(join(dir, 'out'), 'w+');
@@ -197,8 +198,6 @@ describe('hash pipeline', () => {
       } finally {
         closeSync(src);
         closeSync(out);
-        await p.close();
-        rmSync(dir, { recursive: true, force: true });
       }
     });
   });
