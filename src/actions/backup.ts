@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ActionHandler, RunContext } from './action.js';
 import type { DisableFlagResult } from './disable-flag.js';
 import type { PlannedAction, StoryPlan } from '../core/types.js';
-import { createBackup, MANIFEST_FILE, readManifestHead, verifyBackup, type ManifestHead } from '../backup/index.js';
+import { archiveFingerprint, createBackup, MANIFEST_FILE, readManifestHead, verifyBackup, type ManifestHead } from '../backup/index.js';
 import { BackupIntegrityError } from '../core/errors.js';
 import { removeEnvEntries, removeYamlKeys, type EnvRemovalRecord, type YamlRemovalRecord } from '../edits/index.js';
 import { planNpmRemoval, type NpmRemovalPlan } from '../packages/npm-index.js';
@@ -35,7 +35,8 @@ export interface BackupStepResult {
   bytes: number;
   /** True only when the archive was re-read from disk and every file matched the manifest. */
   verified: boolean;
-  archiveSha256: string;
+  /** The manifest's fingerprint of the archive (see archiveFingerprint). */
+  archiveFingerprint: { kind: 'layout' | 'file'; sha256: string };
   /** Its head; the entries are read from the file when needed (ManifestFile). */
   manifest: ManifestHead;
   shared: SharedRemovals;
@@ -86,7 +87,7 @@ export const backup: ActionHandler<Backup, BackupStepResult> = {
       files: res.manifest.totals.files,
       bytes: res.manifest.totals.bytes,
       verified: res.verify.ok,
-      archiveSha256: res.manifest.archive.sha256,
+      archiveFingerprint: archiveFingerprint(res.manifest),
       manifest: res.manifest,
       shared,
     };
@@ -126,7 +127,7 @@ async function loadVerifiedBackup(ctx: RunContext, a: Backup): Promise<BackupSte
     files: manifest.totals.files,
     bytes: manifest.totals.bytes,
     verified: true,
-    archiveSha256: manifest.archive.sha256,
+    archiveFingerprint: archiveFingerprint(manifest),
     manifest,
     shared: manifest.meta.shared as SharedRemovals,
   };

@@ -23,7 +23,16 @@ import { ArchiveChecker, type CheckResult, checkArchive } from './archive-check.
 import { isInside } from './conflicts.js';
 import { realDirectory, removeEmptyParents } from '../util/paths.js';
 import { type ArchiveSink, FileSink, GzipSink, fsyncAsync } from './archive-sink.js';
-import { type Compression, type ManifestEntry, type ManifestHead, MANIFEST_FILE, ancestorsOf, archiveFileName, compareTreePaths } from './manifest.js';
+import {
+  type Compression,
+  type ManifestEntry,
+  type ManifestHead,
+  MANIFEST_FILE,
+  MANIFEST_VERSION,
+  ancestorsOf,
+  archiveFileName,
+  compareTreePaths,
+} from './manifest.js';
 import { ManifestWriter, sha256OfFile } from './manifest-file.js';
 import { type HashPipeline, SLOT_SIZE, startHashPipeline } from './hash-pipeline.js';
 import { type EntryMeta, FileChangedError, TarWriter } from './tar-writer.js';
@@ -241,13 +250,14 @@ function validateOptions(opts: CreateBackupOptions): { compression: Compression;
  *    Manifest entries go to a temp file as their hashes arrive: nothing per file is held. Something that
  *    cannot be stored (a socket, a fifo) is an InvalidInputError found on the way.
  * 3. Read the archive back from the file and check every entry against what was stored (path set,
- *    type, size, mode, mtime, content sha256), hashing the archive file as read. Uncompressed, each
+ *    type, size, mode, mtime, content sha256), taking the archive's layout hash as read (every byte
+ *    outside file content: with the content hashes, that covers the whole file; see layout-hash.ts). Uncompressed, each
  *    region is read back right after it is written (the archive is only ever appended to, so what was
  *    checked is what stays; this overlaps writing, re-reading and hashing on two cores); gzip archives
  *    are read back once complete.
  * 4. fsync the archive (written back in the background since the start, see FileSink).
- * 5. Only when 3 and 4 succeeded: write manifest.json durably (with the sha256 of the archive bytes
- *    that were read back and checked), fsync the backup directory and its parent, read the manifest
+ * 5. Only when 3 and 4 succeeded: write manifest.json durably (with the layout hash of the archive
+ *    bytes that were read back and checked), fsync the backup directory and its parent, read the manifest
  *    back (same bytes as written). A backup directory without manifest.json is never a valid backup.
  *
  * Re-reading goes through the page cache, as any read right after a write does: it proves what the
@@ -295,11 +305,11 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupRes
     manifest = new ManifestWriter(destDir);
     const { archive, checked } = await writeArchive(root, archivePath, walkItems(root, tops), compression, gzipLevel, hashes, opts.writeInWorker ?? true, manifest);
     const head = {
-      version: 1 as const,
+      version: MANIFEST_VERSION,
       backupId: opts.backupId,
       createdAt: new Date().toISOString(),
       root,
-      archive: { file: archiveFile, compression, bytes: archive.bytes, sha256: archive.sha256 },
+      archive: { file: archiveFile, compression, bytes: archive.bytes, layoutSha256: archive.layoutSha256 },
       meta: opts.meta ?? {},
     };
     const written = manifest.finish(head);
@@ -325,8 +335,8 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupRes
 }
 
 interface Written {
-  /** The archive file as re-read and checked. */
-  archive: { bytes: number; sha256: string };
+  /** The archive file as re-read and checked: its size and layout hash (see layout-hash.ts). */
+  archive: { bytes: number; layoutSha256: string };
   /** File entries and bytes checked in the re-read. */
   checked: { files: number; bytes: number };
 }
@@ -461,7 +471,7 @@ async function writeArchive(
       throw new BackupIntegrityError(`backup archive ${archivePath} does not read back as written`, problems);
     }
     return {
-      archive: { bytes: check.archiveBytes, sha256: check.archiveSha256 },
+      archive: { bytes: check.archiveBytes, layoutSha256: check.archiveSha256 },
       checked: { files: check.files, bytes: check.bytes },
     };
   } finally {

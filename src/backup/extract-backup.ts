@@ -150,8 +150,8 @@ function lstatOrNull(p: string): Stats | null {
  *    read by this thread at all: once their header has been checked, a second worker copies their content
  *    from the archive file and reads it back, while the reader jumps over it and this thread goes on
  *    creating the next entries.
- *    The sha256 of the whole archive file is not recomputed here (verifyBackup does compare it): it
- *    protects nothing a restore writes. Every byte that reaches a restored file is file content, covered
+ *    The archive's own hash (its layout hash, or for an old backup the whole file's sha256) is not
+ *    recomputed here (verifyBackup does compare it): it protects nothing a restore writes. Every byte that reaches a restored file is file content, covered
  *    by that file's sha256; every header field a restore uses (path, type, size, mode, mtime, link target)
  *    is compared with the manifest, and the manifest's values are what is written; an entry not in the
  *    manifest, a duplicate, a missing one, a truncated archive or anything after the end marker is
@@ -317,9 +317,9 @@ async function extractToStaging(
         compression: archive.compression,
         entries: manifest.entries(),
         entriesAgain: () => manifest.entries(),
-        expectedArchive: archive,
+        expectedArchive: { bytes: archive.bytes, sha256: '' },
         // Not the whole file's sha256: see extractBackup, step 2.
-        hashArchive: false,
+        archiveHash: 'none',
         hashes,
         // This thread is busy creating files: hashes go to the worker unless it falls behind.
         placement: 'auto',

@@ -1,12 +1,12 @@
 /**
  * sha256 off the main thread. Hashing is the largest CPU cost of a verified backup (every byte is hashed
- * when stored, and twice more when re-read: per file and for the whole archive), so on a 2-core machine
+ * when stored and again when re-read; a version 1 backup's verify hashes the whole archive too), so on a 2-core machine
  * it runs in a worker thread while the main thread does the I/O and the tar parsing.
  *
  * Data never crosses threads by copy: the I/O buffers ("slots") live in one SharedArrayBuffer, and the
  * main thread publishes small records (stream, offset, length) in a shared ring. The worker hashes the
  * bytes in place. Before a slot is refilled, `acquire` waits until the worker has hashed everything
- * recorded in it. A stream is one hash: a file's content, or the whole archive.
+ * recorded in it. A stream is one hash: a file's content, or a whole archive file.
  *
  * The worker also does the writes of those bytes to their file (`write`): a write costs the main thread
  * as much as hashing them, and the worker has time to spare while the main thread reads, parses and

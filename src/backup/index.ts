@@ -8,6 +8,7 @@ export { extractBackup, type ExtractOptions, type ExtractResult } from './extrac
 export { findConflicts, scanRestore, SELECTED, IDENTICAL, type Conflict, type RestoreScan } from './conflicts.js';
 export { ManifestFile, readManifest, readManifestHead } from './manifest-file.js';
 export {
+  archiveFingerprint,
   compareTreePaths,
   isBelow,
   archiveFileName,

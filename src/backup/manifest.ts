@@ -40,7 +40,8 @@ export interface Manifest extends ManifestHead {
 
 /** Every field of the manifest but its entries: small, read first. */
 export interface ManifestHead {
-  version: 1;
+  /** 2 since the layout hash; 1 (the whole archive file's sha256) is still read and verified. */
+  version: ManifestVersion;
   backupId: string;
   /** ISO 8601. */
   createdAt: string;
@@ -52,12 +53,32 @@ export interface ManifestHead {
     compression: Compression;
     /** Size of the archive file. */
     bytes: number;
-    /** Hex sha256 of the archive file as stored (compressed bytes for gzip). */
-    sha256: string;
+    /**
+     * Version 2: hex sha256 of the tar stream's bytes outside regular files' content (headers, pax
+     * records, padding, end marker; decompressed for gzip), in order. With each file's sha256 it covers
+     * every byte of the archive. See layout-hash.ts.
+     */
+    layoutSha256?: string;
+    /** Version 1 only: hex sha256 of the archive file as stored (compressed bytes for gzip). */
+    sha256?: string;
   };
   totals: { files: number; dirs: number; symlinks: number; bytes: number };
   /** Opaque to this module: story id, feature, run id, flag snapshot… provided by the caller. */
   meta: Record<string, unknown>;
+}
+
+/** Manifest versions this code reads; it writes the last. */
+export type ManifestVersion = 1 | 2;
+
+/** The version createBackup writes. */
+export const MANIFEST_VERSION = 2 as const;
+
+/**
+ * How a manifest fingerprints its archive: version 2 by the layout hash, version 1 by the sha256 of the
+ * whole file (see ArchiveHashKind). Call on a head that passed `headProblems`.
+ */
+export function archiveFingerprint(head: Pick<ManifestHead, 'version' | 'archive'>): { kind: 'layout' | 'file'; sha256: string } {
+  return head.version === 1 ? { kind: 'file', sha256: head.archive.sha256 ?? '' } : { kind: 'layout', sha256: head.archive.layoutSha256 ?? '' };
 }
 
 /** Name of the manifest file inside a backup directory. */
@@ -143,7 +164,8 @@ export const MAX_PROBLEMS = 200;
 export function headProblems(value: unknown): string[] {
   const problems: string[] = [];
   if (!isRecord(value)) return ['manifest is not a JSON object'];
-  if (value.version !== 1) problems.push(`unsupported manifest version ${JSON.stringify(value.version)}`);
+  const version = value.version;
+  if (version !== 1 && version !== 2) problems.push(`unsupported manifest version ${JSON.stringify(version)}`);
   if (typeof value.backupId !== 'string' || value.backupId === '') problems.push('backupId missing');
   if (typeof value.createdAt !== 'string' || Number.isNaN(Date.parse(value.createdAt))) problems.push('createdAt is not a date');
   if (typeof value.root !== 'string' || !value.root.startsWith('/')) problems.push('root is not an absolute path');
@@ -159,7 +181,11 @@ export function headProblems(value: unknown): string[] {
       problems.push(`archive.file ${JSON.stringify(archive.file)} should be ${archiveFileName(archive.compression)}`);
     }
     if (!isCount(archive.bytes)) problems.push('archive.bytes is not a byte count');
-    if (typeof archive.sha256 !== 'string' || !SHA256_HEX.test(archive.sha256)) problems.push('archive.sha256 is not a sha256');
+    // Exactly the fingerprint of its version: a manifest must not leave the reader to pick the weaker one.
+    const [wanted, other] = version === 1 ? (['sha256', 'layoutSha256'] as const) : (['layoutSha256', 'sha256'] as const);
+    const digest = archive[wanted];
+    if (typeof digest !== 'string' || !SHA256_HEX.test(digest)) problems.push(`archive.${wanted} is not a sha256`);
+    if (archive[other] !== undefined && (version === 1 || version === 2)) problems.push(`archive.${other} does not belong in a version ${version} manifest`);
   }
   if (!isRecord(value.totals)) problems.push('totals missing');
   return problems;

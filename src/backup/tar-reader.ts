@@ -45,6 +45,13 @@ export interface TarVisitor {
   entry(entry: TarEntry): ContentConsumer | typeof SKIP_CONTENT | undefined | void;
   /** All of the entry's content has passed (called for every entry, also empty and skipped ones). */
   entryEnd?(entry: TarEntry): void;
+  /**
+   * Every byte of the stream that is not a regular file's content, in stream order, as views valid only
+   * during the call: headers, pax records, padding, the content of other entries, the end-of-archive
+   * marker and whatever follows it. With each file's content hash, these cover every byte of the
+   * stream (the archive's layout hash, see `ArchiveChecker`).
+   */
+  layout?(buf: Buffer, off: number, len: number): void;
 }
 
 const enum State {
@@ -92,8 +99,13 @@ export class TarParser {
   private paxLocal: Map<string, string> | null = null;
   private readonly paxGlobals = new Map<string, string>();
   private trailingData = false;
+  /** Content of the current entry goes to `layout` (it is not a regular file's). */
+  private contentIsLayout = false;
+  private readonly layout: ((buf: Buffer, off: number, len: number) => void) | undefined;
 
-  constructor(private readonly visitor: TarVisitor) {}
+  constructor(private readonly visitor: TarVisitor) {
+    this.layout = visitor.layout?.bind(visitor);
+  }
 
   /** Feed the next chunk of the (uncompressed) tar stream. */
   push(chunk: Buffer): void {
@@ -104,10 +116,12 @@ export class TarParser {
         case State.Header:
         case State.Zero1: {
           if (this.headerFill === 0 && len - i >= BLOCK_SIZE) {
+            this.layout?.(chunk, i, BLOCK_SIZE);
             this.onBlock(chunk, i);
             i += BLOCK_SIZE;
           } else {
             const n = Math.min(BLOCK_SIZE - this.headerFill, len - i);
+            this.layout?.(chunk, i, n);
             chunk.copy(this.headerBuf, this.headerFill, i, i + n);
             this.headerFill += n;
             i += n;
@@ -120,6 +134,7 @@ export class TarParser {
         }
         case State.Content: {
           const n = Math.min(this.remaining, len - i);
+          if (this.contentIsLayout) this.layout?.(chunk, i, n);
           if (this.consumer) this.consumer(chunk.subarray(i, i + n));
           this.remaining -= n;
           i += n;
@@ -130,6 +145,7 @@ export class TarParser {
         case State.PaxData: {
           const buf = this.paxBuf as Buffer;
           const n = Math.min(this.remaining, len - i);
+          this.layout?.(chunk, i, n);
           chunk.copy(buf, this.paxFill, i, i + n);
           this.paxFill += n;
           this.remaining -= n;
@@ -140,6 +156,7 @@ export class TarParser {
         }
         case State.Padding: {
           const n = Math.min(this.remaining, len - i);
+          this.layout?.(chunk, i, n);
           this.remaining -= n;
           i += n;
           this.pos += n;
@@ -147,6 +164,7 @@ export class TarParser {
           break;
         }
         case State.Ended: {
+          this.layout?.(chunk, i, len - i);
           // Only zeros may follow the end-of-archive marker (GNU tar pads to a 10 KiB record).
           if (!this.trailingData) {
             for (let k = i; k < len; k++) {
@@ -230,6 +248,8 @@ export class TarParser {
     this.current = entry;
     const taken = this.visitor.entry(entry) ?? undefined;
     this.skipping = taken === SKIP_CONTENT;
+    if (this.skipping && entry.type !== 'file') throw new Error(`SKIP_CONTENT for a ${entry.type} entry at offset ${blockOffset}: only a file's content may be skipped`);
+    this.contentIsLayout = entry.type !== 'file';
     this.consumer = taken === SKIP_CONTENT ? undefined : taken;
     this.remaining = entry.size;
     if (entry.size === 0) this.finishContent();

@@ -4,6 +4,7 @@
 import { archivePathOf, checkArchive } from './archive-check.js';
 import { startHashPipeline } from './hash-pipeline.js';
 import { ManifestFile } from './manifest-file.js';
+import { archiveFingerprint } from './manifest.js';
 
 /** Outcome of verifying a backup. */
 export interface VerifyReport {
@@ -18,7 +19,8 @@ export interface VerifyReport {
 }
 
 /**
- * Verify the backup in `dir`: archive size and sha256, then every entry: normal-form relative path
+ * Verify the backup in `dir`: archive size and fingerprint (its layout hash, or for a version 1 manifest
+ * the whole file's sha256), then every entry: normal-form relative path
  * (no absolute path, no `..`), allowed type (no hardlink, device, fifo), listed in the manifest, not
  * duplicated, same type/size/mode/mtime/link target, same content sha256; and every manifest entry
  * present in the archive.
@@ -38,6 +40,7 @@ export async function verifyBackup(
 ): Promise<VerifyReport> {
   const file = opts.manifest ?? ManifestFile.open(dir);
   const manifest = file.head;
+  const fingerprint = archiveFingerprint(manifest);
   const hashes = await startHashPipeline(opts.hashInWorker ?? true, opts.bufferSize);
   let result;
   try {
@@ -46,7 +49,8 @@ export async function verifyBackup(
       compression: manifest.archive.compression,
       entries: file.entries(),
       entriesAgain: () => file.entries(),
-      expectedArchive: { bytes: manifest.archive.bytes, sha256: manifest.archive.sha256 },
+      expectedArchive: { bytes: manifest.archive.bytes, sha256: fingerprint.sha256 },
+      archiveHash: fingerprint.kind,
       hashes,
     });
   } finally {

@@ -185,12 +185,56 @@ export async function rewriteArchive(dir: string, edit: (w: TarWriter, entries: 
   resealManifest(dir);
 }
 
-/** Put the archive file's current size and sha256 into the manifest (as a careful attacker would). */
+/** Set the checksum of the header at `headerAt` for its current bytes, as tar does (so only the change under test is wrong). */
+export function fixChecksum(data: Buffer, headerAt: number): void {
+  const block = data.subarray(headerAt, headerAt + 512);
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of block) sum += b;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+}
+
+/**
+ * The layout hash of an uncompressed tar stream, worked out here on its own terms (not with the code
+ * under test): sha256 of every byte but regular files' content. Reads ustar sizes (octal or base-256)
+ * and a pax header's `size` record; enough for the archives the tests make.
+ */
+export function layoutSha256(tar: Buffer): string {
+  const h = createHash('sha256');
+  let pos = 0;
+  let paxSize: number | null = null;
+  while (pos + 512 <= tar.length) {
+    const block = tar.subarray(pos, pos + 512);
+    if (block.every((b) => b === 0)) break;
+    const sizeField = block.subarray(124, 136);
+    let size =
+      (sizeField[0] as number) & 0x80
+        ? Number(sizeField.subarray(4).readBigUInt64BE())
+        : parseInt(sizeField.toString('latin1').replace(/\0.*$/s, '').trim() || '0', 8);
+    const type = String.fromCharCode(block[156] as number);
+    h.update(block);
+    pos += 512;
+    if (type !== 'x' && type !== 'g' && paxSize !== null) size = paxSize;
+    const padded = Math.ceil(size / 512) * 512;
+    if (type === 'x') {
+      const record = /(?:^|\n)\d+ size=(\d+)\n/.exec(tar.subarray(pos, pos + size).toString('utf8'));
+      paxSize = record ? Number(record[1]) : null;
+    } else if (type !== 'g') paxSize = null;
+    // A regular file's content is left out; everything else (pax records, other entries' data, padding) is in.
+    if (type === '0' || type === '\0') h.update(tar.subarray(pos + size, pos + padded));
+    else h.update(tar.subarray(pos, pos + padded));
+    pos += padded;
+  }
+  h.update(tar.subarray(pos));
+  return h.digest('hex');
+}
+
+/** Put the archive file's current size and layout hash into the manifest (as a careful attacker would). */
 export function resealManifest(dir: string, change: (m: Manifest) => void = () => undefined): void {
   const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   const data = readFileSync(join(dir, m.archive.file));
   m.archive.bytes = data.length;
-  m.archive.sha256 = sha256(data);
+  m.archive.layoutSha256 = layoutSha256(data);
   change(m);
   writeFileSync(join(dir, 'manifest.json'), serializeManifest(m));
 }

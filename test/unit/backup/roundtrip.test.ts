@@ -4,10 +4,11 @@
  */
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compareTreePaths, createBackup, extractBackup, readManifest, verifyBackup } from '../../../src/backup/index.js';
-import { LONG_NAME, SPLIT_NAME, buildTree, cleanup, comparable, sha256, snapshot, tempDir } from './helpers.js';
+import { LONG_NAME, SPLIT_NAME, buildTree, cleanup, comparable, layoutSha256, sha256, snapshot, tempDir } from './helpers.js';
 
 let base: string;
 let root: string;
@@ -56,7 +57,11 @@ describe.each(['none', 'gzip'] as const)('round trip, compression %s', (compress
     expect(entries.map((e) => e.path)).toEqual(entries.map((e) => e.path).sort(compareTreePaths));
     expect(m.archive.file).toBe(file);
     expect(m.archive.bytes).toBe(statSync(join(dest, file)).size);
-    expect(m.archive.sha256).toBe(sha256(readFileSync(join(dest, file))));
+    // Version 2: the archive's fingerprint is its layout hash, taken over the tar stream (decompressed).
+    const stored = readFileSync(join(dest, file));
+    expect(m.version).toBe(2);
+    expect(m.archive.layoutSha256).toBe(layoutSha256(compression === 'gzip' ? gunzipSync(stored) : stored));
+    expect(m.archive.sha256).toBeUndefined();
     expect(m.meta).toEqual({ story: '1.2', feature: 'x' });
     expect(m.root).toBe(root);
 

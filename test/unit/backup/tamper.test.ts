@@ -2,6 +2,7 @@
  * Untrusted archives and manifests: every kind of damage or hostile entry must be found by verify and
  * refused by extract, with nothing written outside the staging directory.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -10,7 +11,7 @@ import { BackupIntegrityError, InvalidInputError } from '../../../src/core/error
 import { createBackup, extractBackup, verifyBackup } from '../../../src/backup/index.js';
 import type { TarHeader } from '../../../src/backup/tar-format.js';
 import { type Manifest, serializeManifest } from '../../../src/backup/manifest.js';
-import { cleanup, copyEntries, resealManifest, rewriteArchive, tempDir, write } from './helpers.js';
+import { cleanup, copyEntries, fixChecksum, resealManifest, rewriteArchive, tempDir, write } from './helpers.js';
 
 let base: string;
 let root: string;
@@ -59,8 +60,8 @@ describe('verify and extract refuse damaged archives', () => {
 
     const report = await verifyBackup(dest);
     expect(report.ok).toBe(false);
-    expect(report.problems.some((p) => p.startsWith('"story/a.txt": content sha256'))).toBe(true);
-    expect(report.problems.some((p) => p.startsWith('archive: sha256'))).toBe(true);
+    // File content is covered by the file's own hash, not by the archive's layout hash.
+    expect(report.problems).toEqual([expect.stringMatching(/^"story\/a\.txt": content sha256 [0-9a-f]{64} does not match/)]);
     const err = (await expectRefusedRestore(BackupIntegrityError)) as BackupIntegrityError;
     expect(err.problems.join('\n')).toContain('story/a.txt');
   });
@@ -206,6 +207,54 @@ describe('verify and extract refuse damaged archives', () => {
   });
 });
 
+describe("the archive's fingerprint", () => {
+  it('finds a changed padding byte, which no file hash covers, by the layout hash', async () => {
+    const archive = join(dest, 'archive.tar');
+    const data = readFileSync(archive);
+    const at = data.indexOf('bee\n');
+    expect(data[at + 100]).toBe(0); // padding up to the next 512-byte block
+    data[at + 100] = 0x41;
+    writeFileSync(archive, data);
+    const report = await verifyBackup(dest);
+    expect(report.problems).toEqual([expect.stringMatching(/^archive: layout sha256 \(headers, padding and end marker\) [0-9a-f]{64} does not match the manifest's [0-9a-f]{64}$/)]);
+  });
+
+  it('finds a changed header field that no entry check reads (the owner name), and a restore, which never uses it, still works', async () => {
+    const archive = join(dest, 'archive.tar');
+    const data = readFileSync(archive);
+    const headerAt = data.indexOf('story/a.txt');
+    expect(headerAt % 512).toBe(0);
+    data.write('mallory\0', headerAt + 265, 'latin1'); // ustar uname field
+    fixChecksum(data, headerAt);
+    writeFileSync(archive, data);
+    expect((await execa('tar', ['-tvf', archive])).stdout).toContain('mallory');
+
+    const report = await verifyBackup(dest);
+    expect(report.problems).toEqual([expect.stringMatching(/^archive: layout sha256/)]);
+    await extractBackup({ dir: dest, root, stagingDir: staging() });
+    expect(readFileSync(join(root, 'story/a.txt'), 'utf8')).toBe('A'.repeat(3000));
+  });
+
+  it('verifies a version 1 backup (from before the layout hash) by the sha256 of the whole file', async () => {
+    const file = join(dest, 'manifest.json');
+    const archive = join(dest, 'archive.tar');
+    const m = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+    m.version = 1;
+    delete m.archive.layoutSha256;
+    m.archive.sha256 = createHash('sha256').update(readFileSync(archive)).digest('hex');
+    writeFileSync(file, serializeManifest(m));
+    expect((await verifyBackup(dest)).problems).toEqual([]);
+
+    const data = readFileSync(archive);
+    data[data.indexOf('bee\n') + 100] = 0x41;
+    writeFileSync(archive, data);
+    const report = await verifyBackup(dest);
+    expect(report.problems).toEqual([expect.stringMatching(/^archive: sha256 [0-9a-f]{64} does not match the manifest's/)]);
+    await extractBackup({ dir: dest, root, stagingDir: staging() });
+    expect(readFileSync(join(root, 'story/sub/b.txt'), 'utf8')).toBe('bee\n');
+  });
+});
+
 describe('hostile or broken manifests', () => {
   function editManifest(change: (m: Record<string, any>) => void): void {
     const file = join(dest, 'manifest.json');
@@ -235,6 +284,25 @@ describe('hostile or broken manifests', () => {
       'totals.files is 99, entries say 3',
       'totals.bytes is 3004, entries say 3005',
     ]);
+  });
+
+  it("refuses a manifest whose archive fingerprint is not its version's", async () => {
+    editManifest((m) => {
+      m.archive.sha256 = 'f'.repeat(64);
+    });
+    await expect(verifyBackup(dest)).rejects.toMatchObject({ problems: ['archive.sha256 does not belong in a version 2 manifest'] });
+    editManifest((m) => {
+      m.version = 1;
+      delete m.archive.sha256;
+    });
+    await expect(verifyBackup(dest)).rejects.toMatchObject({
+      problems: ['archive.sha256 is not a sha256', 'archive.layoutSha256 does not belong in a version 1 manifest'],
+    });
+    editManifest((m) => {
+      m.version = 3;
+    });
+    await expect(verifyBackup(dest)).rejects.toMatchObject({ problems: [expect.stringMatching(/^unsupported manifest version 3/)] });
+    await expectRefusedRestore(BackupIntegrityError);
   });
 
   it('refuses an entry below a symlink entry (it would write through the link)', async () => {

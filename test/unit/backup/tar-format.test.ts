@@ -1,5 +1,5 @@
 /** The tar format layer and the streaming parser, on buffers. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   BLOCK_SIZE,
@@ -15,6 +15,8 @@ import { type TarEntry, TarParser } from '../../../src/backup/tar-reader.js';
 import { type ArchiveSink } from '../../../src/backup/archive-sink.js';
 import { TarWriter } from '../../../src/backup/tar-writer.js';
 import { LocalHashPipeline } from '../../../src/backup/hash-pipeline.js';
+import { LayoutHash } from '../../../src/backup/layout-hash.js';
+import { fixChecksum, layoutSha256 } from './helpers.js';
 
 function header(path: string, over: Partial<TarHeader> = {}): TarHeader {
   return { path, type: 'file', size: 0, mode: 0o640, mtime: 1_700_000_123, uid: 1000, gid: 1000, linkTarget: '', ...over };
@@ -141,17 +143,63 @@ describe('parser', () => {
     }
   });
 
+  it("hands every byte but regular files' content to `layout`, in order, whatever the chunk sizes", async () => {
+    const big = randomBytes(100_000);
+    const data = await build([
+      [header('d', { type: 'dir', mode: 0o755 })],
+      [header('d/one', { size: 1 }), Buffer.from('1')],
+      [header('d/big', { size: big.length }), big],
+      [header(`d/${'n'.repeat(200)}`, { size: 3 }), Buffer.from('abc')], // pax record before it
+      [header('d/l', { type: 'symlink', linkTarget: 'big' })],
+      [header('d/h', { type: 'hardlink', linkTarget: 'd/one', size: 5 }), Buffer.from('hello')], // not a file: its bytes are layout
+    ]);
+    // What layout must get: the stream with each regular file's content cut out.
+    const files = parseInChunks(data, [data.length]).filter((e) => e.entry.type === 'file');
+    const expected: Buffer[] = [];
+    let at = 0;
+    for (const { entry } of files) {
+      expected.push(data.subarray(at, entry.dataOffset));
+      at = entry.dataOffset + entry.size;
+    }
+    expected.push(data.subarray(at));
+    const want = Buffer.concat(expected);
+    expect(want.length).toBe(data.length - 1 - big.length - 3);
+    expect(want.includes('hello')).toBe(true);
+    expect(createHash('sha256').update(want).digest('hex')).toBe(layoutSha256(data));
+
+    for (const sizes of [[data.length], [1], [7, 511, 513], [4096, 3]]) {
+      const got: Buffer[] = [];
+      const p = new TarParser({ entry: () => undefined, layout: (buf, off, len) => got.push(Buffer.from(buf.subarray(off, off + len))) });
+      for (let i = 0, k = 0; i < data.length; ) {
+        const n = sizes[k++ % sizes.length] as number;
+        p.push(data.subarray(i, i + n));
+        i += n;
+      }
+      expect(Buffer.concat(got).equals(want)).toBe(true);
+    }
+  });
+
+  it('LayoutHash hashes pieces of any size as one stream (batched small ones, large ones straight)', () => {
+    const data = randomBytes(300_000);
+    for (const sizes of [[512], [1, 70_000], [65_535, 65_537, 3], [data.length]]) {
+      const h = new LayoutHash();
+      for (let i = 0, k = 0; i < data.length; ) {
+        const n = Math.min(sizes[k++ % sizes.length] as number, data.length - i);
+        h.update(data, i, n);
+        i += n;
+      }
+      expect(h.digest()).toBe(createHash('sha256').update(data).digest('hex'));
+    }
+  });
+
   it('reports hardlinks, devices and unknown typeflags as such', async () => {
     const data = await build([
       [header('h', { type: 'hardlink', linkTarget: 'x' })],
       [header('c', { type: 'char-device' })],
       [header('f', { type: 'fifo' })],
     ]);
-    data[2 * 512 + 156] = 'Z'.charCodeAt(0); // third header: unknown typeflag (checksum recomputed below)
-    let sum = 0;
-    data.fill(0x20, 2 * 512 + 148, 2 * 512 + 156);
-    for (let i = 2 * 512; i < 3 * 512; i++) sum += data[i] as number;
-    data.write(`${sum.toString(8).padStart(6, '0')}\0 `, 2 * 512 + 148, 'latin1');
+    data[2 * 512 + 156] = 'Z'.charCodeAt(0); // third header: unknown typeflag
+    fixChecksum(data, 2 * 512);
     expect(parseInChunks(data, [data.length]).map((e) => [e.entry.path, e.entry.type, e.entry.typeflag])).toEqual([
       ['h', 'hardlink', '1'],
       ['c', 'char-device', '3'],
@@ -164,11 +212,7 @@ describe('parser', () => {
     const buf = Buffer.alloc(8192);
     let at = writeHeader(header('PaxGlobal', { size: g.length }), buf, 0);
     buf.write('g', 156, 'latin1');
-    // fix the checksum after changing the typeflag
-    buf.fill(0x20, 148, 156);
-    let sum = 0;
-    for (let i = 0; i < 512; i++) sum += buf[i] as number;
-    buf.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    fixChecksum(buf, 0);
     g.copy(buf, at);
     at += 512;
     at += writeHeader(header('after'), buf, at);
