@@ -10,7 +10,8 @@
  * once beforehand (the kernel reclaims idle page cache here), memory is pre-faulted (see `prefault`),
  * and `sync` runs, so no step pays for another's dirty pages. Nothing is deleted between measured steps
  * (on this ext4 with `discard`, creating files right after deleting many is much slower); old runs are
- * moved aside and deleted at the end. `--repeat N` keeps each step's fastest of N runs.
+ * moved aside and deleted at the end. `--repeat N` keeps each step's fastest of N runs, and alternates
+ * which side goes first in each pair (ours, then tar in odd rounds; tar, then ours in even ones).
  */
 import { closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -257,13 +258,19 @@ export async function runBackupBench(opts: BackupBenchOptions): Promise<BackupBe
       mkdirSync(run);
       const tag = repeat > 1 ? ` (run ${r + 1}/${repeat})` : '';
 
-      log(`ours: createBackup (write + fsync + re-read/verify)${tag} …`);
+      // Which of the two goes first alternates from round to round: on this disk a step's speed depends
+      // on what ran just before it, and a fixed order would favour one side in every round.
+      const oursFirst = r % 2 === 0;
       const oursDir = join(run, 'ours-backup');
-      await prepare(dataDir);
-      const ours = await runChild('create', { root: tree.root, paths: tree.paths, destDir: oursDir, backupId: 'bench', compression, gzipLevel });
-      oursB = best(oursB, measure('ours: createBackup (write+fsync+verify)', ours.wallMs, bytes, ours.peakKb));
       const oursArchive = join(oursDir, gz ? 'archive.tar.gz' : 'archive.tar');
+      const oursBackup = async (): Promise<void> => {
+        log(`ours: createBackup (write + fsync + re-read/verify)${tag} …`);
+        await prepare(dataDir);
+        const ours = await runChild('create', { root: tree.root, paths: tree.paths, destDir: oursDir, backupId: 'bench', compression, gzipLevel });
+        oursB = best(oursB, measure('ours: createBackup (write+fsync+verify)', ours.wallMs, bytes, ours.peakKb));
+      };
 
+      if (oursFirst) await oursBackup();
       log(`GNU tar: -cf, sync FILE, -df${tag} …`);
       const tarArchive = join(run, gz ? 'tar.tar.gz' : 'tar.tar');
       await prepare(dataDir);
@@ -273,6 +280,7 @@ export async function runBackupBench(opts: BackupBenchOptions): Promise<BackupBe
       const tdr = await timed('tar', [...tarCompressRead, '-df', tarArchive, '-C', tree.root]);
       const ts = measure('sync FILE (after tar -cf)', tsr.wallMs, bytes, tsr.peakKb);
       const td = measure('tar -df', tdr.wallMs, bytes, tdr.peakKb);
+      if (!oursFirst) await oursBackup();
       archiveBytes = { ours: statSync(oursArchive).size, tar: statSync(tarArchive).size };
       tarC = best(tarC, tc);
       tarS = best(tarS, ts);
@@ -280,7 +288,16 @@ export async function runBackupBench(opts: BackupBenchOptions): Promise<BackupBe
       tarCV = best(tarCV, sum('tar -cf + tar -df', bytes, tc, td));
       tarCSV = best(tarCSV, sum('tar -cf + sync + tar -df', bytes, tc, ts, td));
 
-      // Restores: both from our archive, both into fresh empty directories.
+      // Restores: both from our archive, both into fresh empty directories; tar first when ours was not.
+      const oursRestoreDir = join(run, 'restore-ours');
+      const oursRestore = async (): Promise<void> => {
+        log(`ours: extractBackup (verify + extract + rename + re-hash)${tag} …`);
+        mkdirSync(oursRestoreDir);
+        await prepare(oursArchive);
+        const ox = await runChild('extract', { dir: oursDir, root: oursRestoreDir, stagingDir: join(oursRestoreDir, '.staging') });
+        oursR = best(oursR, measure('ours: extractBackup (verify+extract+re-hash)', ox.wallMs, bytes, ox.peakKb));
+      };
+      if (!oursFirst) await oursRestore();
       log(`GNU tar: -xf of our archive, then -df${tag} …`);
       const tarRestore = join(run, 'restore-tar');
       mkdirSync(tarRestore);
@@ -292,13 +309,7 @@ export async function runBackupBench(opts: BackupBenchOptions): Promise<BackupBe
       tarX = best(tarX, txm);
       tarXD = best(tarXD, txdm);
       tarXV = best(tarXV, sum('tar -xf + tar -df', bytes, txm, txdm));
-
-      log(`ours: extractBackup (verify + extract + rename + re-hash)${tag} …`);
-      const oursRestore = join(run, 'restore-ours');
-      mkdirSync(oursRestore);
-      await prepare(oursArchive);
-      const ox = await runChild('extract', { dir: oursDir, root: oursRestore, stagingDir: join(oursRestore, '.staging') });
-      oursR = best(oursR, measure('ours: extractBackup (verify+extract+re-hash)', ox.wallMs, bytes, ox.peakKb));
+      if (oursFirst) await oursRestore();
     }
   } finally {
     if (!opts.keep) trash.push(work);
