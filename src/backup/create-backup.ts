@@ -251,14 +251,14 @@ function validateOptions(opts: CreateBackupOptions): { compression: Compression;
  *    cannot be stored (a socket, a fifo) is an InvalidInputError found on the way.
  * 3. Read the archive back from the file and check every entry against what was stored (path set,
  *    type, size, mode, mtime, content sha256), taking the archive's layout hash as read (every byte
- *    outside file content: with the content hashes, that covers the whole file; see layout-hash.ts). Uncompressed, each
- *    region is read back right after it is written (the archive is only ever appended to, so what was
+ *    outside file content: with the content hashes, that covers the whole tar stream; see
+ *    layout-hash.ts). Uncompressed, each region is read back right after it is written (the archive is only ever appended to, so what was
  *    checked is what stays; this overlaps writing, re-reading and hashing on two cores); gzip archives
  *    are read back once complete.
  * 4. fsync the archive (written back in the background since the start, see FileSink).
  * 5. Only when 3 and 4 succeeded: write manifest.json durably (with the layout hash of the archive
- *    bytes that were read back and checked), fsync the backup directory and its parent, read the manifest
- *    back (same bytes as written). A backup directory without manifest.json is never a valid backup.
+ *    bytes that were read back and checked), fsync the backup directory and its parent, read the
+ *    manifest back (same bytes as written). A backup directory without manifest.json is never a valid backup.
  *
  * Re-reading goes through the page cache, as any read right after a write does: it proves what the
  * kernel holds for the file (our writer's output, truncation, interference), not the platters; fsync

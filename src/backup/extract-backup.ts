@@ -151,8 +151,8 @@ function lstatOrNull(p: string): Stats | null {
  *    from the archive file and reads it back, while the reader jumps over it and this thread goes on
  *    creating the next entries.
  *    The archive's own hash (its layout hash, or for an old backup the whole file's sha256) is not
- *    recomputed here (verifyBackup does compare it): it protects nothing a restore writes. Every byte that reaches a restored file is file content, covered
- *    by that file's sha256; every header field a restore uses (path, type, size, mode, mtime, link target)
+ *    recomputed here (verifyBackup does compare it): it protects nothing a restore writes. Every byte
+ *    that reaches a restored file is file content, covered by that file's sha256; every header field a restore uses (path, type, size, mode, mtime, link target)
  *    is compared with the manifest, and the manifest's values are what is written; an entry not in the
  *    manifest, a duplicate, a missing one, a truncated archive or anything after the end marker is
  *    refused; the archive's size is still compared. What the archive hash alone would see (uid/gid/uname

@@ -1,7 +1,7 @@
 /**
  * sha256 off the main thread. Hashing is the largest CPU cost of a verified backup (every byte is hashed
- * when stored and again when re-read; a version 1 backup's verify hashes the whole archive too), so on a 2-core machine
- * it runs in a worker thread while the main thread does the I/O and the tar parsing.
+ * when stored and again when re-read; a version 1 backup's verify hashes the whole archive too), so on
+ * a 2-core machine it runs in a worker thread while the main thread does the I/O and the tar parsing.
  *
  * Data never crosses threads by copy: the I/O buffers ("slots") live in one SharedArrayBuffer, and the
  * main thread publishes small records (stream, offset, length) in a shared ring. The worker hashes the

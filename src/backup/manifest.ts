@@ -56,7 +56,7 @@ export interface ManifestHead {
     /**
      * Version 2: hex sha256 of the tar stream's bytes outside regular files' content (headers, pax
      * records, padding, end marker; decompressed for gzip), in order. With each file's sha256 it covers
-     * every byte of the archive. See layout-hash.ts.
+     * every byte of the tar stream. See layout-hash.ts.
      */
     layoutSha256?: string;
     /** Version 1 only: hex sha256 of the archive file as stored (compressed bytes for gzip). */
@@ -78,7 +78,8 @@ export const MANIFEST_VERSION = 2 as const;
  * whole file (see ArchiveHashKind). Call on a head that passed `headProblems`.
  */
 export function archiveFingerprint(head: Pick<ManifestHead, 'version' | 'archive'>): { kind: 'layout' | 'file'; sha256: string } {
-  return head.version === 1 ? { kind: 'file', sha256: head.archive.sha256 ?? '' } : { kind: 'layout', sha256: head.archive.layoutSha256 ?? '' };
+  const { archive } = head;
+  return head.version === 1 ? { kind: 'file', sha256: archive.sha256 ?? '' } : { kind: 'layout', sha256: archive.layoutSha256 ?? '' };
 }
 
 /** Name of the manifest file inside a backup directory. */
@@ -185,7 +186,10 @@ export function headProblems(value: unknown): string[] {
     const [wanted, other] = version === 1 ? (['sha256', 'layoutSha256'] as const) : (['layoutSha256', 'sha256'] as const);
     const digest = archive[wanted];
     if (typeof digest !== 'string' || !SHA256_HEX.test(digest)) problems.push(`archive.${wanted} is not a sha256`);
-    if (archive[other] !== undefined && (version === 1 || version === 2)) problems.push(`archive.${other} does not belong in a version ${version} manifest`);
+    // (Of an unknown version, the version is the one problem worth naming.)
+    if (archive[other] !== undefined && (version === 1 || version === 2)) {
+      problems.push(`archive.${other} does not belong in a version ${version} manifest`);
+    }
   }
   if (!isRecord(value.totals)) problems.push('totals missing');
   return problems;
