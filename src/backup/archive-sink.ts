@@ -16,6 +16,11 @@ export interface ArchiveSink {
   write(buf: Buffer, len: number): void | Promise<void>;
   /** Flush everything to the file (not yet fsynced). Returns the archive's size in bytes. */
   close(): Promise<number>;
+  /**
+   * Leave the next `n` bytes of the file to someone else (a copier writing a large file's content there
+   * itself): later writes go after them. Returns where they start. Only sinks that write in place.
+   */
+  reserve?(n: number): number;
 }
 
 /** Bytes written between two early write-back requests. */
@@ -85,18 +90,27 @@ export class FileSink implements ArchiveSink {
 
   write(buf: Buffer, len: number): void | Promise<void> {
     const p = this.pipeline;
+    // Positional writes: a reserved range (see reserve) may lie before this one.
     if (p) {
-      p.write(this.fd, buf, 0, len);
+      p.write(this.fd, buf, 0, len, this.bytes);
       const upTo = (this.bytes += len);
       p.whenDone(() => {
         this.written = upTo;
       });
     } else {
-      writeAll(this.fd, buf, 0, len);
+      writeAll(this.fd, buf, 0, len, this.bytes);
       this.written = this.bytes += len;
     }
     this.onWritten?.(this.written);
     return this.writeback.wrote(len) ? yieldToLoop(undefined) : undefined;
+  }
+
+  reserve(n: number): number {
+    // `written` (what may be re-read) moves past the range only with the next write after it: until
+    // then the file may end before it.
+    const at = this.bytes;
+    this.bytes += n;
+    return at;
   }
 
   async close(): Promise<number> {

@@ -34,8 +34,11 @@ import {
   compareTreePaths,
 } from './manifest.js';
 import { ManifestWriter, sha256OfFile } from './manifest-file.js';
-import { type HashPipeline, SLOT_SIZE, startHashPipeline } from './hash-pipeline.js';
-import { type EntryMeta, FileChangedError, TarWriter } from './tar-writer.js';
+import { COPY_SLOT_BYTES, E_FILE_CHANGED, PARALLEL_COPY_BYTES, type HashPipeline, SLOT_SIZE, startHashPipeline } from './hash-pipeline.js';
+import { type EntryMeta, FileChangedError, TarWriter, type TarWriterOptions } from './tar-writer.js';
+import { SKIP_CONTENT } from './tar-reader.js';
+
+
 import type { VerifyReport } from './verify-backup.js';
 
 /** Options of createBackup. */
@@ -62,6 +65,12 @@ export interface CreateBackupOptions {
   hashInWorker?: boolean;
   /** Let the hash worker also write the archive (default true; false writes on the calling thread). For tests and benchmarks. */
   writeInWorker?: boolean;
+  /**
+   * Files of at least this many bytes (default PARALLEL_COPY_BYTES, 4 MiB; 0: none) are copied into the
+   * archive by a second worker, into a place the writer leaves for them, while this thread goes on with
+   * the next files. Only uncompressed and with writeInWorker. For tests and benchmarks.
+   */
+  parallelCopyBytes?: number;
 }
 
 /** A created and verified backup. */
@@ -235,6 +244,9 @@ function validateOptions(opts: CreateBackupOptions): { compression: Compression;
   if (!Number.isInteger(gzipLevel) || gzipLevel < 0 || gzipLevel > 9) {
     throw new InvalidInputError(`gzip level ${gzipLevel} is not an integer from 0 to 9`);
   }
+  if (opts.parallelCopyBytes !== undefined && (!Number.isSafeInteger(opts.parallelCopyBytes) || opts.parallelCopyBytes < 0)) {
+    throw new InvalidInputError(`parallelCopyBytes ${opts.parallelCopyBytes} is not a byte count`);
+  }
   const bufferSize = opts.bufferSize ?? SLOT_SIZE;
   if (!Number.isInteger(bufferSize) || bufferSize < 1) throw new InvalidInputError(`buffer size ${bufferSize} is invalid`);
   return { compression, gzipLevel, bufferSize };
@@ -303,7 +315,14 @@ export async function createBackup(opts: CreateBackupOptions): Promise<BackupRes
     const archiveFile = archiveFileName(compression);
     const archivePath = join(destDir, archiveFile);
     manifest = new ManifestWriter(destDir);
-    const { archive, checked } = await writeArchive(root, archivePath, walkItems(root, tops), compression, gzipLevel, hashes, opts.writeInWorker ?? true, manifest);
+    const { archive, checked } = await writeArchive(root, archivePath, walkItems(root, tops), {
+      compression,
+      gzipLevel,
+      hashes,
+      writeInWorker: opts.writeInWorker ?? true,
+      parallelCopyBytes: opts.parallelCopyBytes ?? PARALLEL_COPY_BYTES,
+      manifest,
+    });
     const head = {
       version: MANIFEST_VERSION,
       backupId: opts.backupId,
@@ -407,29 +426,57 @@ class EntriesInFlight implements Iterator<ManifestEntry> {
  * (most of it was already flushed in the background) and the re-read content hashes are compared with
  * those taken while the files were read. Throws BackupIntegrityError on any mismatch.
  */
-async function writeArchive(
-  root: string,
-  archivePath: string,
-  items: Iterable<Item>,
-  compression: Compression,
-  gzipLevel: number,
-  hashes: HashPipeline,
-  writeInWorker: boolean,
-  manifest: ManifestWriter,
-): Promise<Written> {
+/** How writeArchive writes (see CreateBackupOptions). */
+interface ArchiveSettings {
+  compression: Compression;
+  gzipLevel: number;
+  hashes: HashPipeline;
+  writeInWorker: boolean;
+  parallelCopyBytes: number;
+  manifest: ManifestWriter;
+}
+
+async function writeArchive(root: string, archivePath: string, items: Iterable<Item>, settings: ArchiveSettings): Promise<Written> {
+  const { compression, gzipLevel, hashes, writeInWorker, parallelCopyBytes, manifest } = settings;
   const fd = openSync(archivePath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   const fds = [fd];
+  // The second worker for large files (see parallelCopyBytes), once there is one.
+  const copier: { pipe: HashPipeline | null } = { pipe: null };
   try {
     // Entries are registered before their header can reach the disk, so the re-read can check them.
     const inFlight = new EntriesInFlight(manifest, compression !== 'gzip');
     let checker: ArchiveChecker | null = null;
     let sink: ArchiveSink;
+    let writerOptions: TarWriterOptions = {};
+    const copyProblems: string[] = [];
     if (compression === 'gzip') {
       sink = new GzipSink(fd, gzipLevel, hashes.slotSize);
     } else {
       const rfd = openSync(archivePath, 'r');
       fds.push(rfd);
-      const c = new ArchiveChecker(inFlight, hashes);
+      if (writeInWorker && parallelCopyBytes > 0) {
+        writerOptions = {
+          largeFiles: {
+            minBytes: parallelCopyBytes,
+            async copy(src, position, size, name, digest) {
+              let cp: HashPipeline;
+              try {
+                // Started at the first large file: most backups of a story have none.
+                cp = copier.pipe ??= await startHashPipeline(true, COPY_SLOT_BYTES);
+              } catch (err) {
+                closeSync(src);
+                throw err;
+              }
+              cp.copyIn(fd, rfd, src, position, size, name, (source, readBack) => {
+                digest(source);
+                if (readBack !== source) copyProblems.push(`${JSON.stringify(name)}: reads back from the archive as sha256 ${readBack}, was ${source}`);
+              });
+            },
+          },
+        };
+      }
+      const large = writerOptions.largeFiles;
+      const c = new ArchiveChecker(inFlight, hashes, large ? { checksTakenContent: true, onEntry: (m) => (m.type === 'file' && m.size >= large.minBytes ? SKIP_CONTENT : undefined) } : {});
       checker = c;
       let reread = 0;
       sink = new FileSink(fd, (written) => {
@@ -439,16 +486,18 @@ async function writeArchive(
           if (n === 0) throw new BackupIntegrityError('archive reads back short', [`archive: ${written} bytes written, only ${reread} read back`]);
           c.hashStored(buf, 0, n);
           c.push(buf.subarray(0, n));
-          reread += n;
+          reread += n + c.takeSkip();
         }
       }, writeInWorker ? hashes : undefined);
     }
-    const writer = new TarWriter(sink, hashes);
+    const writer = new TarWriter(sink, hashes, writerOptions);
     for (const item of items) {
       await storeItem(writer, root, item, (e) => inFlight.push(e));
       inFlight.flush();
     }
     const written = await writer.finish();
+    // Every large file copied and read back (their sha256 come in), before the fsync covers them.
+    await copier.pipe?.finish();
     // Most of the data is on disk already (early write-back); the rest flushes while we compare.
     const synced = fsyncAsync(fd);
     synced.catch(() => undefined);
@@ -464,7 +513,7 @@ async function writeArchive(
       check = await checkArchive({ archivePath, compression, entries: manifest.readBack()[Symbol.iterator](), hashes });
     }
     await synced;
-    const problems = [...check.problems];
+    const problems = [...check.problems, ...copyProblems];
     if (inFlight.unwritten !== 0) problems.push(`manifest: ${inFlight.unwritten} entries never got their content hash`);
     if (check.archiveBytes !== written) problems.push(`archive: ${written} bytes written, ${check.archiveBytes} read back`);
     if (problems.length > 0) {
@@ -475,6 +524,7 @@ async function writeArchive(
       checked: { files: check.files, bytes: check.bytes },
     };
   } finally {
+    await copier.pipe?.close();
     for (const f of fds) closeSync(f);
   }
 }
@@ -519,8 +569,9 @@ async function storeItem(writer: TarWriter, root: string, item: Item, register: 
     await writer.addSymlink(item.rel, target, meta);
   } catch (err) {
     if (err instanceof RollbackError) throw err;
-    if (err instanceof FileChangedError) throw new BackupIntegrityError(err.message, [err.message], { cause: err });
     const code = (err as NodeJS.ErrnoException).code;
+    // A large file the copier found changed (reported on a later call, so not necessarily this item's).
+    if (err instanceof FileChangedError || code === E_FILE_CHANGED) throw new BackupIntegrityError(messageOf(err), [messageOf(err)], { cause: err });
     const why =
       code === 'ENOENT'
         ? `${item.rel} vanished during the backup`

@@ -33,7 +33,7 @@ import { realDirectory, removeEmptyParents } from '../util/paths.js';
 import { writeAll } from '../util/write-all.js';
 import { type ManifestEntry, isBelow } from './manifest.js';
 import { ManifestFile } from './manifest-file.js';
-import { E_SHORT_SOURCE, type HashPipeline, startHashPipeline } from './hash-pipeline.js';
+import { COPY_SLOT_BYTES, E_SHORT_SOURCE, PARALLEL_COPY_BYTES, type HashPipeline, startHashPipeline } from './hash-pipeline.js';
 import { SKIP_CONTENT } from './tar-reader.js';
 
 /** Options of extractBackup. */
@@ -79,13 +79,6 @@ export interface ExtractOptions {
   parallelCopyBytes?: number;
 }
 
-/**
- * Default of ExtractOptions.parallelCopyBytes. A copy handed to the second worker saves this thread the
- * file's reads and writes; below a few MiB the hand-over and the worker's wake-up are not worth it.
- */
-const PARALLEL_COPY_BYTES = 4 * 1024 * 1024;
-/** The copying worker reads through its own buffer: its slots are never filled, so keep them small. */
-const COPY_SLOT_BYTES = 64 * 1024;
 
 /** The second worker of a restore, and the smallest file it copies. */
 interface Copier {

@@ -35,6 +35,23 @@ import { writeAll } from '../util/write-all.js';
 export const E_SHORT_SOURCE = 'E_SHORT_SOURCE';
 const SHORT_SOURCE_MESSAGE = 'the source file ends before the bytes to copy (it changed while being read?)';
 
+/**
+ * Files of at least this many bytes are handed to a second pipeline's worker by default (`copy` in a
+ * restore, `copyIn` in a backup): it saves the main thread the file's reads and writes, and lets the
+ * large files' I/O overlap the small files' (a backup of the bench tree: 3.19 -> 2.57 s, medians of 10
+ * shuffled rounds). Below a few MiB the hand-over and the worker's wake-up are not worth it.
+ */
+export const PARALLEL_COPY_BYTES = 4 * 1024 * 1024;
+/** Slot size of a copying pipeline: its worker reads through its own buffer, so its slots stay unused. */
+export const COPY_SLOT_BYTES = 64 * 1024;
+
+/** Code of the error copyIn fails with when its source is not `length` bytes long. */
+export const E_FILE_CHANGED = 'E_FILE_CHANGED';
+
+function fileChanged(name: string, how: string): Error {
+  return Object.assign(new Error(`${name} ${how} while it was being backed up`), { code: E_FILE_CHANGED });
+}
+
 /** Receives a stream's digest (lowercase hex). */
 export type DigestCallback = (hex: string) => void;
 
@@ -68,11 +85,11 @@ export interface HashPipeline {
    */
   end(stream: number, done: DigestCallback): void;
   /**
-   * Write `buf[off, off+len)` to `fd` at its current offset, after the writes to it given before (by the
-   * worker, when `buf` is in a slot). A failed write is thrown by a later call (`settle`, `finish`,
-   * `acquire`…) with its errno `code`.
+   * Write `buf[off, off+len)` to `fd` at its current offset, or at `position` when given, after the
+   * writes to it given before (by the worker, when `buf` is in a slot). A failed write is thrown by a
+   * later call (`settle`, `finish`, `acquire`…) with its errno `code`.
    */
-  write(fd: number, buf: Buffer, off: number, len: number): void;
+  write(fd: number, buf: Buffer, off: number, len: number, position?: number): void;
   /**
    * Read the open file `fd` from its start to its end (positional reads: its offset is left alone), hash
    * it, then give it `times` (seconds) when asked, and close it unless `keepOpen` (the caller closes it,
@@ -89,6 +106,15 @@ export interface HashPipeline {
    * like a failed write, with code E_SHORT_SOURCE.
    */
   copy(fd: number, src: number, srcOffset: number, length: number): void;
+  /**
+   * Copy exactly `length` bytes of the open file `src` (from its offset) into `fd` at `position`
+   * (positional writes), hashing them, check that `src` ends there and close it; then read the range
+   * back through `readFd` (the same file) and hash that: `done` gets the source's digest and the
+   * read-back's. A backup hands a large file to a second pipeline this way and goes on with the next
+   * ones. A source of another length fails with code E_FILE_CHANGED and a message naming `name` (in
+   * the worker pipeline, thrown by a later call).
+   */
+  copyIn(fd: number, readFd: number, src: number, position: number, length: number, name: string, done: (source: string, readBack: string) => void): void;
   /** `done` runs on this thread once everything given so far is done (hashed, written). It must not call the pipeline. */
   whenDone(done: () => void): void;
   /** Block until everything given so far is done, running the callbacks due. Throws a failed write's error. */
@@ -148,8 +174,34 @@ export class LocalHashPipeline implements HashPipeline {
     done(h.digest('hex'));
   }
 
-  write(fd: number, buf: Buffer, off: number, len: number): void {
-    writeAll(fd, buf, off, len);
+  write(fd: number, buf: Buffer, off: number, len: number, position?: number): void {
+    writeAll(fd, buf, off, len, position);
+  }
+
+  copyIn(fd: number, readFd: number, src: number, position: number, length: number, name: string, done: (source: string, readBack: string) => void): void {
+    this.readBuf ??= Buffer.allocUnsafe(this.slotSize);
+    const buf = this.readBuf;
+    const h = createHash('sha256');
+    try {
+      for (let at = 0; at < length; ) {
+        const n = readSync(src, buf, 0, Math.min(buf.length, length - at), null);
+        if (n === 0) throw fileChanged(name, 'shrank');
+        h.update(buf.subarray(0, n));
+        writeAll(fd, buf, 0, n, position + at);
+        at += n;
+      }
+      if (readSync(src, buf, 0, 1, null) !== 0) throw fileChanged(name, 'grew');
+    } finally {
+      closeSync(src);
+    }
+    const r = createHash('sha256');
+    for (let at = 0; at < length; ) {
+      const n = readSync(readFd, buf, 0, Math.min(buf.length, length - at), position + at);
+      if (n === 0) break;
+      r.update(buf.subarray(0, n));
+      at += n;
+    }
+    done(h.digest('hex'), r.digest('hex'));
   }
 
   hashFile(fd: number, done: DigestCallback, keepOpen = false, times?: FileTimes): void {
@@ -221,6 +273,8 @@ const OP_HASH_FILE = 4; // [op, fd, flags, 0] (+ times in the args area): read t
 const HASH_KEEP_OPEN = 1;
 const HASH_SET_TIMES = 2;
 const OP_COPY = 5; // [op, fd, src, 0] + [srcOffset, length] in the args area: copy that range of src to fd
+const OP_COPY_IN = 6; // [op, fd, src, 0] + [position, length]: copy src (from its offset, exactly length bytes) into fd at position, close src; digest of the source
+const OP_HASH_RANGE = 7; // [op, fd, 0, 0] + [position, length]: hash that range of fd; digest as for OP_END
 /** Arguments too wide for a record's Int32s, two doubles per ring record: a copy's source offset and length (they may pass 2^31), or the times hashFile sets. */
 const RECORD_ARGS = 2;
 const DIGEST_BYTES = 32;
@@ -270,9 +324,39 @@ function run() {
         hashes.delete(stream);
         h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
       } else if (op === ${OP_WRITE}) {
-        const off = ctl[r + 2], len = ctl[r + 3];
+        const off = ctl[r + 2], len = ctl[r + 3], pos = recordArgs[(tail % ring) * ${RECORD_ARGS}];
         let done = 0;
-        while (done < len) done += writeSync(stream, data, off + done, len - done);
+        while (done < len) done += writeSync(stream, data, off + done, len - done, pos >= 0 ? pos + done : null);
+      } else if (op === ${OP_COPY_IN}) {
+        if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
+        const src = ctl[r + 2], a = (tail % ring) * ${RECORD_ARGS};
+        const pos = recordArgs[a], length = recordArgs[a + 1];
+        const h = createHash('sha256');
+        try {
+          for (let at = 0; at < length; ) {
+            const n = readSync(src, readBuf, 0, Math.min(readBuf.length, length - at), null);
+            if (n === 0) throw Object.assign(new Error('shrank'), { code: '${E_FILE_CHANGED}', record: tail });
+            h.update(readBuf.subarray(0, n));
+            for (let w = 0; w < n; ) w += writeSync(stream, readBuf, w, n - w, pos + at + w);
+            at += n;
+          }
+          if (readSync(src, readBuf, 0, 1, null) !== 0) throw Object.assign(new Error('grew'), { code: '${E_FILE_CHANGED}', record: tail });
+        } finally {
+          closeSync(src);
+        }
+        h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
+      } else if (op === ${OP_HASH_RANGE}) {
+        if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
+        const a = (tail % ring) * ${RECORD_ARGS};
+        const pos = recordArgs[a], length = recordArgs[a + 1];
+        const h = createHash('sha256');
+        for (let at = 0; at < length; ) {
+          const n = readSync(stream, readBuf, 0, Math.min(readBuf.length, length - at), pos + at);
+          if (n === 0) break;
+          h.update(readBuf.subarray(0, n));
+          at += n;
+        }
+        h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
       } else if (op === ${OP_HASH_FILE}) {
         if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
         const h = createHash('sha256');
@@ -317,7 +401,7 @@ function run() {
 }
 function guarded() {
   try { run(); } catch (err) {
-    const what = JSON.stringify({ code: err && err.code, message: String(err && err.message) });
+    const what = JSON.stringify({ code: err && err.code, message: String(err && err.message), record: err && err.record });
     errorArea.fill(0);
     errorArea.write(what.slice(0, ${ERROR_BYTES} / 4));
     Atomics.store(ctl, ${FAILED}, 1);
@@ -361,6 +445,8 @@ export class WorkerHashPipeline implements HashPipeline {
   /** Files given to hashFile whose digest has not come back: closed by close() if the worker never got to them. */
   private readonly openFds = new Set<number>();
   private endCallbacks: Array<(digestAt: number) => void> = [];
+  /** The names of the files given to copyIn, by record, until their copy is done (for the error). */
+  private readonly copyNames = new Map<number, string>();
   private endFirst = 0;
 
   private constructor(
@@ -466,17 +552,20 @@ export class WorkerHashPipeline implements HashPipeline {
     this.endCallbacks.push((at) => done(this.digestArea.toString('hex', at, at + DIGEST_BYTES)));
   }
 
-  write(fd: number, buf: Buffer, off: number, len: number): void {
+  write(fd: number, buf: Buffer, off: number, len: number, position?: number): void {
     if (len === 0) return;
     if (buf.buffer !== this.data.buffer) {
       // Not a slot (gunzip output): written here, after the worker's writes so far.
       if (this.lastWrite >= 0) this.settle();
-      writeAll(fd, buf, off, len);
+      writeAll(fd, buf, off, len, position);
       return;
     }
     const abs = buf.byteOffset + off;
     this.lastWrite = this.head;
-    this.publish(OP_WRITE, fd, abs, len);
+    const a = (this.head % RING) * RECORD_ARGS;
+    this.publish(OP_WRITE, fd, abs, len, () => {
+      this.recordArgs[a] = position ?? -1;
+    });
     const first = Math.floor(abs / this.slotSize);
     const last = Math.floor((abs + len - 1) / this.slotSize);
     for (let s = first; s <= last; s++) this.slotLast[s] = this.head;
@@ -498,6 +587,34 @@ export class WorkerHashPipeline implements HashPipeline {
       this.openFds.delete(fd);
       done(this.digestArea.toString('hex', at, at + DIGEST_BYTES));
     });
+  }
+
+  copyIn(fd: number, readFd: number, src: number, position: number, length: number, name: string, done: (source: string, readBack: string) => void): void {
+    const first = this.head;
+    this.openFds.add(src);
+    this.copyNames.set(first, name);
+    const a = (first % RING) * RECORD_ARGS;
+    this.publish(OP_COPY_IN, fd, src, 0, () => {
+      this.recordArgs[a] = position;
+      this.recordArgs[a + 1] = length;
+    });
+    const second = this.head;
+    const b = (second % RING) * RECORD_ARGS;
+    this.publish(OP_HASH_RANGE, readFd, 0, 0, () => {
+      this.recordArgs[b] = position;
+      this.recordArgs[b + 1] = length;
+    });
+    this.flushHead();
+    let source = '';
+    this.endRecords.push(first, second);
+    this.endCallbacks.push(
+      (at) => {
+        this.openFds.delete(src);
+        this.copyNames.delete(first);
+        source = this.digestArea.toString('hex', at, at + DIGEST_BYTES);
+      },
+      (at) => done(source, this.digestArea.toString('hex', at, at + DIGEST_BYTES)),
+    );
   }
 
   copy(fd: number, src: number, srcOffset: number, length: number): void {
@@ -627,11 +744,14 @@ export class WorkerHashPipeline implements HashPipeline {
   /** The worker's error: a failed write keeps its errno code (ENOSPC…). */
   private failure(): Error {
     const text = this.errorArea.toString('utf8').replace(/\0+$/, '');
-    let info: { code?: string; message?: string } = {};
+    let info: { code?: string; message?: string; record?: number } = {};
     try {
       info = text === '' ? {} : (JSON.parse(text) as typeof info);
     } catch {
       info = {};
+    }
+    if (info.code === E_FILE_CHANGED && typeof info.record === 'number') {
+      return fileChanged(this.copyNames.get(info.record) ?? 'a file', info.message === 'grew' ? 'grew' : 'shrank');
     }
     if (info.code === E_SHORT_SOURCE) return Object.assign(new Error(`copy failed in the hash worker: ${SHORT_SOURCE_MESSAGE}`), { code: info.code });
     if (info.code) return Object.assign(new Error(`write failed in the hash worker: ${info.message ?? info.code}`), { code: info.code });

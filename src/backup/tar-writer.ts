@@ -43,6 +43,23 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 /** Sizes above this need a pax header (ustar's size field holds 11 octal digits). */
 const MAX_USTAR_SIZE = 0o77777777777;
 
+/** Options of a TarWriter. */
+export interface TarWriterOptions {
+  /**
+   * Large files' content is left to `copy`: the writer reserves its place in the archive (the sink must
+   * support `reserve`) and goes on with the next entries while `copy` fills it in.
+   */
+  largeFiles?: {
+    /** Files of at least this many bytes. */
+    minBytes: number;
+    /**
+     * Copy exactly `size` bytes of the open file `src` to `position` of the archive; `digest` gets their
+     * sha256. `src` is the callee's from the call on: it closes it, also when it fails.
+     */
+    copy(src: number, position: number, size: number, name: string, digest: DigestCallback): void | Promise<void>;
+  };
+}
+
 /** Writes a tar stream to a sink. Not re-entrant: await each call before the next. */
 export class TarWriter {
   private buf: Buffer;
@@ -60,6 +77,7 @@ export class TarWriter {
   constructor(
     private readonly sink: ArchiveSink,
     pipeline?: HashPipeline,
+    private readonly options: TarWriterOptions = {},
   ) {
     this.pipeline = pipeline ?? new LocalHashPipeline(DEFAULT_BUFFER_SIZE);
     // Slots are a multiple of the block size, so an entry's padding always fits after its content.
@@ -81,6 +99,7 @@ export class TarWriter {
    */
   async addFile(absPath: string, name: string, announce?: (file: FileHeaderInfo) => void, digest: DigestCallback = () => undefined): Promise<StoredFile> {
     const fd = openSync(absPath, OPEN_FLAGS);
+    let handedOver = false;
     try {
       const st = fstatSync(fd);
       if (!st.isFile()) throw new FileChangedError(name, `${name} is no longer a regular file`);
@@ -101,6 +120,15 @@ export class TarWriter {
       announce?.({ size, mode, mtimeMs: st.mtimeMs });
       await this.putHeader(header);
       const pipeline = this.pipeline;
+      const large = this.options.largeFiles;
+      if (large && this.sink.reserve && size >= large.minBytes) {
+        await this.flush(); // the header goes before the reserved range
+        const position = this.sink.reserve(size + paddingFor(size));
+        this.flushed += size + paddingFor(size);
+        handedOver = true;
+        await large.copy(fd, position, size, name, digest);
+        return { size, mode, mtimeMs: st.mtimeMs };
+      }
       // A large file's hash goes to the worker (the main thread will hash it again when it re-reads the
       // archive, see ArchiveChecker); small ones go wherever there is CPU free.
       const stream = pipeline.open(size >= 2 * pipeline.slotSize ? 'worker' : 'auto');
@@ -128,7 +156,7 @@ export class TarWriter {
       this.pad(size);
       return { size, mode, mtimeMs: st.mtimeMs };
     } finally {
-      closeSync(fd);
+      if (!handedOver) closeSync(fd);
     }
   }
 

@@ -1,10 +1,10 @@
 /** The worker hash pipeline must give exactly the digests of plain in-thread hashing. */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { E_SHORT_SOURCE, LocalHashPipeline, WorkerHashPipeline, type HashPipeline } from '../../../src/backup/hash-pipeline.js';
+import { E_FILE_CHANGED, E_SHORT_SOURCE, LocalHashPipeline, WorkerHashPipeline, type HashPipeline } from '../../../src/backup/hash-pipeline.js';
 
 /**
  * Feed `files` through a pipeline the way the tar writer does: content packed into slots one after
@@ -198,6 +198,77 @@ describe('hash pipeline', () => {
       } finally {
         closeSync(src);
         closeSync(out);
+      }
+    });
+  });
+
+  describe.each([
+    ['worker', () => WorkerHashPipeline.start(64 * 1024, 8)],
+    ['local', async () => new LocalHashPipeline(64 * 1024)],
+  ] as const)('copyIn (%s pipeline)', (_kind, start) => {
+    let dir: string;
+    let p: HashPipeline;
+    const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+    beforeEach(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'rbm-pipe-'));
+      p = await start();
+    });
+    afterEach(async () => {
+      await p.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    /** A source file holding `content`, open for reading from its start. */
+    function source(name: string, content: Buffer): number {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      return openSync(path, 'r');
+    }
+
+    it('copies whole files to positions of another, beyond 4 GiB too, closes them and reads the ranges back', async () => {
+      const contents = [randomBytes(300_000), randomBytes(70_000)];
+      const out = openSync(join(dir, 'archive'), 'w');
+      const back = openSync(join(dir, 'archive'), 'r');
+      const srcs = contents.map((c, i) => source(`s${i}`, c));
+      const far = 4 * 1024 ** 3 + 12345; // positions past 2^31 and 2^32 must survive the hand-over
+      const got: Array<[string, string]> = [];
+      try {
+        p.copyIn(out, back, srcs[0] as number, 1000, 300_000, 's0', (a, b) => (got[0] = [a, b]));
+        p.copyIn(out, back, srcs[1] as number, far, 70_000, 's1', (a, b) => (got[1] = [a, b]));
+        await p.finish();
+        expect(got).toEqual(contents.map((c) => [sha(c), sha(c)]));
+        const fd = openSync(join(dir, 'archive'), 'r');
+        const at = (position: number, length: number): Buffer => {
+          const piece = Buffer.alloc(length);
+          readSync(fd, piece, 0, length, position);
+          return piece;
+        };
+        expect(at(1000, 300_000).equals(contents[0] as Buffer)).toBe(true);
+        expect(at(far, 70_000).equals(contents[1] as Buffer)).toBe(true);
+        closeSync(fd);
+        for (const src of srcs) expect(() => fstatSync(src)).toThrow(/EBADF/); // closed by the copy
+      } finally {
+        closeSync(out);
+        closeSync(back);
+      }
+    });
+
+    it.each([
+      ['shrank', 999],
+      ['grew', 1001],
+    ] as const)('fails naming the file when the source %s since its size was taken', async (how, have) => {
+      const src = source('big.db', randomBytes(have));
+      const out = openSync(join(dir, 'archive'), 'w');
+      const back = openSync(join(dir, 'archive'), 'r');
+      try {
+        const copied = (async () => {
+          p.copyIn(out, back, src, 0, 1000, 'data/big.db', () => undefined);
+          await p.finish();
+        })();
+        await expect(copied).rejects.toMatchObject({ code: E_FILE_CHANGED, message: `data/big.db ${how} while it was being backed up` });
+        expect(() => fstatSync(src)).toThrow(/EBADF/);
+      } finally {
+        closeSync(out);
+        closeSync(back);
       }
     });
   });
