@@ -426,6 +426,9 @@ class EntriesInFlight implements Iterator<ManifestEntry> {
  * (most of it was already flushed in the background) and the re-read content hashes are compared with
  * those taken while the files were read. Throws BackupIntegrityError on any mismatch.
  */
+/** Manifest entries that may wait for a large file's copy before the main thread waits too (about 16 MB). */
+const MAX_ENTRIES_WAITING = 65_536;
+
 /** How writeArchive writes (see CreateBackupOptions). */
 interface ArchiveSettings {
   compression: Compression;
@@ -440,8 +443,8 @@ async function writeArchive(root: string, archivePath: string, items: Iterable<I
   const { compression, gzipLevel, hashes, writeInWorker, parallelCopyBytes, manifest } = settings;
   const fd = openSync(archivePath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   const fds = [fd];
-  // The second worker for large files (see parallelCopyBytes), once there is one.
-  const copier: { pipe: HashPipeline | null } = { pipe: null };
+  // The second worker for large files (see parallelCopyBytes), once there is one, and its copies not yet done.
+  const copier: { pipe: HashPipeline | null; inFlight: number } = { pipe: null, inFlight: 0 };
   try {
     // Entries are registered before their header can reach the disk, so the re-read can check them.
     const inFlight = new EntriesInFlight(manifest, compression !== 'gzip');
@@ -467,7 +470,9 @@ async function writeArchive(root: string, archivePath: string, items: Iterable<I
                 closeSync(src);
                 throw err;
               }
+              copier.inFlight++;
               cp.copyIn(fd, rfd, src, position, size, name, (source, readBack) => {
+                copier.inFlight--;
                 digest(source);
                 if (readBack !== source) copyProblems.push(`${JSON.stringify(name)}: reads back from the archive as sha256 ${readBack}, was ${source}`);
               });
@@ -494,6 +499,12 @@ async function writeArchive(root: string, archivePath: string, items: Iterable<I
     for (const item of items) {
       await storeItem(writer, root, item, (e) => inFlight.push(e));
       inFlight.flush();
+      // Entries reach the manifest in order, so behind a large file being copied the next ones wait for
+      // its sha256: past a bound, wait for the copier instead, so memory stays bounded whatever follows.
+      while (inFlight.unwritten > MAX_ENTRIES_WAITING && copier.inFlight > 0) {
+        copier.pipe?.settleOldest();
+        inFlight.flush();
+      }
     }
     const written = await writer.finish();
     // Every large file copied and read back (their sha256 come in), before the fsync covers them.
