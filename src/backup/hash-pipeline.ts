@@ -282,7 +282,7 @@ const ERROR_BYTES = 1024;
 
 /** The worker: hashes records from the ring; an ended stream's digest goes to the digest area. */
 const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { closeSync, futimesSync, readSync, writeSync } = require('node:fs');
 const { ctlSab, dataSab, digestSab, errorSab, argsSab, ring } = workerData;
@@ -407,6 +407,7 @@ function guarded() {
     Atomics.store(ctl, ${FAILED}, 1);
   }
 }
+parentPort.postMessage('ready');
 guarded();
 `;
 
@@ -487,10 +488,16 @@ export class WorkerHashPipeline implements HashPipeline {
       // The files it reads back (hashFile) are opened by the main thread and closed here: not the
       // worker's own descriptors to track (Node warns about each one otherwise).
       trackUnmanagedFds: false,
+      // The source is CommonJS: a parent started with --input-type=module must not pass that on.
+      execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type')),
     });
+    // 'ready' is the worker's own last line of set-up: a worker that fails before it is reported here,
+    // not found out later as a worker that never moves (the main thread waits for it synchronously, so
+    // an 'error' event could not reach it then).
     await new Promise<void>((resolve, reject) => {
-      worker.once('online', resolve);
+      worker.once('message', () => resolve());
       worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`hash worker exited with code ${code} before it was ready`)));
     });
     return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, argsSab, slotSize, slotCount);
   }

@@ -2,7 +2,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { E_FILE_CHANGED, E_SHORT_SOURCE, LocalHashPipeline, WorkerHashPipeline, type HashPipeline } from '../../../src/backup/hash-pipeline.js';
 
@@ -271,6 +273,19 @@ describe('hash pipeline', () => {
         closeSync(back);
       }
     });
+  });
+
+  it('starts in a process run with --input-type=module (its worker is CommonJS) instead of hanging', async () => {
+    // The built module: the parent must be plain node, as a user's would be.
+    const mod = pathToFileURL(resolve('dist/backup/hash-pipeline.js')).href;
+    const script = [
+      `import { WorkerHashPipeline } from ${JSON.stringify(mod)};`,
+      'const p = await WorkerHashPipeline.start(65536, 2);',
+      "const b = p.acquire(); b.write('abc'); const s = p.open('worker'); p.update(s, b, 0, 3);",
+      'p.end(s, (hex) => console.log(hex)); await p.finish(); await p.close();',
+    ].join('\n');
+    const { stdout } = await execa(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+    expect(stdout.trim()).toBe(createHash('sha256').update('abc').digest('hex'));
   });
 
   it('local pipeline matches plain hashing', async () => {
