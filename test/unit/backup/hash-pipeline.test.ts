@@ -135,7 +135,7 @@ describe('hash pipeline', () => {
   describe.each([
     ['worker', () => WorkerHashPipeline.start(64 * 1024, 8)],
     ['local', async () => new LocalHashPipeline(64 * 1024)],
-  ] as const)('copy (%s pipeline)', (_kind, start) => {
+  ] as const)('copy and copyIn (%s pipeline)', (_kind, start) => {
     let dir: string;
     let p: HashPipeline;
     beforeEach(async () => {
@@ -202,23 +202,8 @@ describe('hash pipeline', () => {
         closeSync(out);
       }
     });
-  });
 
-  describe.each([
-    ['worker', () => WorkerHashPipeline.start(64 * 1024, 8)],
-    ['local', async () => new LocalHashPipeline(64 * 1024)],
-  ] as const)('copyIn (%s pipeline)', (_kind, start) => {
-    let dir: string;
-    let p: HashPipeline;
     const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'rbm-pipe-'));
-      p = await start();
-    });
-    afterEach(async () => {
-      await p.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
     /** A source file holding `content`, open for reading from its start. */
     function source(name: string, content: Buffer): number {
       const path = join(dir, name);
