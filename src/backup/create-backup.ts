@@ -37,8 +37,6 @@ import { ManifestWriter, sha256OfFile } from './manifest-file.js';
 import { COPY_SLOT_BYTES, E_FILE_CHANGED, PARALLEL_COPY_BYTES, type HashPipeline, SLOT_SIZE, startHashPipeline } from './hash-pipeline.js';
 import { type EntryMeta, FileChangedError, TarWriter, type TarWriterOptions } from './tar-writer.js';
 import { SKIP_CONTENT } from './tar-reader.js';
-
-
 import type { VerifyReport } from './verify-backup.js';
 
 /** Options of createBackup. */
@@ -258,8 +256,10 @@ function validateOptions(opts: CreateBackupOptions): { compression: Compression;
  * Order of work:
  * 1. Check every input path (nothing escapes the root) – InvalidInputError, nothing created.
  * 2. Walk the tree in tree order (the manifest's order) and write the archive, hashing each file while
- *    it is read (single read per file; the hashing itself runs in a worker thread, on the same buffers).
- *    Manifest entries go to a temp file as their hashes arrive: nothing per file is held. Something that
+ *    it is read (single read per file; the hashing itself runs in a worker thread, on the same buffers;
+ *    files of 4 MiB or more are read, hashed, written and read back by a second worker, see
+ *    parallelCopyBytes). Manifest entries go to a temp file as their hashes arrive: nothing per file is
+ *    held but those waiting behind a large file's copy (at most MAX_ENTRIES_WAITING). Something that
  *    cannot be stored (a socket, a fifo) is an InvalidInputError found on the way.
  * 3. Read the archive back from the file and check every entry against what was stored (path set,
  *    type, size, mode, mtime, content sha256), taking the archive's layout hash as read (every byte
@@ -418,14 +418,6 @@ class EntriesInFlight implements Iterator<ManifestEntry> {
   }
 }
 
-/**
- * Steps 2 and 3. Uncompressed, each region of the archive is read back from the file right after it is
- * written, while it is still in the page cache, and checked as it comes (the hash worker takes the
- * hashing, so writing, re-reading and hashing overlap on two cores); gzip archives are read back once
- * written, against the entries read back from the manifest's temp file. Then the archive is fsynced
- * (most of it was already flushed in the background) and the re-read content hashes are compared with
- * those taken while the files were read. Throws BackupIntegrityError on any mismatch.
- */
 /** Manifest entries that may wait for a large file's copy before the main thread waits too (about 16 MB). */
 const MAX_ENTRIES_WAITING = 65_536;
 
@@ -439,6 +431,17 @@ interface ArchiveSettings {
   manifest: ManifestWriter;
 }
 
+/**
+ * Steps 2 and 3. Uncompressed, each region of the archive is read back from the file right after it is
+ * written, while it is still in the page cache, and checked as it comes (the hash worker takes the
+ * hashing, so writing, re-reading and hashing overlap on two cores); gzip archives are read back once
+ * written, against the entries read back from the manifest's temp file. Then the archive is fsynced
+ * (most of it was already flushed in the background) and the re-read content hashes are compared with
+ * those taken while the files were read. Uncompressed with the writes in the worker, files of
+ * parallelCopyBytes or more go to a second worker (TarWriterOptions.largeFiles): it copies each into
+ * the place the writer left for it and reads it back, and the re-read jumps over that place; every copy
+ * is done before the fsync. Throws BackupIntegrityError on any mismatch.
+ */
 async function writeArchive(root: string, archivePath: string, items: Iterable<Item>, settings: ArchiveSettings): Promise<Written> {
   const { compression, gzipLevel, hashes, writeInWorker, parallelCopyBytes, manifest } = settings;
   const fd = openSync(archivePath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
