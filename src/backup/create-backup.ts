@@ -34,7 +34,7 @@ import {
   compareTreePaths,
 } from './manifest.js';
 import { ManifestWriter, sha256OfFile } from './manifest-file.js';
-import { COPY_SLOT_BYTES, E_FILE_CHANGED, PARALLEL_COPY_BYTES, type HashPipeline, SLOT_SIZE, startHashPipeline } from './hash-pipeline.js';
+import { COPY_SLOT_BYTES, PARALLEL_COPY_BYTES, type HashPipeline, SLOT_SIZE, startHashPipeline } from './hash-pipeline.js';
 import { type EntryMeta, FileChangedError, TarWriter, type TarWriterOptions } from './tar-writer.js';
 import { SKIP_CONTENT } from './tar-reader.js';
 import type { VerifyReport } from './verify-backup.js';
@@ -583,9 +583,9 @@ async function storeItem(writer: TarWriter, root: string, item: Item, register: 
     await writer.addSymlink(item.rel, target, meta);
   } catch (err) {
     if (err instanceof RollbackError) throw err;
+    // (A large file the copier found changed is reported on a later call: its message names that file.)
+    if (err instanceof FileChangedError) throw new BackupIntegrityError(err.message, [err.message], { cause: err });
     const code = (err as NodeJS.ErrnoException).code;
-    // A large file the copier found changed (reported on a later call, so not necessarily this item's).
-    if (err instanceof FileChangedError || code === E_FILE_CHANGED) throw new BackupIntegrityError(messageOf(err), [messageOf(err)], { cause: err });
     const why =
       code === 'ENOENT'
         ? `${item.rel} vanished during the backup`

@@ -30,6 +30,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, futimesSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { writeAll } from '../util/write-all.js';
+import { E_FILE_CHANGED, sizeChanged } from './file-changed-error.js';
 
 /** Code of the error a copy fails with when its source ends before the bytes it was to copy. */
 export const E_SHORT_SOURCE = 'E_SHORT_SOURCE';
@@ -44,13 +45,6 @@ const SHORT_SOURCE_MESSAGE = 'the source file ends before the bytes to copy (it 
 export const PARALLEL_COPY_BYTES = 4 * 1024 * 1024;
 /** Slot size of a copying pipeline: its worker reads through its own buffer, so its slots stay unused. */
 export const COPY_SLOT_BYTES = 64 * 1024;
-
-/** Code of the error copyIn fails with when its source is not `length` bytes long. */
-export const E_FILE_CHANGED = 'E_FILE_CHANGED';
-
-function fileChanged(name: string, how: string): Error {
-  return Object.assign(new Error(`${name} ${how} while it was being backed up`), { code: E_FILE_CHANGED });
-}
 
 /** Receives a stream's digest (lowercase hex). */
 export type DigestCallback = (hex: string) => void;
@@ -111,8 +105,8 @@ export interface HashPipeline {
    * (positional writes), hashing them, check that `src` ends there and close it; then read the range
    * back through `readFd` (the same file) and hash that: `done` gets the source's digest and the
    * read-back's. A backup hands a large file to a second pipeline this way and goes on with the next
-   * ones. A source of another length fails with code E_FILE_CHANGED and a message naming `name` (in
-   * the worker pipeline, thrown by a later call).
+   * ones. A source of another length fails with a FileChangedError naming `name` (in the worker
+   * pipeline, thrown by a later call).
    */
   copyIn(fd: number, readFd: number, src: number, position: number, length: number, name: string, done: (source: string, readBack: string) => void): void;
   /** `done` runs on this thread once everything given so far is done (hashed, written). It must not call the pipeline. */
@@ -185,12 +179,12 @@ export class LocalHashPipeline implements HashPipeline {
     try {
       for (let at = 0; at < length; ) {
         const n = readSync(src, buf, 0, Math.min(buf.length, length - at), null);
-        if (n === 0) throw fileChanged(name, 'shrank');
+        if (n === 0) throw sizeChanged(name, 'shrank');
         h.update(buf.subarray(0, n));
         writeAll(fd, buf, 0, n, position + at);
         at += n;
       }
-      if (readSync(src, buf, 0, 1, null) !== 0) throw fileChanged(name, 'grew');
+      if (readSync(src, buf, 0, 1, null) !== 0) throw sizeChanged(name, 'grew');
     } finally {
       closeSync(src);
     }
@@ -758,7 +752,7 @@ export class WorkerHashPipeline implements HashPipeline {
       info = {};
     }
     if (info.code === E_FILE_CHANGED && typeof info.record === 'number') {
-      return fileChanged(this.copyNames.get(info.record) ?? 'a file', info.message === 'grew' ? 'grew' : 'shrank');
+      return sizeChanged(this.copyNames.get(info.record) ?? 'a file', info.message === 'grew' ? 'grew' : 'shrank');
     }
     if (info.code === E_SHORT_SOURCE) return Object.assign(new Error(`copy failed in the hash worker: ${SHORT_SOURCE_MESSAGE}`), { code: info.code });
     if (info.code) return Object.assign(new Error(`write failed in the hash worker: ${info.message ?? info.code}`), { code: info.code });

@@ -7,6 +7,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { ArchiveSink } from './archive-sink.js';
 import { type DigestCallback, type HashPipeline, LocalHashPipeline } from './hash-pipeline.js';
+import { FileChangedError, sizeChanged } from './file-changed-error.js';
 import { BLOCK_SIZE, RECORD_SIZE, headerLength, paddingFor, writeHeader, type TarHeader } from './tar-format.js';
 
 /** Default buffer when the writer hashes on its own thread: 1 GiB needs only 1024 writes. */
@@ -28,16 +29,7 @@ export interface StoredFile {
   mtimeMs: number;
 }
 
-/** A file changed (grew, shrank, was replaced) while it was being read: the backup cannot be trusted. */
-export class FileChangedError extends Error {
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'FileChangedError';
-  }
-}
+export { FileChangedError };
 
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 /** Sizes above this need a pax header (ustar's size field holds 11 octal digits). */
@@ -139,14 +131,14 @@ export class TarWriter {
         const space = this.buf.length - this.pos;
         if (remaining === 0) {
           // The last read filled exactly what was asked: one probe to be sure the file did not grow.
-          if (readSync(fd, this.probe, 0, 1, null) !== 0) throw grew(name);
+          if (readSync(fd, this.probe, 0, 1, null) !== 0) throw sizeChanged(name, 'grew');
           break;
         }
         // Ask one byte more than we need when it fits: a short read then proves end of file for free.
         const want = remaining < space ? remaining + 1 : space;
         const n = readSync(fd, this.buf, this.pos, want, null);
-        if (n === 0) throw new FileChangedError(name, `${name} shrank while it was being backed up`);
-        if (n > remaining) throw grew(name);
+        if (n === 0) throw sizeChanged(name, 'shrank');
+        if (n > remaining) throw sizeChanged(name, 'grew');
         pipeline.update(stream, this.buf, this.pos, n);
         this.pos += n;
         remaining -= n;
@@ -248,6 +240,4 @@ function headerMeta(m: EntryMeta): Pick<TarHeader, 'mode' | 'mtime' | 'mtimeNs' 
   return { mode: m.mode, mtime: Math.floor(m.mtimeMs / 1000), mtimeNs: m.mtimeNs, uid: m.uid ?? 0, gid: m.gid ?? 0 };
 }
 
-function grew(name: string): FileChangedError {
-  return new FileChangedError(name, `${name} grew while it was being backed up`);
-}
+

@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { E_FILE_CHANGED, E_SHORT_SOURCE, LocalHashPipeline, WorkerHashPipeline, type HashPipeline } from '../../../src/backup/hash-pipeline.js';
+import { E_FILE_CHANGED } from '../../../src/backup/file-changed-error.js';
+import { E_SHORT_SOURCE, LocalHashPipeline, WorkerHashPipeline, type HashPipeline } from '../../../src/backup/hash-pipeline.js';
 
 /**
  * Feed `files` through a pipeline the way the tar writer does: content packed into slots one after
