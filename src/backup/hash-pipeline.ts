@@ -288,6 +288,10 @@ const errorArea = Buffer.from(errorSab);
 const hashes = new Map();
 let readBuf = null;
 let tail = 0;
+// All of buf[off, off+len) to fd, at pos (null: at its offset); writeSync may write less than asked.
+function writeAll(fd, buf, off, len, pos) {
+  for (let done = 0; done < len; ) done += writeSync(fd, buf, off + done, len - done, pos === null ? null : pos + done);
+}
 // The loop hands control back to the event loop now and then (when idle, and every YIELD_RECORDS):
 // native hash objects are only freed there, and a loop that never returned grew the heap by about
 // 0.5 KB per file until it hit the worker's limit.
@@ -318,9 +322,8 @@ function run() {
         hashes.delete(stream);
         h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
       } else if (op === ${OP_WRITE}) {
-        const off = ctl[r + 2], len = ctl[r + 3], pos = recordArgs[(tail % ring) * ${RECORD_ARGS}];
-        let done = 0;
-        while (done < len) done += writeSync(stream, data, off + done, len - done, pos >= 0 ? pos + done : null);
+        const pos = recordArgs[(tail % ring) * ${RECORD_ARGS}];
+        writeAll(stream, data, ctl[r + 2], ctl[r + 3], pos >= 0 ? pos : null);
       } else if (op === ${OP_COPY_IN}) {
         if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
         const src = ctl[r + 2], a = (tail % ring) * ${RECORD_ARGS};
@@ -331,7 +334,7 @@ function run() {
             const n = readSync(src, readBuf, 0, Math.min(readBuf.length, length - at), null);
             if (n === 0) throw Object.assign(new Error('shrank'), { code: '${E_FILE_CHANGED}', record: tail });
             h.update(readBuf.subarray(0, n));
-            for (let w = 0; w < n; ) w += writeSync(stream, readBuf, w, n - w, pos + at + w);
+            writeAll(stream, readBuf, 0, n, pos + at);
             at += n;
           }
           if (readSync(src, readBuf, 0, 1, null) !== 0) throw Object.assign(new Error('grew'), { code: '${E_FILE_CHANGED}', record: tail });
@@ -376,8 +379,7 @@ function run() {
         while (left > 0) {
           const n = readSync(src, readBuf, 0, Math.min(readBuf.length, left), at);
           if (n === 0) throw Object.assign(new Error('${SHORT_SOURCE_MESSAGE}'), { code: '${E_SHORT_SOURCE}' });
-          let done = 0;
-          while (done < n) done += writeSync(stream, readBuf, done, n - done);
+          writeAll(stream, readBuf, 0, n, null);
           at += n;
           left -= n;
         }
