@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { buildSandbox, diffTrees, listTree, type Sandbox } from '../../src/sandbox/index.js';
+import { buildSandbox, diffTrees, listTree, type Sandbox } from '../../dev/sandbox/index.js';
 import { cli, cliJson, isRunArtifact, type CliResult } from './cli-helpers.js';
 
 /** The run every crash test interrupts: two stories (1.4 first, then 1.3), each with every kind of step. */

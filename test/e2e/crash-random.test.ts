@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { beforeAll, expect, it } from 'vitest';
 import { CLI } from './cli-helpers.js';
 import { CRASH_RUN, crashAndRecover, referenceRun, type Reference } from './crash-helpers.js';
-import { prngFor } from '../../src/sandbox/prng.js';
+import { prngFor } from '../../dev/sandbox/prng.js';
 
 const EXTRA = 3000;
 const KILLS = 8;

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildSandbox, type Sandbox } from '../../src/sandbox/build-sandbox.js';
+import { buildSandbox, type Sandbox } from '../../dev/sandbox/build-sandbox.js';
 import { cli, cliJson } from './cli-helpers.js';
 
 const sandboxes: Sandbox[] = [];

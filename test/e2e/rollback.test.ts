@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { buildSandbox, listTree, type Sandbox } from '../../src/sandbox/build-sandbox.js';
+import { buildSandbox, listTree, type Sandbox } from '../../dev/sandbox/build-sandbox.js';
 import { BUILTIN_STORIES } from '../../src/stories/index.js';
 import { PATH_CATEGORIES } from '../../src/core/types.js';
 import { alive, cli, cliJson, isRunArtifact, REPO } from './cli-helpers.js';

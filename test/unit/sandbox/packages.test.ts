@@ -9,8 +9,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_STORIES } from '../../../src/stories/index.js';
-import { BASE_FILES, buildSandbox, normaliseDist, npmWanted, type Sandbox } from '../../../src/sandbox/index.js';
-import { npmEnv, pythonEnv } from '../../../src/sandbox/child-env.js';
+import { BASE_FILES, buildSandbox, normaliseDist, npmWanted, type Sandbox } from '../../../dev/sandbox/index.js';
+import { npmEnv, pythonEnv } from '../../../dev/sandbox/child-env.js';
 
 interface LsNode {
   dependencies?: Record<string, LsNode>;

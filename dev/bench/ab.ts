@@ -1,6 +1,6 @@
 /**
  * A/B comparison of builds of this code, each beside GNU tar, on the bench's 1 GiB tree:
- * `node dist/bench/ab.js create|extract ROUNDS DIR…`, where each DIR is a copy of a build's `dist/` (kept
+ * `node dist-dev/dev/bench/ab.js create|extract ROUNDS DIR…`, where each DIR is a copy of a build's `dist-dev/` (kept
  * inside the repository, so its imports find `node_modules`).
  *
  * Why not `npm run bench`: there every round runs its steps in one fixed order, and on this disk a step's
@@ -11,7 +11,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../repo-root.js';
 import { execa } from 'execa';
 import { median, prefault, timed, warm } from './backup-bench.js';
 import { ensureBenchTree } from './bench-tree.js';
@@ -35,17 +35,17 @@ async function main(): Promise<void> {
   const [mode, roundsArg, ...dists] = process.argv.slice(2);
   const rounds = Number(roundsArg);
   if ((mode !== 'create' && mode !== 'extract') || !Number.isInteger(rounds) || rounds < 1 || dists.length === 0) {
-    process.stderr.write('usage: node dist/bench/ab.js create|extract ROUNDS DIST_DIR…\n');
+    process.stderr.write('usage: node dist-dev/dev/bench/ab.js create|extract ROUNDS DIST_DIR…\n');
     process.exitCode = 2;
     return;
   }
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const benchDir = join(repoRoot, '.bench');
+  const root = repoRoot();
+  const benchDir = join(root, '.bench');
   const tree = ensureBenchTree(benchDir, 1024, (s) => process.stderr.write(`${s}\n`));
   const work = join(benchDir, `ab-${Date.now()}`);
   mkdirSync(work, { recursive: true });
   const child = (dist: string, op: 'create' | 'extract', opts: object): Promise<{ wallMs: number }> =>
-    timed(process.execPath, [join(resolve(dist), 'bench', 'backup-child.js'), op, JSON.stringify(opts)]);
+    timed(process.execPath, [join(resolve(dist), 'dev', 'bench', 'backup-child.js'), op, JSON.stringify(opts)]);
   const contenders: Contender[] = [...dists.map((d, i) => ({ name: `${i}: ${d}`, dist: d })), { name: 'GNU tar', dist: null }];
   const times = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   try {

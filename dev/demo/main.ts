@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { builtCli } from '../repo-root.js';
 import { buildSandbox } from '../sandbox/build-sandbox.js';
 
 /**
@@ -9,7 +9,7 @@ import { buildSandbox } from '../sandbox/build-sandbox.js';
  * data, .env lines, live service processes and twins of them outside the project), then runs the CLI on it
  * the way a person would at 3 a.m.: status, a dry run, a refused rollback, the real cascading rollback.
  */
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bundle', 'main.mjs');
+const cli = builtCli();
 
 async function step(title: string, args: string[], root: string): Promise<number> {
   process.stdout.write(`\n\u001b[1m$ rollback-manager ${args.join(' ')}\u001b[0m   # ${title}\n`);

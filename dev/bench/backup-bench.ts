@@ -18,7 +18,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { Compression } from '../backup/manifest.js';
+import type { Compression } from '../../src/backup/manifest.js';
 import { type BenchTree, ensureBenchTree } from './bench-tree.js';
 
 /** Options of runBackupBench. */
@@ -176,7 +176,7 @@ export function prefault(dir: string, bytes: number): void {
   unlinkSync(file);
 }
 
-/** The compiled child script next to this file (dist/bench/backup-child.js). */
+/** The compiled child script next to this file (dist-dev/dev/bench/backup-child.js). */
 function childScript(): string {
   return join(dirname(fileURLToPath(import.meta.url)), 'backup-child.js');
 }

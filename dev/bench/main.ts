@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: build, then `node dist/bench/main.js [--size-mb N] [--compression none|gzip]
+ * `npm run bench`: build, then `node dist-dev/dev/bench/main.js [--size-mb N] [--compression none|gzip]
  * [--gzip-level N] [--repeat N] [--keep] [--scale-files N,N,…|0] [--no-scale] [--repo-root DIR] [--help]`. Prints a
  * table and merges the results into `.bench/results.json` under one key per section and configuration
  * (today: `backup-<compression>-<size>mb`, `scale-<N>-<N>-…` for memory versus number of files, and
@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../repo-root.js';
 import { parseArgs } from 'node:util';
 import { formatBackupBench, runBackupBench } from './backup-bench.js';
 import { DEFAULT_SCALE_FILES, formatScaleBench, parseScaleFiles, runScaleBench } from './scale-bench.js';
@@ -70,14 +70,14 @@ async function main(): Promise<void> {
   // Parsed before anything runs, so a typo does not cost a whole backup section first.
   const scaleFiles = values['no-scale'] ? [] : parseScaleFiles(values['scale-files']);
 
-  // dist/bench/main.js → the repository root (overridable when running a build from elsewhere).
-  const repoRoot = values['repo-root'] ? resolve(values['repo-root']) : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  // Overridable when running a build from elsewhere.
+  const root = values['repo-root'] ? resolve(values['repo-root']) : repoRoot();
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, got ${values.repeat}`);
-  const result = await runBackupBench({ repoRoot, sizeMb, compression, gzipLevel, keep: values.keep, repeat });
+  const result = await runBackupBench({ repoRoot: root, sizeMb, compression, gzipLevel, keep: values.keep, repeat });
   process.stdout.write(`${formatBackupBench(result)}\n`);
 
-  const file = join(repoRoot, '.bench', 'results.json');
+  const file = join(root, '.bench', 'results.json');
   mkdirSync(dirname(file), { recursive: true });
   let all: Record<string, unknown> = {};
   if (existsSync(file)) {
@@ -91,13 +91,13 @@ async function main(): Promise<void> {
   all[`backup-${compression}-${sizeMb}mb`] = result;
 
   if (scaleFiles.length > 0) {
-    const scale = await runScaleBench({ repoRoot, counts: scaleFiles, keep: values.keep });
+    const scale = await runScaleBench({ repoRoot: root, counts: scaleFiles, keep: values.keep });
     process.stdout.write(`\n${formatScaleBench(scale)}\n`);
     all[`scale-${scaleFiles.join('-')}`] = scale;
   }
 
   // Start-up of `status` on this repository (the seven stories, nothing installed) beside `node -e 0`.
-  const startup = runStartupBench(repoRoot);
+  const startup = runStartupBench(root);
   process.stdout.write(
     `\nstatus start-up (median of ${startup.runs}): ${startup.statusMs.toFixed(0)} ms; node -e 0: ${startup.nodeMs.toFixed(0)} ms; ` +
       `ratio ${startup.ratio.toFixed(2)}x (aim < 3x); --help: ${startup.helpMs.toFixed(0)} ms\n`,

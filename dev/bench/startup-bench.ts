@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { builtCli } from '../repo-root.js';
 
 /** Median wall time of `status` beside `node -e 0`, and their ratio. */
 export interface StartupResult {
@@ -11,7 +11,7 @@ export interface StartupResult {
   ratio: number;
 }
 
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bundle', 'main.mjs');
+const CLI = builtCli();
 
 function median(args: string[], runs: number): number {
   const times: number[] = [];

@@ -7,9 +7,9 @@
 import { chmod, copyFile, mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InvalidInputError } from '../core/errors.js';
-import type { Story } from '../core/types.js';
-import { BUILTIN_STORIES } from '../stories/index.js';
+import { InvalidInputError } from '../../src/core/errors.js';
+import type { Story } from '../../src/core/types.js';
+import { BUILTIN_STORIES } from '../../src/stories/index.js';
 import { BASE_CLI, BASE_FILES } from './base-files.js';
 import { fileContent, type Owner } from './file-content.js';
 import { envFileText } from './sandbox-env.js';

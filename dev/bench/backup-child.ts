@@ -3,7 +3,7 @@
  * (maxRSS) the way it reads GNU tar's. Usage: `node backup-child.js create|extract '<json options>'`.
  * Prints one JSON line: what the operation returned, its duration, and the peak RSS in KiB.
  */
-import { createBackup, extractBackup } from '../backup/index.js';
+import { createBackup, extractBackup } from '../../src/backup/index.js';
 
 async function main(): Promise<void> {
   const [mode, json] = process.argv.slice(2);

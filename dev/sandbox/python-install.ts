@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { execa } from 'execa';
-import { StepFailedError } from '../core/errors.js';
+import { StepFailedError } from '../../src/core/errors.js';
 import { pythonEnv } from './child-env.js';
 import { buildWheels, normaliseDist } from './python-wheels.js';
 

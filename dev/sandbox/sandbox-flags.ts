@@ -5,16 +5,18 @@
  * the code it tests.
  */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { repoRoot } from '../repo-root.js';
 
 /** The first line of the sandbox's flags file. */
 export const SANDBOX_FLAGS_COMMENT = '# sandbox: story flags enabled';
 
-/** The pack's real flags file, shipped with this package (same relative place from `src/` and `dist/`). */
-export const PACK_FLAGS_URL = new URL('../../config/feature-flags.yaml', import.meta.url);
+/** The pack's real flags file, a fixture of the dev code. */
+export const PACK_FLAGS_PATH = path.join(repoRoot(), 'dev', 'fixtures', 'pack-feature-flags.yaml');
 
 /** The pack's flags file text. */
 export async function readPackFlags(): Promise<string> {
-  return readFile(PACK_FLAGS_URL, 'utf8');
+  return readFile(PACK_FLAGS_PATH, 'utf8');
 }
 
 /**
