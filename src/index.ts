@@ -1,12 +1,13 @@
 /**
  * rollback-manager as a library: the same planner and executor the CLI uses, for wrappers and monitors.
  */
-export * from './core/errors.js';
-export type * from './core/types.js';
-export { prepareRollback, newRunId, type RollbackRequest } from './core/rollback.js';
-export { applyPlan, type RunRequest } from './core/apply-plan.js';
-export { loadProject, gatherSnapshot, LAYOUT, type Project } from './core/project.js';
-export { assemblePlan, type PlanRequest } from './core/planner.js';
-export type { RunOutcome, StoryOutcome, StepRecord, ExecEvent } from './core/executor.js';
+export * from './model/errors.js';
+export type * from './model/types.js';
+export { prepareRollback, newRunId, type RollbackRequest } from './app/rollback.js';
+export { applyPlan, type RunRequest } from './app/apply-plan.js';
+export { loadProject, gatherSnapshot, type Project } from './project/project.js';
+export { LAYOUT } from './model/layout.js';
+export { assemblePlan, type PlanRequest } from './engine/planner.js';
+export type { RunOutcome, StoryOutcome, StepRecord, ExecEvent } from './engine/executor.js';
 export type { RunReport } from './report/run-report.js';
 export { BUILTIN_STORIES } from './stories/index.js';

@@ -7,8 +7,8 @@
 import { chmod, copyFile, mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InvalidInputError } from '../../src/core/errors.js';
-import type { Story } from '../../src/core/types.js';
+import { InvalidInputError } from '../../src/model/errors.js';
+import type { Story } from '../../src/model/types.js';
 import { BUILTIN_STORIES } from '../../src/stories/index.js';
 import { BASE_CLI, BASE_FILES } from './base-files.js';
 import { fileContent, type Owner } from './file-content.js';

@@ -6,7 +6,7 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { StepFailedError } from '../../src/core/errors.js';
+import { StepFailedError } from '../../src/model/errors.js';
 import { npmEnv } from './child-env.js';
 import { packStubs, stubSpec, withDependencies } from './npm-stubs.js';
 

@@ -7,7 +7,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { InvalidInputError, StepFailedError } from '../../src/core/errors.js';
+import { InvalidInputError, StepFailedError } from '../../src/model/errors.js';
 import { npmEnv } from './child-env.js';
 import { cachedDir, contentHash, type CachedDir } from './dir-cache.js';
 

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { execa } from 'execa';
-import { StepFailedError } from '../../src/core/errors.js';
+import { StepFailedError } from '../../src/model/errors.js';
 import { pythonEnv } from './child-env.js';
 import { buildWheels, normaliseDist } from './python-wheels.js';
 

@@ -3,7 +3,7 @@
  * offline by {@link WHEEL_SCRIPT} and kept in `<tmpdir>/rm-sandbox-wheels-<hash>/` for every later sandbox.
  */
 import { execa } from 'execa';
-import { InvalidInputError, StepFailedError } from '../../src/core/errors.js';
+import { InvalidInputError, StepFailedError } from '../../src/model/errors.js';
 import { pythonEnv } from './child-env.js';
 import { cachedDir, contentHash, type CachedDir } from './dir-cache.js';
 import { WHEEL_SCRIPT } from './wheel-script.js';

@@ -2,7 +2,7 @@
  * The sandbox's `.env`: the base project's lines with each installed story's variables interleaved, the
  * way several installs appending to one file leave it. A rollback must strip exactly the story's lines.
  */
-import type { Story } from '../../src/core/types.js';
+import type { Story } from '../../src/model/types.js';
 
 /** Lines of `.env` no story owns; no name here starts with a built-in story's prefix. */
 export const BASE_ENV_LINES: readonly string[] = [

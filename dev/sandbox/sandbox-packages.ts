@@ -3,7 +3,7 @@
  * stories (and the base project's own npm dependencies) really installed, offline, so a rollback's
  * `npm uninstall`-like edits and its `pip uninstall` act on what npm and pip themselves wrote.
  */
-import type { Story } from '../../src/core/types.js';
+import type { Story } from '../../src/model/types.js';
 import { installNpm, type NpmWanted } from './npm-install.js';
 import { assertPython3, installPython } from './python-install.js';
 

@@ -4,7 +4,7 @@
  * same shape, everything under the outside directory). Pure: planning only, nothing is started here.
  */
 import path, { posix } from 'node:path';
-import type { ServiceSpec, Story } from '../../src/core/types.js';
+import type { ServiceSpec, Story } from '../../src/model/types.js';
 import { BASE_CLI, BASE_CLI_FILES } from './base-files.js';
 import { STAND_IN_HOOKS } from './stand-in-hooks.js';
 import { declaredPaths } from './story-tree.js';

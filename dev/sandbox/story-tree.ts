@@ -4,7 +4,7 @@
  */
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import path, { posix } from 'node:path';
-import { PATH_CATEGORIES, type PathCategory, type Story } from '../../src/core/types.js';
+import { PATH_CATEGORIES, type PathCategory, type Story } from '../../src/model/types.js';
 import { fileContent, type Owner } from './file-content.js';
 import { prngFor } from './prng.js';
 

@@ -6,7 +6,7 @@
  */
 import { type Stats, lstatSync, openSync, readlinkSync, realpathSync, statSync, constants } from 'node:fs';
 import { isAbsolute, dirname, join, resolve } from 'node:path';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError } from '../model/errors.js';
 import { isInside } from '../util/paths.js';
 import { type ManifestEntry, isBelow } from './manifest.js';
 import { hashWholeFile } from './hash-pipeline.js';

@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { BackupIntegrityError, InvalidInputError, RollbackError, messageOf } from '../core/errors.js';
+import { BackupIntegrityError, InvalidInputError, RollbackError, messageOf } from '../model/errors.js';
 import { fsyncDir } from '../util/fsync.js';
 import { ArchiveChecker, type CheckResult, checkArchive } from './archive-check.js';
 import { isInside } from './conflicts.js';

@@ -26,7 +26,7 @@ import {
   utimesSync,
 } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { BackupIntegrityError, InvalidInputError, messageOf } from '../core/errors.js';
+import { BackupIntegrityError, InvalidInputError, messageOf } from '../model/errors.js';
 import { archivePathOf, checkArchive } from './archive-check.js';
 import { type Conflict, SELECTED, findConflicts, isInside, scanRestore } from './conflicts.js';
 import { realDirectory, removeEmptyParents } from '../util/paths.js';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, readSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { BackupIntegrityError } from '../core/errors.js';
+import { BackupIntegrityError } from '../model/errors.js';
 import { fsyncDir } from '../util/fsync.js';
 import { writeAll } from '../util/write-all.js';
 import { hashWholeFile } from './hash-pipeline.js';

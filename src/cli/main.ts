@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { ExitCode, RollbackError, InvalidInputError, messageOf } from '../core/errors.js';
+import { ExitCode, RollbackError, InvalidInputError, messageOf } from '../model/errors.js';
 import type { GlobalOptions } from './global-options.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { ExecEvent, RunOutcome } from '../core/executor.js';
+import type { ExecEvent, RunOutcome } from '../engine/executor.js';
 
 /** Renders executor events; `done` resolves when rendering has finished. */
 export interface Progress {

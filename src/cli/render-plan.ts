@@ -1,5 +1,5 @@
 import { fmtBytes } from '../util/format.js';
-import type { Plan, StoryPlan } from '../core/types.js';
+import type { Plan, StoryPlan } from '../model/types.js';
 
 /** The plan as a person reads it before saying yes: every step with files and bytes, flags, processes. */
 export function renderPlan(plan: Plan, opts: { verbose: boolean; dryRun: boolean }): string {

@@ -1,8 +1,8 @@
-import { applyPlan, type RunRequest } from '../core/apply-plan.js';
-import { InvalidInputError } from '../core/errors.js';
-import type { Project } from '../core/project.js';
-import type { Plan } from '../core/types.js';
-import type { RunOutcome } from '../core/executor.js';
+import { applyPlan, type RunRequest } from '../app/apply-plan.js';
+import { InvalidInputError } from '../model/errors.js';
+import type { Project } from '../project/project.js';
+import type { Plan } from '../model/types.js';
+import type { RunOutcome } from '../engine/executor.js';
 import type { RunReport } from '../report/run-report.js';
 import { canAsk, confirm } from './confirm.js';
 import { printJson, type GlobalOptions } from './global-options.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
-import { InvalidInputError } from '../core/errors.js';
-import type { ServiceSpec } from '../core/types.js';
+import { InvalidInputError } from '../model/errors.js';
+import type { ServiceSpec } from '../model/types.js';
 
 /** The fields a story may declare in `config/rollback.yaml` (all optional for a built-in story). */
 export interface StoryOverride {

@@ -3,7 +3,7 @@
  * cut (a variable's line, or all lines of a multi-line value); every other line keeps its bytes, order and
  * terminator. The removed text goes into a JSON record, from which a restore re-inserts it exactly.
  */
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError } from '../model/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { parseEnvEntries, type EnvEntry } from './env-line.js';
 import { dominantEol, lineText, splitBom, splitLines, type TextLine } from './lines.js';

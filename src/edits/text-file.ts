@@ -4,7 +4,7 @@
  * after a decode/encode round trip, and is refused instead of silently damaged.
  */
 import { readFile } from 'node:fs/promises';
-import { InvalidInputError, messageOf } from '../core/errors.js';
+import { InvalidInputError, messageOf } from '../model/errors.js';
 
 /** The text of `absPath`, or `undefined` when there is no such file. `displayPath` is how messages name it. */
 export async function readTextIfExists(absPath: string, displayPath: string): Promise<string | undefined> {

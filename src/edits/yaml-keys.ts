@@ -6,8 +6,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { isAlias, isNode, visit } from 'yaml';
-import { messageOf, StepFailedError } from '../core/errors.js';
-import { formatKeyPath } from '../flags/source-position.js';
+import { messageOf, StepFailedError } from '../model/errors.js';
+import { formatKeyPath } from '../util/yaml-position.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { dominantEol, indentOf, insertLines, isBlank } from './lines.js';
 import { readTextIfExists } from './text-file.js';

@@ -18,8 +18,8 @@ import {
   type YAMLError,
   type YAMLMap,
 } from 'yaml';
-import { InvalidInputError } from '../core/errors.js';
-import { describeFound, formatKeyPath, positionOf } from '../flags/source-position.js';
+import { InvalidInputError } from '../model/errors.js';
+import { describeFound, formatKeyPath, positionOf } from '../util/yaml-position.js';
 import { indentOf, isBlank, lineEndAt, lineStartAt } from './lines.js';
 
 /** A parsed YAML text and what error messages need to point into it. */

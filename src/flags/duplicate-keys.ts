@@ -3,7 +3,7 @@
  * `uniqueKeys` check, so the error can name the full key path and both lines.
  */
 import { isMap, isScalar, isSeq } from 'yaml';
-import { flagsError, formatKeyPath, positionOf, type SourceContext } from './source-position.js';
+import { flagsError, formatKeyPath, positionOf, type SourceContext } from '../util/yaml-position.js';
 
 /** Throw InvalidInputError at the second occurrence of the first duplicated key, in file order. */
 export function assertNoDuplicateKeys(ctx: SourceContext, node: unknown, path: Array<string | number> = []): void {

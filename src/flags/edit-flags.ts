@@ -5,12 +5,12 @@
  * `metadata.last_modified` are touched.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { InvalidInputError, messageOf, StepFailedError } from '../core/errors.js';
-import type { FlagChange } from '../core/types.js';
+import { InvalidInputError, messageOf, StepFailedError } from '../model/errors.js';
+import type { FlagChange } from '../model/types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { FlagsDoc, LastModifiedSource, SourceSpan } from './flags-doc.js';
 import { parseFlags } from './flags-file.js';
-import { flagsError } from './source-position.js';
+import { flagsError } from '../util/yaml-position.js';
 
 interface Splice {
   span: SourceSpan;

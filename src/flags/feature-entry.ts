@@ -4,7 +4,7 @@
 import { isAlias, isMap, isScalar, isSeq, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import type { FeatureFlag, SourceSpan } from './flags-doc.js';
 import { FlagsErrorCode } from './flags-error-codes.js';
-import { describeFound, flagsError, formatKeyPath, type SourceContext } from './source-position.js';
+import { describeFound, flagsError, formatKeyPath, type SourceContext } from '../util/yaml-position.js';
 
 /** A validated feature with the source positions the editor and later checks need. */
 export interface ParsedFeature {

@@ -4,13 +4,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, Scalar, type YAMLError, type YAMLMap } from 'yaml';
-import { InvalidInputError, messageOf } from '../core/errors.js';
+import { InvalidInputError, messageOf } from '../model/errors.js';
 import { findDependencyCycle } from './dependency-cycle.js';
 import { assertNoDuplicateKeys } from './duplicate-keys.js';
 import { findPair, keyNode, readFeature } from './feature-entry.js';
 import type { FeatureFlag, FlagsDoc, LastModifiedSource, ScalarStyle, SourceSpan } from './flags-doc.js';
 import { FlagsErrorCode } from './flags-error-codes.js';
-import { bomAdjusted, describeFound, flagsError, formatKeyPath, type SourceContext } from './source-position.js';
+import { bomAdjusted, describeFound, flagsError, formatKeyPath, type SourceContext } from '../util/yaml-position.js';
 
 export { FlagsErrorCode } from './flags-error-codes.js';
 

@@ -4,8 +4,8 @@
  * disabling a feature disables every enabled feature that (transitively) depends on it.
  * The graph is acyclic: parseFlags rejects cycles.
  */
-import { InvalidInputError } from '../core/errors.js';
-import type { FlagChange } from '../core/types.js';
+import { InvalidInputError } from '../model/errors.js';
+import type { FlagChange } from '../model/types.js';
 import type { FlagsDoc } from './flags-doc.js';
 
 /** The `why` of a requested feature in {@link planDisable}. */

@@ -2,7 +2,7 @@
  * Recorded member changes on a {@link JsonEditor}: removals that remember where each member sat, and
  * the undo that puts them back there. Shared by the package.json and lockfile edits.
  */
-import { StepFailedError } from '../core/errors.js';
+import { StepFailedError } from '../model/errors.js';
 import { type InsertAt, type JsonEditor, type KeyOrder, type OrderItem, isPlainObject } from './npm-json-edit.js';
 import type { JsonValue } from './npm-json-scan.js';
 import { isInOrder } from './npm-order.js';

@@ -3,7 +3,7 @@
  * package-lock.json must leave every byte we do not mean to change exactly where it was, so the edits
  * are made on the text, guided by the spans recorded here.
  */
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError } from '../model/errors.js';
 
 /** Any JSON value, as `JSON.parse` returns it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError } from '../model/errors.js';
 import { JsonEditor, type JsonFormat, isPlainObject } from './npm-json-edit.js';
 import type { JsonValue } from './npm-json-scan.js';
 import type { LockPackages } from './npm-lock-graph.js';

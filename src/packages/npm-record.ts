@@ -3,7 +3,7 @@
  * or foreign one must be refused (InvalidInputError) rather than half-applied or allowed to name a
  * file outside the project's own JSON files.
  */
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError } from '../model/errors.js';
 import type { JsonFormat } from './npm-json-edit.js';
 import { LOCKFILE_NAMES, PACKAGE_JSON } from './npm-project-files.js';
 import type { NpmJsonChange, NpmRemovalRecord } from './npm-types.js';

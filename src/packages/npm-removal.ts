@@ -5,7 +5,7 @@
  * the caller's: it backs up `plan.paths` before apply, deletes them after, and restores them on revert.
  */
 import * as path from 'node:path';
-import { StepFailedError } from '../core/errors.js';
+import { StepFailedError } from '../model/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { binLinksInto, containingNodeModules, exists, measureBytes } from './npm-disk.js';
 import { type MemberRef, addMember, removeMembers, undoChanges } from './npm-json-changes.js';

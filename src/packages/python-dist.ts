@@ -4,7 +4,7 @@
  */
 import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError } from '../model/errors.js';
 import { existsNoFollow } from '../util/paths.js';
 import { parseEntryPointScripts, parseRecord } from './python-record.js';
 import { isWithin, toRootRel, type VenvInfo } from './python-venv.js';

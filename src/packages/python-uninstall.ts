@@ -7,7 +7,7 @@ import { realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { InvalidInputError, StepFailedError, messageOf } from '../core/errors.js';
+import { InvalidInputError, StepFailedError, messageOf } from '../model/errors.js';
 import { findDistribution, normaliseDistName } from './python-dist.js';
 import type { VenvInfo } from './python-venv.js';
 

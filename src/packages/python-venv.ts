@@ -5,7 +5,7 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isInside } from '../util/paths.js';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError } from '../model/errors.js';
 import { existsNoFollow, normaliseDeclaredPath, resolveInsideRoot } from '../util/paths.js';
 
 /** The project's virtual environment, as found on disk. All absolute paths are real (symlinks resolved), except `python`. */

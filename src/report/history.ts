@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunReport } from './run-report.js';
 import { REPORTS_DIR } from './write-report.js';
-import { interruptedRuns, readJournal } from '../core/journal.js';
-import type { Plan } from '../core/types.js';
+import { interruptedRuns, readJournal } from '../engine/journal.js';
+import type { Plan } from '../model/types.js';
 
 /** One line of `history`. */
 export interface HistoryEntry {

@@ -1,7 +1,7 @@
 import type { RunReport } from './run-report.js';
 import { fmtBytes, shellQuote } from '../util/format.js';
-import type { PlannedAction } from '../core/types.js';
-import type { StepRecord } from '../core/executor.js';
+import type { PlannedAction } from '../model/types.js';
+import type { StepRecord } from '../engine/executor.js';
 import type { StopOutcome } from '../services/index.js';
 
 /** The report a person reads afterwards: what was done, why, on what evidence, and how to undo it. */

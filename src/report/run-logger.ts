@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Log } from '../actions/action.js';
+import type { Log } from '../model/log.js';
 
 /**
  * A pino logger writing JSON lines to `logs/rollback.log`. Loaded only by commands that change things, so

@@ -1,5 +1,5 @@
-import type { Plan } from '../core/types.js';
-import type { RunOutcome } from '../core/executor.js';
+import type { Plan } from '../model/types.js';
+import type { RunOutcome } from '../engine/executor.js';
 
 /** Schema of `rollback_reports/<run-id>.json`. Stable: other tools read it. */
 export interface RunReport {

@@ -15,8 +15,8 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidInputError } from '../core/errors.js';
-import type { FoundProcess, ServiceSpec } from '../core/types.js';
+import { InvalidInputError } from '../model/errors.js';
+import type { FoundProcess, ServiceSpec } from '../model/types.js';
 import { matchArgv } from './argv-match.js';
 import { realpathLoose } from './paths.js';
 import { isInside } from '../util/paths.js';

@@ -3,7 +3,7 @@
  * the target, so a pid that was reused since discovery is never signalled; a process group is
  * signalled as a whole only when the service leads it and every member is ours.
  */
-import type { FoundProcess } from '../core/types.js';
+import type { FoundProcess } from '../model/types.js';
 import { ancestorsOf, listPids, readArgv, readStat, readUid } from './proc-info.js';
 
 /** What happened to one process. */

@@ -1,4 +1,4 @@
-import type { Story } from '../core/types.js';
+import type { Story } from '../model/types.js';
 
 /**
  * Story 1.5: Workflow Orchestration - Dagster Integration.

@@ -1,4 +1,4 @@
-import type { Story } from '../core/types.js';
+import type { Story } from '../model/types.js';
 import pyairbyte from './1.2-pyairbyte.js';
 import duckdb from './1.3-duckdb.js';
 import dbt from './1.4-dbt.js';

@@ -5,11 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { buildSandbox, listTree, type Sandbox } from '../../dev/sandbox/build-sandbox.js';
 import { BUILTIN_STORIES } from '../../src/stories/index.js';
-import { PATH_CATEGORIES } from '../../src/core/types.js';
+import { PATH_CATEGORIES } from '../../src/model/types.js';
 import { alive, cli, cliJson, isRunArtifact, REPO } from './cli-helpers.js';
-import { prepareRollback } from '../../src/core/rollback.js';
-import { applyPlan } from '../../src/core/apply-plan.js';
-import { LockedError } from '../../src/core/errors.js';
+import { prepareRollback } from '../../src/app/rollback.js';
+import { applyPlan } from '../../src/app/apply-plan.js';
+import { LockedError } from '../../src/model/errors.js';
 
 const sandboxes: Sandbox[] = [];
 afterEach(async () => {

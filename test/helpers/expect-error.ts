@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { InvalidInputError } from '../../src/core/errors.js';
+import { InvalidInputError } from '../../src/model/errors.js';
 
 /** Runs `fn`, which must throw an InvalidInputError, and returns it so a test can check file, line, key path. */
 export function invalidInputErrorOf(fn: () => unknown): InvalidInputError {

@@ -1,7 +1,7 @@
-import { ExitCode, InvalidInputError } from '../../core/errors.js';
-import { applyPrune, planPrune } from '../../core/prune.js';
-import { loadProject } from '../../core/project.js';
-import { newRunId } from '../../core/rollback.js';
+import { ExitCode, InvalidInputError } from '../../model/errors.js';
+import { applyPrune, planPrune } from '../../app/prune.js';
+import { loadProject } from '../../project/project.js';
+import { newRunId } from '../../app/rollback.js';
 import { canAsk, confirm } from '../confirm.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
 import { fmtBytes } from '../../util/format.js';

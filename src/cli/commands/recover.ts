@@ -1,8 +1,8 @@
-import { recoverRun } from '../../core/apply-plan.js';
-import { loadProject } from '../../core/project.js';
-import { liveHolder } from '../../core/lock.js';
-import { pickInterruptedRun, readRunState, wasReverting, type RunState, type StepState } from '../../core/run-state.js';
-import { handlerFor } from '../../actions/index.js';
+import { recoverRun } from '../../app/apply-plan.js';
+import { loadProject } from '../../project/project.js';
+import { liveHolder } from '../../engine/lock.js';
+import { pickInterruptedRun, readRunState, wasReverting, type RunState, type StepState } from '../../engine/run-state.js';
+import { handlerFor } from '../../steps/registry.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
 import { plainProgress, terminalProgress } from '../progress.js';
 import { printOutcome, triggerFromEnv } from '../run-plan.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError } from '../../core/errors.js';
+import { InvalidInputError } from '../../model/errors.js';
 import { readHistory } from '../../report/history.js';
 import type { GlobalOptions } from '../global-options.js';
 

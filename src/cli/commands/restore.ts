@@ -1,5 +1,5 @@
-import { InvalidInputError } from '../../core/errors.js';
-import { prepareRestore, type RestoreRequest } from '../../core/restore.js';
+import { InvalidInputError } from '../../model/errors.js';
+import { prepareRestore, type RestoreRequest } from '../../app/restore.js';
 import type { GlobalOptions } from '../global-options.js';
 import { runPlan, triggerFromEnv } from '../run-plan.js';
 

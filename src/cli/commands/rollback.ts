@@ -1,4 +1,4 @@
-import { prepareRollback, type RollbackRequest } from '../../core/rollback.js';
+import { prepareRollback, type RollbackRequest } from '../../app/rollback.js';
 import type { GlobalOptions } from '../global-options.js';
 import { runPlan, triggerFromEnv } from '../run-plan.js';
 

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { isInstalled } from '../../core/planner.js';
-import { gatherSnapshot, loadProject } from '../../core/project.js';
-import { interruptedRuns } from '../../core/journal.js';
-import { liveHolder } from '../../core/lock.js';
+import { isInstalled } from '../../engine/planner.js';
+import { gatherSnapshot, loadProject } from '../../project/project.js';
+import { interruptedRuns } from '../../engine/journal.js';
+import { liveHolder } from '../../engine/lock.js';
 import { effectiveStates } from '../../flags/index.js';
 import { backupsOf, readHistory } from '../../report/history.js';
 import { printJson, type GlobalOptions } from '../global-options.js';

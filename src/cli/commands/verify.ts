@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError, ExitCode } from '../../core/errors.js';
-import { LAYOUT } from '../../core/project.js';
+import { InvalidInputError, ExitCode } from '../../model/errors.js';
+import { LAYOUT } from '../../model/layout.js';
 import { verifyBackup, type VerifyReport } from '../../backup/index.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
 

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, 
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../../src/core/errors.js';
+import { InvalidInputError } from '../../../src/model/errors.js';
 import { createBackup, extractBackup, readManifest } from '../../../src/backup/index.js';
 import { cleanup, conflictsOf, tempDir, write } from './helpers.js';
 

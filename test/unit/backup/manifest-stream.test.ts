@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BackupIntegrityError } from '../../../src/core/errors.js';
+import { BackupIntegrityError } from '../../../src/model/errors.js';
 import { ManifestFile, compareTreePaths, createBackup, extractBackup, readManifest, verifyBackup } from '../../../src/backup/index.js';
 import { pathProblem } from '../../../src/backup/manifest.js';
 import { cleanup, comparable, snapshot, tempDir, write } from './helpers.js';

@@ -10,7 +10,7 @@ import { readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from '
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBackup, extractBackup, readManifest, verifyBackup } from '../../../src/backup/index.js';
-import { BackupIntegrityError } from '../../../src/core/errors.js';
+import { BackupIntegrityError } from '../../../src/model/errors.js';
 import { buildTree, cleanup, comparable, copyEntries, rewriteArchive, snapshot, tempDir, write } from './helpers.js';
 
 let base: string;

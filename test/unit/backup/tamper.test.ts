@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileS
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BackupIntegrityError, InvalidInputError } from '../../../src/core/errors.js';
+import { BackupIntegrityError, InvalidInputError } from '../../../src/model/errors.js';
 import { createBackup, extractBackup, verifyBackup } from '../../../src/backup/index.js';
 import type { TarHeader } from '../../../src/backup/tar-format.js';
 import { type Manifest, serializeManifest } from '../../../src/backup/manifest.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseRollbackConfig } from '../../../src/config/rollback-config.js';
-import { buildRegistry } from '../../../src/core/registry.js';
+import { buildRegistry } from '../../../src/stories/registry.js';
 import { invalidInputErrorOf } from '../../helpers/expect-error.js';
 import { BUILTIN_STORIES } from '../../../src/stories/index.js';
 

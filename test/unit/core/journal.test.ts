@@ -2,9 +2,9 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Journal, interruptedRuns, readJournal } from '../../../src/core/journal.js';
-import { pickInterruptedRun, readRunState } from '../../../src/core/run-state.js';
-import type { Plan } from '../../../src/core/types.js';
+import { Journal, interruptedRuns, readJournal } from '../../../src/engine/journal.js';
+import { pickInterruptedRun, readRunState } from '../../../src/engine/run-state.js';
+import type { Plan } from '../../../src/model/types.js';
 
 let dir: string;
 beforeEach(() => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { assemblePlan, parseIds, topoOrder, type PlanRequest } from '../../../src/core/planner.js';
-import { buildRegistry } from '../../../src/core/registry.js';
-import type { Snapshot } from '../../../src/core/inspect.js';
+import { assemblePlan, parseIds, topoOrder, type PlanRequest } from '../../../src/engine/planner.js';
+import { buildRegistry } from '../../../src/stories/registry.js';
+import type { Snapshot } from '../../../src/project/inspect.js';
 import { DEFAULT_CONFIG } from '../../../src/config/rollback-config.js';
 import { parseFlags } from '../../../src/flags/index.js';
 import { BUILTIN_STORIES } from '../../../src/stories/index.js';
-import { InvalidInputError } from '../../../src/core/errors.js';
+import { InvalidInputError } from '../../../src/model/errors.js';
 
 const flagsText = readFileSync(new URL('../../../dev/fixtures/pack-feature-flags.yaml', import.meta.url), 'utf8');
 const allOn = flagsText.replace(/enabled: false/g, 'enabled: true');

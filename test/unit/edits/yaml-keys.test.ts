@@ -2,7 +2,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { InvalidInputError } from '../../../src/core/errors.js';
+import { InvalidInputError } from '../../../src/model/errors.js';
 import {
   editYamlFile,
   removeYamlKeys,

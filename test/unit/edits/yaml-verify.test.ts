@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
-import { StepFailedError } from '../../../src/core/errors.js';
+import { StepFailedError } from '../../../src/model/errors.js';
 import { editYamlFile } from '../../../src/edits/index.js';
 import { makeTempDir, SERVICES_YAML } from './fixture.js';
 

@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidInputError, StepFailedError } from '../../../src/core/errors.js';
-import type { FlagChange } from '../../../src/core/types.js';
+import { InvalidInputError, StepFailedError } from '../../../src/model/errors.js';
+import type { FlagChange } from '../../../src/model/types.js';
 import { applyFlagChanges, loadFlags, parseFlags, planDisable, writeFlags } from '../../../src/flags/index.js';
 import { changedLines, DISPLAY, leftoverTempFiles, makeTempDir, packFlagsText, thrown, withEnabled } from './fixture.js';
 

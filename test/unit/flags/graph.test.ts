@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../../src/core/errors.js';
+import { InvalidInputError } from '../../../src/model/errors.js';
 import {
   applyFlagChanges,
   dependentsOf,

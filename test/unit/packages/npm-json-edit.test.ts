@@ -1,6 +1,6 @@
 /** The byte-preserving JSON editing under the npm removal: scanning errors, styles, and exact undo. */
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError, StepFailedError } from '../../../src/core/errors.js';
+import { InvalidInputError, StepFailedError } from '../../../src/model/errors.js';
 import { type MemberRef, removeMembers, undoChanges } from '../../../src/packages/npm-json-changes.js';
 import { JsonEditor } from '../../../src/packages/npm-json-edit.js';
 import { scanJson } from '../../../src/packages/npm-json-scan.js';

@@ -6,7 +6,7 @@
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, StepFailedError } from '../../../src/core/errors.js';
+import { InvalidInputError, StepFailedError } from '../../../src/model/errors.js';
 import { applyNpmRemoval, planNpmRemoval, revertNpmRemoval } from '../../../src/packages/npm-index.js';
 import type { NpmRemovalRecord } from '../../../src/packages/npm-index.js';
 import { type NpmFixture, buildNpmFixture, npmRoundTrip, readText, treeBytes } from './npm-fixture.js';

@@ -6,7 +6,7 @@ import { mkdir, readFile, realpath, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, StepFailedError } from '../../../src/core/errors.js';
+import { InvalidInputError, StepFailedError } from '../../../src/model/errors.js';
 import { findDistribution, type DistInfo } from '../../../src/packages/python-dist.js';
 import { uninstallDistributions } from '../../../src/packages/python-uninstall.js';
 import type { VenvInfo } from '../../../src/packages/python-venv.js';

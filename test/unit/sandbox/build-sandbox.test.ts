@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { InvalidInputError } from '../../../src/core/errors.js';
+import { InvalidInputError } from '../../../src/model/errors.js';
 import { matchArgv } from '../../../src/services/argv-match.js';
 import { BUILTIN_STORIES } from '../../../src/stories/index.js';
 import {

@@ -1,8 +1,8 @@
 import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../../src/core/errors.js';
-import type { ServiceSpec } from '../../../src/core/types.js';
+import { InvalidInputError } from '../../../src/model/errors.js';
+import type { ServiceSpec } from '../../../src/model/types.js';
 import { discoverServices } from '../../../src/services/discover.js';
 import { listeningPortsOf } from '../../../src/services/ports.js';
 import { ancestorsOf, readStat } from '../../../src/services/proc-info.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FoundProcess, ServiceSpec } from '../../../src/core/types.js';
+import type { FoundProcess, ServiceSpec } from '../../../src/model/types.js';
 import { discoverServices } from '../../../src/services/discover.js';
 import { readStat } from '../../../src/services/proc-info.js';
 import { stopProcesses, verifyGone } from '../../../src/services/stop.js';

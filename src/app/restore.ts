@@ -1,0 +1,150 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { RunRequest } from './apply-plan.js';
+import { BackupIntegrityError, InvalidInputError } from '../model/errors.js';
+import { diskAvailable, inspectPaths } from '../project/inspect.js';
+import { transitiveDependencies } from '../engine/planner.js';
+import { loadProject, type Project } from '../project/project.js';
+import { LAYOUT } from '../model/layout.js';
+import { newRunId } from './rollback.js';
+import type { FlagChange, Plan, Story } from '../model/types.js';
+import { ManifestFile, scanRestore, verifyBackup, type ManifestHead } from '../backup/index.js';
+import { backupsOf } from '../report/history.js';
+import type { SharedRemovals } from '../steps/backup.js';
+import { NPM_RECORD_FILE } from '../steps/packages.js';
+
+/** What `restore` is asked for. */
+export interface RestoreRequest extends RunRequest {
+  root: string;
+  story: string;
+  /** A backup id (`duckdb_analytics_20261122_030405`); default: the newest good one of the story. */
+  backup?: string;
+  /** The n-th most recent backup of the story (1 = newest), as `--to-version` in the seeds. */
+  toVersion?: number;
+  /** Replace files that exist again with other content (after backing them up). */
+  force: boolean;
+  reason: string;
+}
+
+/**
+ * Plans a restore: picks the backup (the newest that verifies, unless one is named), checks the archive
+ * against its manifest, lists conflicts, and reads from the manifest which flags the rollback turned off.
+ * Changes nothing.
+ */
+export async function prepareRestore(req: RestoreRequest, now = new Date()): Promise<{ project: Project; plan: Plan }> {
+  const project = await loadProject(req.root);
+  const story = project.registry.byId.get(req.story);
+  if (!story) {
+    throw new InvalidInputError(`unknown story ${req.story}; known: ${project.registry.stories.map((s) => s.id).join(', ')}`, { code: 'E_UNKNOWN_STORY' });
+  }
+  const warnings: string[] = [];
+  const named = req.toVersion !== undefined ? nthBackup(project, story, req.toVersion) : req.backup;
+  const { id: backupId, file } = await chooseBackup(project, story, named, warnings);
+  const manifest = file.head;
+  const count = file.entryCount;
+  // A file already back exactly as backed up (a restore interrupted, or restored by hand) is not in the way.
+  const { conflicts } = scanRestore(file.entries(), count, project.root, { skipIdentical: true });
+  const unsafe = conflicts.filter((c) => c.kind === 'unsafe');
+  if (unsafe.length > 0) {
+    throw new InvalidInputError(`restore of ${story.id} refused: ${unsafe.map((c) => `${c.path} ${c.reason}`).join('; ')}`, { code: 'E_PATH_ESCAPE' });
+  }
+  const flagChanges = Array.isArray(manifest.meta.flagChanges) ? (manifest.meta.flagChanges as FlagChange[]) : [];
+  const missingDeps = transitiveDependencies(project.registry, project.flags, story).filter(
+    (dep) => inspectPaths(project.root, project.registry.byId.get(dep) as Story).paths.length === 0,
+  );
+  if (missingDeps.length > 0) {
+    warnings.push(`${story.id} needs ${missingDeps.join(', ')}, not installed now: its flag stays effectively off until ${missingDeps.length > 1 ? 'they are' : 'it is'} restored too`);
+  }
+  const backupDir = `${LAYOUT.backups}/${backupId}`;
+  const plan: Plan = {
+    version: 1,
+    operation: 'restore',
+    runId: newRunId(now),
+    root: project.root,
+    createdAt: now.toISOString(),
+    reason: req.reason,
+    trigger: req.trigger,
+    stories: [
+      {
+        id: story.id,
+        feature: story.feature,
+        title: story.title,
+        installed: true,
+        presence: { present: 0, declared: count },
+        why: `restore from ${backupId}`,
+        dependencies: [],
+        actions: [
+          {
+            kind: 'restore-files',
+            backupDir,
+            backupId,
+            files: manifest.totals.files,
+            bytes: manifest.totals.bytes,
+            conflicts: conflicts.map((c) => c.path),
+            overwrite: req.force,
+          },
+          ...sharedEdits(project, manifest, backupDir),
+          { kind: 'enable-flags', changes: flagChanges, file: LAYOUT.flags },
+        ],
+        warnings: conflicts.map((c) => `conflict: ${c.path} ${c.reason}${req.force ? ' — replaced, after a backup of it' : ''}`),
+      },
+    ],
+    warnings,
+    disk: { needed: manifest.totals.bytes, available: diskAvailable(project.root) },
+  };
+  return { project, plan };
+}
+
+/** A restore-edits step when the rollback cut anything from shared files (recorded in its backup). */
+function sharedEdits(project: Project, manifest: ManifestHead, backupDir: string): Plan['stories'][number]['actions'] {
+  const shared = manifest.meta.shared as SharedRemovals | undefined;
+  const env = (shared?.env?.removed.length ?? 0) > 0;
+  const yaml = (shared?.yaml ?? []).filter((y) => y.keys.some((k) => k.status === 'removed')).map((y) => y.file);
+  const npm = existsSync(path.join(project.root, backupDir, NPM_RECORD_FILE));
+  return env || yaml.length > 0 || npm ? [{ kind: 'restore-edits', env, yaml, npm }] : [];
+}
+
+/** The n-th most recent backup id of a story, or an input error saying how many there are. */
+function nthBackup(project: Project, story: Story, n: number): string {
+  const newestFirst = backupsOf(project.root, story.feature).reverse();
+  const id = newestFirst[n - 1];
+  if (id === undefined) {
+    throw new InvalidInputError(`story ${story.id} has ${newestFirst.length} backup(s); --to-version ${n} names none`, { code: 'E_NO_BACKUP' });
+  }
+  return id;
+}
+
+async function chooseBackup(project: Project, story: Story, named: string | undefined, warnings: string[]): Promise<{ id: string; file: ManifestFile }> {
+  if (named !== undefined) {
+    if (!/^[\w.-]+$/.test(named) || !existsSync(path.join(project.root, LAYOUT.backups, named, 'manifest.json'))) {
+      throw new InvalidInputError(`no backup ${named} in ${LAYOUT.backups}/ (a backup id looks like ${story.feature}_YYYYMMDD_HHMMSS)`, { code: 'E_NO_BACKUP' });
+    }
+    const file = await checked(project, named);
+    if (file.head.meta.story !== story.id) {
+      throw new InvalidInputError(`backup ${named} belongs to story ${String(file.head.meta.story)}, not ${story.id}`, { code: 'E_WRONG_BACKUP' });
+    }
+    return { id: named, file };
+  }
+  const candidates = backupsOf(project.root, story.feature).reverse();
+  if (candidates.length === 0) throw new InvalidInputError(`no backup of story ${story.id} (${story.feature}) in ${LAYOUT.backups}/`, { code: 'E_NO_BACKUP' });
+  for (const id of candidates) {
+    try {
+      return { id, file: await checked(project, id) };
+    } catch (err) {
+      if (!(err instanceof BackupIntegrityError)) throw err;
+      // "The latest good one": a damaged backup is passed over, and said so.
+      warnings.push(`backup ${id} skipped: ${err.problems.slice(0, 3).join('; ')}`);
+    }
+  }
+  throw new BackupIntegrityError(`no backup of story ${story.id} verifies against its manifest`, warnings);
+}
+
+/** Reads a backup's manifest and checks the whole archive against it before anything is planned. */
+async function checked(project: Project, id: string): Promise<ManifestFile> {
+  const dir = path.join(project.root, LAYOUT.backups, id);
+  const manifest = ManifestFile.open(dir);
+  // The verify's pass over the entries is this file's first: the plan's pass after it reuses its checks.
+  const report = await verifyBackup(dir, { manifest });
+  if (!report.ok) throw new BackupIntegrityError(`backup ${id} does not match its manifest: ${report.problems.slice(0, 5).join('; ')}`, report.problems);
+  return manifest;
+}

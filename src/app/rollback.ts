@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import type { RunRequest } from './apply-plan.js';
+import { assemblePlan } from '../engine/planner.js';
+import { enrichPackagePlans } from '../project/package-removals.js';
+import { gatherSnapshot, loadProject, type Project } from '../project/project.js';
+import { LAYOUT } from '../model/layout.js';
+import type { Plan } from '../model/types.js';
+
+/** What a caller (CLI, script wrapper, monitor) asks for. */
+export interface RollbackRequest extends RunRequest {
+  root: string;
+  ids: string;
+  cascade: boolean;
+  reason: string;
+}
+
+/** A run id that sorts by time: `YYYYMMDD-HHMMSS-xxxx` (UTC). */
+export function newRunId(now = new Date()): string {
+  const iso = now.toISOString();
+  return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Loads the project and plans the run. Changes nothing: a dry run stops here. */
+export async function prepareRollback(req: RollbackRequest, now = new Date()): Promise<{ project: Project; plan: Plan }> {
+  const project = await loadProject(req.root);
+  const snapshot = await gatherSnapshot(project);
+  const plan = assemblePlan(project.registry, project.flags, snapshot, {
+    ids: req.ids,
+    cascade: req.cascade,
+    reason: req.reason,
+    trigger: req.trigger,
+    runId: newRunId(now),
+    now,
+    flagsFile: LAYOUT.flags,
+    backupsDir: LAYOUT.backups,
+  });
+  return { project, plan: enrichPackagePlans(project, plan) };
+}

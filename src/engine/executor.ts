@@ -1,0 +1,339 @@
+import { ExitCode, messageOf, RevertFailedError, type ExitCodeValue } from '../model/errors.js';
+import type { Journal } from './journal.js';
+import { wasReverting, type StepState } from './run-state.js';
+import type { Plan, PlannedAction, StoryPlan } from '../model/types.js';
+import type { ActionHandler, RunContext } from '../steps/step.js';
+import { handlerFor } from '../steps/registry.js';
+
+/** What happened to one step. */
+export interface StepRecord {
+  kind: PlannedAction['kind'];
+  description: string;
+  status: 'done' | 'failed' | 'reverted' | 'revert-failed' | 'skipped';
+  startedAt: string;
+  durationMs: number;
+  result?: unknown;
+  error?: string;
+  /** What the undo did or could not do (e.g. services are not restarted). */
+  revertNote?: string;
+  /** Set when the step was finished before an interruption (resume), or by a recovery. */
+  note?: string;
+}
+
+/** What happened to one story. */
+export interface StoryOutcome {
+  id: string;
+  feature: string;
+  status: 'rolled-back' | 'restored' | 'not-installed' | 'reverted' | 'revert-failed' | 'skipped';
+  why: string;
+  steps: StepRecord[];
+  error?: string;
+  backup?: { id: string; path: string; files: number; bytes: number; verified: boolean };
+  warnings: string[];
+}
+
+/** The outcome of a run; `exitCode` is what the CLI exits with. */
+export interface RunOutcome {
+  /** `reverted`: an interrupted run undone on request (`abort`). */
+  status: 'rolled-back' | 'restored' | 'nothing-to-do' | 'failed' | 'revert-failed' | 'reverted';
+  exitCode: ExitCodeValue;
+  stories: StoryOutcome[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** Progress events, for the terminal renderer and the logs; the engine never prints. */
+export type ExecEvent =
+  | { type: 'story-start'; story: StoryPlan }
+  | { type: 'step-start'; story: StoryPlan; kind: string; description: string }
+  | { type: 'step-end'; story: StoryPlan; record: StepRecord }
+  | { type: 'revert-start'; story: StoryPlan; error: string }
+  | { type: 'story-end'; story: StoryPlan; outcome: StoryOutcome };
+
+/** Options of one execution. */
+export interface ExecOptions {
+  continueOnError: boolean;
+  journal: Journal;
+  onEvent?: (e: ExecEvent) => void;
+  /** The command as typed, kept in the journal so a resume knows how the run was asked for. */
+  command?: string[];
+  /** Resuming an interrupted run: each story's step states, from its journal. */
+  resumeFrom?: Map<string, StepState[]>;
+}
+
+type Done = Array<{ handler: ActionHandler; action: PlannedAction; record: StepRecord; result: unknown }>;
+
+/**
+ * Applies a plan, story by story in plan order (dependents first). Each step is journaled before and after.
+ * When a step fails, the story's finished steps are reverted in reverse order, and the run stops — unless
+ * `continueOnError`, in which case the stories the failed one depends on are skipped (it still needs them)
+ * and the others go on.
+ */
+export async function executePlan(baseCtx: Omit<RunContext, 'results'>, plan: Plan, opts: ExecOptions): Promise<RunOutcome> {
+  const startedAt = new Date().toISOString();
+  const emit = opts.onEvent ?? (() => undefined);
+  const success = plan.operation === 'restore' ? 'restored' : 'rolled-back';
+  const outcomes: StoryOutcome[] = [];
+  const skip = new Map<string, string>();
+  let stop = false;
+  // The whole plan goes in the journal, so that an interrupted run can be understood (and finished or
+  // undone) from the journal alone.
+  if (opts.resumeFrom) opts.journal.write({ event: 'recovery-start', detail: { mode: 'resume', pid: process.pid } });
+  else opts.journal.write({ event: 'run-start', detail: { plan, request: { continueOnError: opts.continueOnError, command: opts.command ?? [] } } });
+
+  for (const story of plan.stories) {
+    const base = { id: story.id, feature: story.feature, why: story.why, steps: [] as StepRecord[], warnings: [...story.warnings] };
+    if (stop || skip.has(story.id)) {
+      const why = stop ? 'an earlier story failed' : (skip.get(story.id) as string);
+      outcomes.push({ ...base, status: 'skipped', error: why });
+      continue;
+    }
+    if (!story.installed) {
+      outcomes.push({ ...base, status: 'not-installed' });
+      continue;
+    }
+    emit({ type: 'story-start', story });
+    const ctx: RunContext = { ...baseCtx, results: new Map() };
+    const prior = opts.resumeFrom?.get(story.id);
+    const outcome = !prior
+      ? await runStory(ctx, story, base, opts.journal, emit, success)
+      : wasReverting(prior)
+        ? // It was being reverted when the run stopped: finishing the run is finishing that.
+          await undoStory(ctx, story, base, prior, opts.journal)
+        : await runStory(ctx, story, base, opts.journal, emit, success, prior);
+    outcomes.push(outcome);
+    emit({ type: 'story-end', story, outcome });
+    if (outcome.status === success) continue;
+    if (!opts.continueOnError || outcome.status === 'revert-failed') {
+      stop = true;
+      continue;
+    }
+    for (const dep of dependenciesInPlan(plan, story)) skip.set(dep, `${story.id} failed and still needs it`);
+  }
+
+  const revertFailed = outcomes.some((o) => o.status === 'revert-failed');
+  const anyWork = outcomes.some((o) => o.status !== 'not-installed');
+  const status: RunOutcome['status'] = revertFailed
+    ? 'revert-failed'
+    : outcomes.some((o) => o.status === 'reverted' || o.status === 'skipped')
+      ? 'failed'
+      : anyWork
+        ? success
+        : 'nothing-to-do';
+  const exitCode = revertFailed ? ExitCode.failedUnreverted : status === 'failed' ? ExitCode.failedReverted : ExitCode.ok;
+  const finishedAt = new Date().toISOString();
+  // No run-end here: the caller writes it once the report is on disk, so that a kill before the report
+  // leaves a run that is still interrupted (and gets its report from resume), never one without a report.
+  return { status, exitCode, stories: outcomes, startedAt, finishedAt };
+}
+
+/** Stories later in the plan that this story depends on (the plan lists dependents first). */
+function dependenciesInPlan(plan: Plan, story: StoryPlan): string[] {
+  const idx = plan.stories.indexOf(story);
+  return plan.stories.slice(idx + 1).filter((later) => story.dependencies.includes(later.id)).map((s) => s.id);
+}
+
+async function runStory(
+  ctx: RunContext,
+  story: StoryPlan,
+  base: Omit<StoryOutcome, 'status'>,
+  journal: Journal,
+  emit: (e: ExecEvent) => void,
+  success: 'rolled-back' | 'restored',
+  prior?: StepState[],
+): Promise<StoryOutcome> {
+  const done: Done = [];
+  const steps = base.steps;
+  for (const [i, action] of story.actions.entries()) {
+    const handler = handlerFor(action.kind);
+    const description = handler.describe(action);
+    const before = prior?.[i] ?? { status: 'not-started' };
+    const startedAt = new Date();
+    const stepCtx = withCheckpoint(ctx, journal, story.id, action.kind, i);
+    emit({ type: 'step-start', story, kind: action.kind, description });
+    if (before.status !== 'done') journal.write({ event: 'intent', story: story.id, kind: action.kind, step: i, detail: description });
+    try {
+      const result =
+        before.status === 'done'
+          ? handler.rehydrate
+            ? await handler.rehydrate(ctx, story, action, before.result)
+            : before.result
+          : before.status === 'in-progress'
+            ? await resumeStep(handler, stepCtx, story, action, before.saved)
+            : await handler.apply(stepCtx, story, action);
+      ctx.results.set(action.kind, result);
+      const record: StepRecord = { kind: action.kind, description, status: 'done', startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), result };
+      if (before.status === 'done') record.note = 'done before the interruption';
+      else if (before.status === 'in-progress') record.note = 'interrupted, finished by resume';
+      if (before.status !== 'done') journal.write({ event: 'done', story: story.id, kind: action.kind, step: i, detail: result });
+      steps.push(record);
+      done.push({ handler, action, record, result });
+      emit({ type: 'step-end', story, record });
+    } catch (err) {
+      const error = messageOf(err);
+      const record: StepRecord = { kind: action.kind, description, status: 'failed', startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), error };
+      journal.write({ event: 'failed', story: story.id, kind: action.kind, step: i, detail: error });
+      steps.push(record);
+      emit({ type: 'step-end', story, record });
+      emit({ type: 'revert-start', story, error });
+      // A step that could not undo its own partial work says so with RevertFailedError: nothing else can fix it.
+      const ownRevertFailed = err instanceof RevertFailedError;
+      if (ownRevertFailed) record.status = 'revert-failed';
+      const revertError = (await revertAll(ctx, story, done, journal)) ?? (ownRevertFailed ? error : null);
+      for (const action2 of story.actions.slice(i + 1)) {
+        const h = handlerFor(action2.kind);
+        steps.push({ kind: action2.kind, description: h.describe(action2), status: 'skipped', startedAt: new Date().toISOString(), durationMs: 0 });
+      }
+      const backup = backupOf(done);
+      return {
+        ...base,
+        status: revertError ? 'revert-failed' : 'reverted',
+        error: revertError ? `${error}; revert failed: ${revertError}` : error,
+        ...(backup ? { backup } : {}),
+      };
+    }
+  }
+  const backup = backupOf(done);
+  return { ...base, status: success, ...(backup ? { backup } : {}) };
+}
+
+/** The context a step's apply runs with: its checkpoints go to the journal, numbered like its records. */
+function withCheckpoint(ctx: RunContext, journal: Journal, story: string, kind: string, step: number): RunContext {
+  return { ...ctx, checkpoint: (detail) => journal.write({ event: 'progress', story, kind, step, detail }) };
+}
+
+/** Finishes a step a crash cut short: its own way, or by undoing what it did and doing it again. */
+async function resumeStep(handler: ActionHandler, ctx: RunContext, story: StoryPlan, action: PlannedAction, saved: unknown[]): Promise<unknown> {
+  if (handler.resume) return handler.resume(ctx, story, action, saved);
+  const partial = handler.salvage ? await handler.salvage(ctx, story, action, saved) : null;
+  if (partial !== null) await handler.revert(ctx, story, action, partial);
+  return handler.apply(ctx, story, action);
+}
+
+/**
+ * Undoes a story of an interrupted run from its journal: finished steps are reverted with their results
+ * (read again where the journal keeps only a name), and the step the crash (or a failure) cut short is
+ * salvaged, so that whatever part of it happened is undone too. Steps already reverted are left be.
+ */
+async function undoStory(
+  ctx: RunContext,
+  story: StoryPlan,
+  base: Omit<StoryOutcome, 'status'>,
+  states: StepState[],
+  journal: Journal,
+): Promise<StoryOutcome> {
+  const records: Array<StepRecord | null> = story.actions.map(() => null);
+  const results: unknown[] = story.actions.map(() => null);
+  let firstError: string | null = null;
+  const fail = (i: number, kind: string, message: string): void => {
+    journal.write({ event: 'revert-failed', story: story.id, kind, step: i, detail: message });
+    firstError ??= message;
+  };
+  // Forward: every result later undos may need, in order (the backup before the removals that rely on it).
+  for (const [i, action] of story.actions.entries()) {
+    const st = states[i] ?? { status: 'not-started' };
+    const handler = handlerFor(action.kind);
+    const startedAt = new Date().toISOString();
+    const rec = (status: StepRecord['status'], note: string): StepRecord => ({ kind: action.kind, description: handler.describe(action), status, startedAt, durationMs: 0, note });
+    try {
+      if (st.status === 'done' || st.status === 'revert-failed' || st.status === 'reverted') {
+        results[i] = handler.rehydrate ? await handler.rehydrate(ctx, story, action, st.result) : st.result;
+        records[i] = rec(st.status === 'reverted' ? 'reverted' : 'done', `${st.status === 'reverted' ? 'reverted' : 'done'} before the interruption`);
+      } else if (st.status === 'in-progress' || st.status === 'failed') {
+        results[i] = handler.salvage ? await handler.salvage(ctx, story, action, st.saved) : null;
+        records[i] = rec('failed', st.status === 'failed' ? `failed before the interruption: ${st.error}` : 'cut short by the interruption');
+      }
+      if (results[i] !== null) ctx.results.set(action.kind, results[i]);
+    } catch (err) {
+      records[i] = rec('revert-failed', `cannot be undone: ${messageOf(err)}`);
+      fail(i, action.kind, `${action.kind}: ${messageOf(err)}`);
+    }
+  }
+  // Backward: undo.
+  for (let i = story.actions.length - 1; i >= 0; i--) {
+    const action = story.actions[i] as PlannedAction;
+    const st = states[i] ?? { status: 'not-started' };
+    const record = records[i];
+    if (!record || st.status === 'reverted' || record.status === 'revert-failed' || results[i] === null) continue;
+    const handler = handlerFor(action.kind);
+    try {
+      const note = await handler.revert(ctx, story, action, results[i]);
+      record.status = 'reverted';
+      if (note) record.revertNote = note;
+      journal.write({ event: 'reverted', story: story.id, kind: action.kind, step: i, detail: note ?? null });
+    } catch (err) {
+      record.status = 'revert-failed';
+      record.revertNote = `revert of ${action.kind} failed: ${messageOf(err)}`;
+      fail(i, action.kind, record.revertNote);
+    }
+  }
+  base.steps.push(...records.filter((r): r is StepRecord => r !== null));
+  const backupIdx = story.actions.findIndex((a) => a.kind === 'backup' || a.kind === 'restore-files');
+  const backup = backupIdx >= 0 && results[backupIdx] ? backupOf([{ action: story.actions[backupIdx] as PlannedAction, result: results[backupIdx] }]) : undefined;
+  return {
+    ...base,
+    status: firstError ? 'revert-failed' : 'reverted',
+    ...(firstError ? { error: `undo incomplete: ${firstError}` } : {}),
+    ...(backup ? { backup } : {}),
+  };
+}
+
+/**
+ * `abort`: undoes everything an interrupted run did, story by story in the reverse of its order. Stories
+ * it had not reached are untouched.
+ */
+export async function abortRun(baseCtx: Omit<RunContext, 'results'>, plan: Plan, states: Map<string, StepState[]>, opts: ExecOptions): Promise<RunOutcome> {
+  const startedAt = new Date().toISOString();
+  const emit = opts.onEvent ?? (() => undefined);
+  opts.journal.write({ event: 'recovery-start', detail: { mode: 'abort', pid: process.pid } });
+  const outcomes: StoryOutcome[] = [];
+  for (const story of [...plan.stories].reverse()) {
+    const base = { id: story.id, feature: story.feature, why: story.why, steps: [] as StepRecord[], warnings: [...story.warnings] };
+    const st = states.get(story.id) ?? [];
+    if (!st.some((x) => x.status !== 'not-started')) {
+      outcomes.push({ ...base, status: story.installed ? 'skipped' : 'not-installed', error: 'not reached before the interruption: nothing to undo' });
+      continue;
+    }
+    emit({ type: 'story-start', story });
+    const outcome = await undoStory({ ...baseCtx, results: new Map() }, story, base, st, opts.journal);
+    outcomes.push(outcome);
+    emit({ type: 'story-end', story, outcome });
+  }
+  const failed = outcomes.some((o) => o.status === 'revert-failed');
+  const status: RunOutcome['status'] = failed ? 'revert-failed' : 'reverted';
+  return { status, exitCode: failed ? ExitCode.failedUnreverted : ExitCode.ok, stories: outcomes, startedAt, finishedAt: new Date().toISOString() };
+}
+
+async function revertAll(ctx: RunContext, story: StoryPlan, done: Done, journal: Journal): Promise<string | null> {
+  let firstError: string | null = null;
+  for (const step of [...done].reverse()) {
+    try {
+      const note = await step.handler.revert(ctx, story, step.action, step.result);
+      step.record.status = 'reverted';
+      if (note) step.record.revertNote = note;
+      journal.write({ event: 'reverted', story: story.id, kind: step.action.kind, step: story.actions.indexOf(step.action), detail: note ?? null });
+    } catch (err) {
+      // Keep going: undo as much as possible, then report loudly what is left.
+      const e = new RevertFailedError(`revert of ${step.action.kind} failed: ${messageOf(err)}`, { cause: err });
+      step.record.status = 'revert-failed';
+      step.record.revertNote = e.message;
+      journal.write({ event: 'revert-failed', story: story.id, kind: step.action.kind, step: story.actions.indexOf(step.action), detail: e.message });
+      firstError ??= e.message;
+    }
+  }
+  return firstError;
+}
+
+/** The backup a story's run wrote (rollback) or read (restore), for the report and the undo command. */
+function backupOf(done: Array<{ action: PlannedAction; result: unknown }>): StoryOutcome['backup'] | undefined {
+  for (const d of done) {
+    if (d.action.kind === 'backup') {
+      const r = d.result as { verified?: boolean };
+      return { id: d.action.backupId, path: d.action.destination, files: d.action.files, bytes: d.action.bytes, verified: r.verified === true };
+    }
+    if (d.action.kind === 'restore-files') {
+      return { id: d.action.backupId, path: d.action.backupDir, files: d.action.files, bytes: d.action.bytes, verified: true };
+    }
+  }
+  return undefined;
+}

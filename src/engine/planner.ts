@@ -1,0 +1,302 @@
+import { InvalidInputError } from '../model/errors.js';
+import type { Registry } from '../model/types.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { FlagChange, PackageDecision, Plan, PlannedAction, Story, StoryPlan, Trigger } from '../model/types.js';
+
+/** The part of the flags file the planner reads: enabled values and dependencies, in file order. */
+export interface FlagView {
+  features: Map<string, { enabled: boolean; dependencies: string[] }>;
+}
+
+/** What the user asked for. */
+export interface PlanRequest {
+  /** `all`, `1.3`, or `1.5,1.6,1.7`. */
+  ids: string;
+  cascade: boolean;
+  reason: string;
+  trigger: Trigger;
+  runId: string;
+  now: Date;
+  /** Relative to the root. */
+  flagsFile: string;
+  backupsDir: string;
+}
+
+/** Story ids this story needs: declared ones plus those owning the features its flag depends on. */
+export function storyDependencies(reg: Registry, flags: FlagView, story: Story): string[] {
+  const deps = new Set(story.dependsOn);
+  for (const feature of flags.features.get(story.feature)?.dependencies ?? []) {
+    const owner = reg.byFeature.get(feature);
+    if (owner && owner.id !== story.id) deps.add(owner.id);
+  }
+  return [...deps];
+}
+
+/** Dependencies before dependents, stable in registry order (never a string sort). */
+export function topoOrder(reg: Registry, flags: FlagView): Story[] {
+  const out: Story[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (s: Story, trail: string[]): void => {
+    const st = state.get(s.id);
+    if (st === 'done') return;
+    if (st === 'visiting') {
+      throw new InvalidInputError(`story dependency cycle: ${[...trail, s.id].join(' -> ')}`, { code: 'E_CYCLE' });
+    }
+    state.set(s.id, 'visiting');
+    for (const dep of storyDependencies(reg, flags, s)) visit(reg.byId.get(dep) as Story, [...trail, s.id]);
+    state.set(s.id, 'done');
+    out.push(s);
+  };
+  for (const s of reg.stories) visit(s, []);
+  return out;
+}
+
+/** Every story that depends on `id`, directly or through others. */
+export function dependentsOf(reg: Registry, flags: FlagView, id: string): string[] {
+  const out = new Set<string>();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const s of reg.stories) {
+      if (out.has(s.id) || s.id === id) continue;
+      const deps = storyDependencies(reg, flags, s);
+      if (deps.includes(id) || deps.some((d) => out.has(d))) {
+        out.add(s.id);
+        grew = true;
+      }
+    }
+  }
+  return reg.stories.filter((s) => out.has(s.id)).map((s) => s.id);
+}
+
+/** Every story `story` needs, directly or through others. */
+export function transitiveDependencies(reg: Registry, flags: FlagView, story: Story): string[] {
+  const out = new Set<string>();
+  const queue = [story.id];
+  while (queue.length > 0) {
+    const s = reg.byId.get(queue.shift() as string) as Story;
+    for (const dep of storyDependencies(reg, flags, s)) {
+      if (!out.has(dep) && dep !== story.id) {
+        out.add(dep);
+        queue.push(dep);
+      }
+    }
+  }
+  return reg.stories.filter((s) => out.has(s.id)).map((s) => s.id);
+}
+
+/** True when anything of the story is on disk or running. */
+export function isInstalled(snapshot: Snapshot, id: string): boolean {
+  const s = snapshot.stories.get(id);
+  return !!s && (s.paths.length > 0 || s.processes.length > 0 || s.containers.found.length > 0);
+}
+
+/** Parses `all`, `1.3` or `1.5,1.6,1.7` into known story ids; unknown ids are an input error. */
+export function parseIds(reg: Registry, snapshot: Snapshot, ids: string): string[] {
+  const trimmed = ids.trim();
+  if (trimmed === 'all') return reg.stories.filter((s) => isInstalled(snapshot, s.id)).map((s) => s.id);
+  const list = trimmed.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (list.length === 0) throw new InvalidInputError('no story given: use a story id such as 1.3, a list such as 1.5,1.6,1.7, or all');
+  const unknown = list.filter((x) => !reg.byId.has(x));
+  if (unknown.length > 0) {
+    throw new InvalidInputError(
+      `unknown stor${unknown.length > 1 ? 'ies' : 'y'} ${unknown.join(', ')}; known: ${reg.stories.map((s) => s.id).join(', ')}`,
+      { code: 'E_UNKNOWN_STORY' },
+    );
+  }
+  return [...new Set(list)];
+}
+
+/** `<feature>_<YYYYMMDD_HHMMSS>` in UTC, the layout the pack documents for `rollback_backups/`. */
+export function backupIdFor(feature: string, now: Date): string {
+  const iso = now.toISOString();
+  return `${feature}_${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 19).replace(/:/g, '')}`;
+}
+
+/**
+ * Computes the plan: which stories, in which order, and exactly what each step will touch. Pure: it reads
+ * only the registry, the flags and the snapshot, so a dry run and a real run plan the same thing.
+ */
+export function assemblePlan(reg: Registry, flags: FlagView, snapshot: Snapshot, req: PlanRequest): Plan {
+  const requested = parseIds(reg, snapshot, req.ids);
+  const selected = new Map<string, string>(requested.map((id) => [id, 'requested']));
+  const blockers: string[] = [];
+  for (const id of requested) {
+    for (const dep of dependentsOf(reg, flags, id)) {
+      if (selected.has(dep) || !isInstalled(snapshot, dep)) continue;
+      if (req.cascade) selected.set(dep, `cascade: depends on ${id}`);
+      else blockers.push(`${dep} depends on ${id}`);
+    }
+  }
+  if (blockers.length > 0) {
+    throw new InvalidInputError(
+      `refusing: installed stories depend on what you asked to roll back (${blockers.join('; ')}). ` +
+        'Roll them back too with --cascade, or name them in the list.',
+      { code: 'E_DEPENDENTS' },
+    );
+  }
+
+  const order = topoOrder(reg, flags).reverse().filter((s) => selected.has(s.id));
+  const inRun = new Set(order.map((s) => s.id));
+  const enabled = new Map([...flags.features].map(([f, v]) => [f, v.enabled]));
+  const usedBackupIds = new Set<string>();
+  const stories: StoryPlan[] = order.map((story) =>
+    planStory(reg, flags, snapshot, req, story, selected.get(story.id) as string, { inRun, enabled, usedBackupIds }),
+  );
+  const needed = stories.reduce((sum, s) => {
+    const b = s.actions.find((a) => a.kind === 'backup');
+    return sum + (b && b.kind === 'backup' ? b.bytes + b.files * 1536 + 4096 : 0);
+  }, 0);
+  const warnings = stories.flatMap((s) => s.warnings.map((w) => `${s.id}: ${w}`));
+  if (needed > snapshot.diskAvailable) {
+    warnings.unshift(`not enough disk for the backups: ${needed} bytes needed, ${snapshot.diskAvailable} available`);
+  }
+  return {
+    version: 1,
+    operation: 'rollback',
+    runId: req.runId,
+    root: snapshot.root,
+    createdAt: req.now.toISOString(),
+    reason: req.reason,
+    trigger: req.trigger,
+    stories,
+    warnings,
+    disk: { needed, available: snapshot.diskAvailable },
+  };
+}
+
+interface RunState {
+  inRun: Set<string>;
+  /** Flag values as they will be when this story's turn comes (earlier stories' changes applied). */
+  enabled: Map<string, boolean>;
+  usedBackupIds: Set<string>;
+}
+
+function planStory(
+  reg: Registry,
+  flags: FlagView,
+  snapshot: Snapshot,
+  req: PlanRequest,
+  story: Story,
+  why: string,
+  run: RunState,
+): StoryPlan {
+  const snap = snapshot.stories.get(story.id);
+  const installed = isInstalled(snapshot, story.id);
+  const base: StoryPlan = {
+    id: story.id,
+    feature: story.feature,
+    title: story.title,
+    installed,
+    presence: { present: snap?.paths.length ?? 0, declared: snap?.declared ?? 0 },
+    why,
+    dependencies: transitiveDependencies(reg, flags, story),
+    actions: [],
+    warnings: [],
+  };
+  if (!snap || !installed) {
+    if (run.enabled.get(story.feature)) base.warnings.push(`flag ${story.feature} is on although nothing of the story is installed`);
+    return base;
+  }
+  const warnings = base.warnings;
+  if (snap.containers.unavailable !== null) {
+    const names = (story.containers ?? []).map((c) => c.name ?? `label ${c.label}`).join(', ');
+    warnings.push(`docker: ${snap.containers.unavailable}; containers ${names} were not checked or stopped`);
+  }
+  if (!flags.features.has(story.feature)) warnings.push(`${story.feature} is not in ${req.flagsFile}; no flag to turn off`);
+
+  const changes = flagChanges(flags, run.enabled, story.feature);
+  const files = snap.paths.reduce((n, p) => n + p.files, 0);
+  const bytes = snap.paths.reduce((n, p) => n + p.bytes, 0);
+  // Two runs in the same second (rollback, restore, rollback) would name the same folder: take the next free one.
+  let backupId = backupIdFor(story.feature, req.now);
+  for (let i = 2; run.usedBackupIds.has(backupId) || snapshot.backupNames.has(backupId); i++) backupId = `${backupIdFor(story.feature, req.now)}_${i}`;
+  run.usedBackupIds.add(backupId);
+
+  const actions: PlannedAction[] = [
+    { kind: 'disable-flag', changes, file: req.flagsFile },
+    {
+      kind: 'stop-services',
+      processes: snap.processes,
+      notFound: snap.servicesNotFound,
+      containers: snap.containers.found.filter((c) => c.state === 'running'),
+    },
+    { kind: 'backup', destination: `${req.backupsDir}/${backupId}`, backupId, files, bytes },
+    { kind: 'remove-paths', paths: snap.paths, files, bytes },
+    { kind: 'packages', decisions: packageDecisions(reg, snapshot, story, run.inRun), npm: null, python: null },
+    ...(snap.envEntries.length > 0
+      ? [{ kind: 'edit-env' as const, file: '.env', prefixes: story.envPrefixes, entries: snap.envEntries }]
+      : []),
+    ...snap.yamlKeys.map((y) => ({ kind: 'edit-yaml' as const, file: y.file, keys: y.keys })),
+    {
+      kind: 'validate',
+      checks: [
+        `flag ${story.feature} effectively off`,
+        `${snap.paths.length} path(s) gone`,
+        ...(snap.envEntries.length > 0 ? [`${snap.envEntries.length} .env variable(s) gone`] : []),
+        ...(snap.processes.length > 0 ? [`${snap.processes.length} process(es) gone`] : []),
+      ],
+    },
+  ];
+  for (const edit of story.sharedEdits) {
+    if (!snapshot.existing.has(edit.file)) continue;
+    warnings.push(`edited ${edit.file}${edit.owner ? ` (owned by ${edit.owner})` : ''}; that edit is not undone: ${edit.what}`);
+  }
+  const removed = new Set(snap.paths.map((p) => p.path));
+  for (const other of reg.stories) {
+    if (other.id === story.id || run.inRun.has(other.id) || !isInstalled(snapshot, other.id)) continue;
+    for (const edit of other.sharedEdits) {
+      if (edit.owner === story.id && removed.has(edit.file)) {
+        warnings.push(`${other.id} edited ${edit.file}, which this rollback removes; ${other.id} stays installed and may break`);
+      }
+    }
+  }
+  return { ...base, actions };
+}
+
+/** The story's flag off, and every enabled flag that depends on it (transitively), as the pack's manager does. */
+function flagChanges(flags: FlagView, enabled: Map<string, boolean>, feature: string): FlagChange[] {
+  const changes: FlagChange[] = [];
+  if (!enabled.get(feature)) return changes;
+  changes.push({ feature, from: true, to: false, why: 'rolled back' });
+  enabled.set(feature, false);
+  const queue = [feature];
+  while (queue.length > 0) {
+    const off = queue.shift() as string;
+    for (const [name, f] of flags.features) {
+      if (enabled.get(name) && f.dependencies.includes(off)) {
+        changes.push({ feature: name, from: true, to: false, why: `depends on ${off}` });
+        enabled.set(name, false);
+        queue.push(name);
+      }
+    }
+  }
+  return changes;
+}
+
+/** A package another installed story lists is kept; the decision says who still uses it. */
+function packageDecisions(reg: Registry, snapshot: Snapshot, story: Story, inRun: Set<string>): PackageDecision[] {
+  const snap = snapshot.stories.get(story.id);
+  const users = (manager: 'npm' | 'python', name: string): string[] =>
+    reg.stories
+      .filter((o) => o.id !== story.id && !inRun.has(o.id) && isInstalled(snapshot, o.id))
+      .filter((o) => o[manager].includes(name) || (manager === 'npm' ? o.npmUses : o.pythonUses)?.includes(name))
+      .map((o) => o.id);
+  const decide = (manager: 'npm' | 'python', name: string, present: string[]): PackageDecision => {
+    if (!present.includes(name)) {
+      return {
+        manager,
+        name,
+        action: 'absent',
+        reason: manager === 'npm' ? 'not in package.json' : snapshot.venv ? `not installed in ${snapshot.venv}` : 'no project venv',
+      };
+    }
+    const others = users(manager, name);
+    if (others.length > 0) return { manager, name, action: 'keep', reason: `${others.join(' and ')} use${others.length === 1 ? 's' : ''} it` };
+    return { manager, name, action: 'remove' };
+  };
+  return [
+    ...story.npm.map((n) => decide('npm', n, snap?.npmPresent ?? [])),
+    ...story.python.map((n) => decide('python', n, snap?.pythonPresent ?? [])),
+  ];
+}

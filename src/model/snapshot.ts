@@ -1,0 +1,32 @@
+import type { FoundProcess, PlannedPath } from './types.js';
+
+/** What is on disk now for one story: the planner's only view of the world. */
+export interface StorySnapshot {
+  id: string;
+  paths: PlannedPath[];
+  declared: number;
+  processes: FoundProcess[];
+  /** Services with no running process. */
+  servicesNotFound: string[];
+  npmPresent: string[];
+  pythonPresent: string[];
+  /** The story's variables in `.env` (by its prefixes), with their lines. */
+  envEntries: Array<{ name: string; startLine: number; endLine: number }>;
+  /** Declared containers: found ones, or why docker could not be asked. */
+  containers: { found: Array<{ id: string; name: string; state: string }>; unavailable: string | null };
+  /** The story's declared YAML keys that exist now, per file. */
+  yamlKeys: Array<{ file: string; keys: string[][] }>;
+}
+
+/** Everything the planner needs, gathered once so that planning itself is pure. */
+export interface Snapshot {
+  root: string;
+  stories: Map<string, StorySnapshot>;
+  diskAvailable: number;
+  /** True when the project's venv exists; Python packages are only ever looked for there. */
+  venv: string | null;
+  /** Files on disk that some story's shared edits name. */
+  existing: Set<string>;
+  /** Backup folder names already in `rollback_backups/`: a new backup never reuses one. */
+  backupNames: Set<string>;
+}

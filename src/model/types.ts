@@ -1,0 +1,239 @@
+/**
+ * The shared vocabulary: what a story declares, and the JSON-serialisable plan the planner produces.
+ * Stories are data; they never run commands themselves.
+ */
+
+/**
+ * How to recognise one of a story's running services. The pack writes no pid files, so a service is
+ * identified by its argv, checked against the project root before any signal.
+ */
+export interface ServiceSpec {
+  /** Human name, shown in plans and reports. */
+  name: string;
+  /**
+   * Tokens that must appear in the process's argv, in this order (not necessarily adjacent).
+   * A token matches an argv element when it is equal to it, equal to its basename (`node` matches
+   * `/usr/bin/node`, `python3` does not match `python`), or when the token contains a `/` and the element
+   * ends with `/<token>` or equals it (`tools/cli.js` matches `/srv/app/tools/cli.js`).
+   */
+  argv?: string[];
+  /** A pid file relative to the root; when it names a live process that is ours, that process is the service. */
+  pidFile?: string;
+  /** A TCP port the service listens on, shown in plans; matched through the socket inode where possible. */
+  port?: number;
+  /** How long to wait after SIGTERM before SIGKILL (ms). Default 10 000. */
+  stopTimeoutMs?: number;
+  /** How the pack starts it: shown in the report, so a person can start it again after a restore. */
+  start?: string;
+}
+
+/** An edit this story made to a file that another story or the base owns: a rollback names it as a warning. */
+export interface SharedEdit {
+  /** Path relative to the root. */
+  file: string;
+  /** What the edit was and what removing the story does to that file. */
+  what: string;
+  /** The story that owns the file, if it is one of the stories. */
+  owner?: string;
+}
+
+/**
+ * A story's declared footprint. Paths are relative to the project root, POSIX separators; a path ending
+ * in `/` is a directory whose whole content belongs to the story.
+ */
+export interface Story {
+  /** `1.2` … `1.8`, or a user's own id. */
+  id: string;
+  /** The feature flag in `config/feature-flags.yaml`. */
+  feature: string;
+  title: string;
+  /** Story ids this story needs. */
+  dependsOn: string[];
+  code: string[];
+  config: string[];
+  tests: string[];
+  docs: string[];
+  /** Data the story wrote or ships (databases, generated reports); backed up like everything else. */
+  data: string[];
+  /** Runtime caches and build output (untracked); removed and backed up like the rest. */
+  caches: string[];
+  /** npm packages the story added to package.json. */
+  npm: string[];
+  /** Python distributions the story added to the project's venv. */
+  python: string[];
+  /** npm packages the story needs but another story added: they keep that package installed. */
+  npmUses?: string[];
+  /** Python distributions the story needs but another story added. */
+  pythonUses?: string[];
+  /** Docker containers the story runs, by exact name or label: stopped with the services. */
+  containers?: Array<{ name?: string; label?: string }>;
+  /** Keys the story added to YAML files others own (e.g. `config/external-services.yaml`): removed, backed up. */
+  yamlKeys?: Array<{ file: string; key: string[] }>;
+  services: ServiceSpec[];
+  /** `.env` variable names or prefixes: a line whose name starts with one of these belongs to the story. */
+  envPrefixes: string[];
+  /** Edits to files the story does not own: warnings, never regex edits. */
+  sharedEdits: SharedEdit[];
+  /** Free text from the pack's evidence: why a path is or is not here. Shown by `status --verbose`. */
+  notes?: string;
+}
+
+/** The stories known to a run: built-ins merged with `config/rollback.yaml`, validated. */
+export interface Registry {
+  /** In declaration order: built-ins first, then the user's own. */
+  stories: Story[];
+  byId: Map<string, Story>;
+  byFeature: Map<string, Story>;
+}
+
+/** The footprint categories that are paths, in the order plans list them. */
+export const PATH_CATEGORIES = ['code', 'config', 'tests', 'docs', 'data', 'caches'] as const;
+/** One of the path categories of a story. */
+export type PathCategory = (typeof PATH_CATEGORIES)[number];
+
+/** What a run was started by. */
+export type Trigger = 'manual' | 'script' | 'monitor';
+
+/** A process found on the machine that belongs to a story's service. */
+export interface FoundProcess {
+  pid: number;
+  /** Process group id; the service is signalled as a group when it leads one. */
+  pgid: number;
+  /** argv joined with spaces, for people. */
+  cmdline: string;
+  argv: string[];
+  cwd: string | null;
+  uid: number;
+  service: string;
+  /** Why it is taken to be ours: `pid file logs/x.pid`, `cwd inside root`, `argv path inside root`. */
+  evidence: string;
+  /** Kernel start time (clock ticks since boot) so a reused pid is never signalled. */
+  startTime: number;
+  port?: number;
+}
+
+/** One path the plan removes, already resolved and checked to be inside the root. */
+export interface PlannedPath {
+  /** Relative to the root, POSIX separators, no trailing slash. */
+  path: string;
+  category: PathCategory;
+  kind: 'file' | 'dir' | 'symlink';
+  /** Files inside (1 for a file or symlink). */
+  files: number;
+  bytes: number;
+}
+
+/** A package decision: removed, or kept with the reason. */
+export interface PackageDecision {
+  manager: 'npm' | 'python';
+  name: string;
+  action: 'remove' | 'keep' | 'absent';
+  /** Why: `1.3 and 1.5 use it`, `not in package.json`, `no venv`. */
+  reason?: string;
+}
+
+/** A flag value change the run makes. */
+export interface FlagChange {
+  feature: string;
+  from: boolean;
+  to: boolean;
+  /** Why it changes: `rolled back` or `depends on duckdb_analytics`. */
+  why: string;
+}
+
+/**
+ * One action of a story's plan. Each kind is implemented by one file in `src/actions/`, with its
+ * forward step and its undo side by side.
+ */
+export type PlannedAction =
+  | { kind: 'disable-flag'; changes: FlagChange[]; file: string }
+  | {
+      kind: 'stop-services';
+      processes: FoundProcess[];
+      notFound: string[];
+      /** Running containers to stop (only when a docker engine answered; otherwise a plan warning says so). */
+      containers?: Array<{ id: string; name: string; state: string }>;
+    }
+  | {
+      kind: 'backup';
+      /** Relative to the root: `rollback_backups/<feature>_<YYYYMMDD_HHMMSS>`. */
+      destination: string;
+      backupId: string;
+      files: number;
+      bytes: number;
+    }
+  | { kind: 'remove-paths'; paths: PlannedPath[]; files: number; bytes: number }
+  | {
+      kind: 'packages';
+      decisions: PackageDecision[];
+      /** npm: the packages removed and the node_modules folders that go with them (estimated at plan time). */
+      npm: { remove: string[]; paths: string[]; bytes: number } | null;
+      /** Python: the project venv and each distribution removed from it with `pip uninstall`. */
+      python: { venv: string; dists: Array<{ name: string; version: string; files: number }>; bytes: number } | null;
+    }
+  | {
+      kind: 'edit-env';
+      /** Relative to the root: `.env`. */
+      file: string;
+      prefixes: string[];
+      entries: Array<{ name: string; startLine: number; endLine: number }>;
+    }
+  | { kind: 'edit-yaml'; file: string; keys: string[][] }
+  | { kind: 'validate'; checks: string[] }
+  | {
+      kind: 'restore-files';
+      /** Relative to the root. */
+      backupDir: string;
+      backupId: string;
+      files: number;
+      bytes: number;
+      /** Paths that exist again with other content; restored over only with --force, after a backup of them. */
+      conflicts: string[];
+      overwrite: boolean;
+    }
+  | { kind: 'enable-flags'; changes: FlagChange[]; file: string }
+  | {
+      kind: 'restore-edits';
+      /** What the rollback removed from shared files, from the backup: put back where it was. */
+      env: boolean;
+      yaml: string[];
+      npm: boolean;
+    };
+
+/** The kind names of planned actions. */
+export type ActionKind = PlannedAction['kind'];
+
+/** The plan for one story. */
+export interface StoryPlan {
+  id: string;
+  feature: string;
+  title: string;
+  /** False when nothing of the story is present: the run says so and does nothing for it. */
+  installed: boolean;
+  /** Present paths / declared paths, for people. */
+  presence: { present: number; declared: number };
+  /** Why this story is in the run: `requested`, or `cascade: depends on 1.3`. */
+  why: string;
+  /** Story ids this story needs, transitively: a failed story keeps them (they are skipped). */
+  dependencies: string[];
+  actions: PlannedAction[];
+  warnings: string[];
+}
+
+/** A whole run's plan: pure data, JSON-serialisable, replayable. */
+export interface Plan {
+  /** Schema version of this document. */
+  version: 1;
+  /** Rollback removes stories; restore brings them back from their backups. */
+  operation: 'rollback' | 'restore';
+  runId: string;
+  root: string;
+  createdAt: string;
+  reason: string;
+  trigger: Trigger;
+  /** Stories in execution order (dependents first). */
+  stories: StoryPlan[];
+  warnings: string[];
+  /** Bytes the backups need, and what the disk has. */
+  disk: { needed: number; available: number };
+}

@@ -1,0 +1,107 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { diskAvailable, inspectPaths, npmPresent, pythonPresent, type Snapshot, type StorySnapshot } from './inspect.js';
+import { buildRegistry, type Registry } from '../stories/registry.js';
+import { loadRollbackConfig, type RollbackConfig } from '../config/rollback-config.js';
+import { loadFlags, type FlagsDoc } from '../flags/index.js';
+import { BUILTIN_STORIES } from '../stories/index.js';
+import { planEnvRemoval } from '../edits/env-file.js';
+import { parseDocument } from 'yaml';
+import type { Story } from '../model/types.js';
+import { LAYOUT } from '../model/layout.js';
+import { readTextOrNull, realDirectory, resolveInsideRoot } from '../util/paths.js';
+
+/** A project root with its validated configuration: everything read, nothing changed. */
+export interface Project {
+  root: string;
+  config: RollbackConfig;
+  flags: FlagsDoc;
+  registry: Registry;
+  stateDir: string;
+  flagsAbs: string;
+}
+
+/** Resolves the root and loads flags, config and stories. Bad input throws InvalidInputError naming the file. */
+export async function loadProject(rootArg: string): Promise<Project> {
+  const root = realDirectory(rootArg, 'project root');
+  const flagsAbs = path.join(root, LAYOUT.flags);
+  const [flags, config] = await Promise.all([
+    loadFlags(flagsAbs, LAYOUT.flags),
+    loadRollbackConfig(path.join(root, LAYOUT.config), LAYOUT.config),
+  ]);
+  const registry = buildRegistry(BUILTIN_STORIES, config);
+  return { root, config, flags, registry, stateDir: path.join(root, LAYOUT.state), flagsAbs };
+}
+
+/**
+ * Looks at the disk and the process table once, for every story, so that planning is pure. Path checks
+ * happen here: a declared path resolving outside the root stops everything before any change.
+ */
+export async function gatherSnapshot(project: Project): Promise<Snapshot> {
+  const { root, registry, config } = project;
+  const { discoverServices } = await import('../services/index.js');
+  const venvAbs = path.join(root, config.venv);
+  const venv = existsSync(path.join(venvAbs, 'pyvenv.cfg')) ? config.venv : null;
+  // One scan of the process table for every story (a scan costs tens of milliseconds): each spec's name is
+  // tagged with its story id, which cannot contain '::', and untagged afterwards.
+  const tagged = registry.stories.flatMap((s) => s.services.map((spec) => ({ ...spec, name: `${s.id}::${spec.name}` })));
+  const scan = tagged.length > 0 ? await discoverServices(root, tagged) : { found: [], notFound: [] };
+  const storyOf = (name: string): string => name.slice(0, name.indexOf('::'));
+  const untag = (name: string): string => name.slice(name.indexOf('::') + 2);
+  const stories: Snapshot['stories'] = new Map();
+  const existing = new Set<string>();
+  const envText = readTextOrNull(path.join(root, '.env'));
+  // Docker is asked only when some story declares containers, and once for all of them.
+  const containerSpecs = registry.stories.flatMap((s) => s.containers ?? []);
+  const docker = containerSpecs.length > 0 ? await (await import('../services/docker.js')).scanContainers(containerSpecs) : null;
+  for (const story of registry.stories) {
+    const { paths, declared } = inspectPaths(root, story);
+    stories.set(story.id, {
+      id: story.id,
+      paths,
+      declared,
+      processes: scan.found.filter((p) => storyOf(p.service) === story.id).map((p) => ({ ...p, service: untag(p.service) })),
+      servicesNotFound: scan.notFound.filter((n) => storyOf(n) === story.id).map(untag),
+      npmPresent: npmPresent(root, story.npm),
+      pythonPresent: pythonPresent(venv ? venvAbs : null, story.python),
+      envEntries: envText === null || story.envPrefixes.length === 0 ? [] : planEnvRemoval(envText, story.envPrefixes).lines,
+      yamlKeys: presentYamlKeys(root, story),
+      containers: containersOf(story, docker),
+    });
+    for (const edit of story.sharedEdits) if (existsSync(path.join(root, edit.file))) existing.add(edit.file);
+  }
+  const backupNames = new Set(listOrEmpty(path.join(root, LAYOUT.backups)));
+  return { root, stories, diskAvailable: diskAvailable(path.join(root, LAYOUT.backups)), venv, existing, backupNames };
+}
+
+
+/** The story's declared YAML keys that exist now; a file outside the root is refused like any path. */
+function presentYamlKeys(root: string, story: Story): Array<{ file: string; keys: string[][] }> {
+  const byFile = new Map<string, string[][]>();
+  for (const [i, y] of (story.yamlKeys ?? []).entries()) {
+    const resolved = resolveInsideRoot(root, y.file, `stories.${story.id}.yamlKeys[${i}].file`);
+    if (resolved.kind !== 'file') continue;
+    const text = readTextOrNull(resolved.abs);
+    if (text === null || !parseDocument(text).hasIn(y.key)) continue;
+    byFile.set(y.file, [...(byFile.get(y.file) ?? []), y.key]);
+  }
+  return [...byFile].map(([file, keys]) => ({ file, keys }));
+}
+
+/** The story's declared containers among those docker listed, or why docker could not be asked. */
+function containersOf(story: Story, docker: import('../services/docker.js').DockerScan | null): StorySnapshot['containers'] {
+  const specs = story.containers ?? [];
+  if (specs.length === 0 || docker === null) return { found: [], unavailable: null };
+  if (!docker.engine) return { found: [], unavailable: docker.why };
+  const mine = new Set(specs.map((s) => s.name ?? `label ${s.label}`));
+  return { found: docker.containers.filter((c) => mine.has(c.spec)).map(({ id, name, state }) => ({ id, name, state })), unavailable: null };
+}
+
+/** Names in a directory; none when it is missing or not a directory (the backup step then says why). */
+function listOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,96 @@
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { ActionHandler } from './step.js';
+import type { PlannedAction } from '../model/types.js';
+import { createBackup, extractBackup, isBelow, MANIFEST_FILE, ManifestFile } from '../backup/index.js';
+import { existsNoFollow } from '../util/paths.js';
+
+type RestoreFiles = Extract<PlannedAction, { kind: 'restore-files' }>;
+
+/** What a restore put in place, so that its undo removes exactly that and puts back what it replaced. */
+export interface RestoreFilesResult {
+  files: number;
+  bytes: number;
+  /** Topmost paths that did not exist before the restore: the undo removes these. */
+  created: string[];
+  /** With --force, the conflicting files as they were, backed up before being replaced. */
+  preRestoreBackup: string | null;
+}
+
+/**
+ * Puts a story's files back from its backup: the archive is verified against its manifest first, extracted
+ * through a staging folder inside the root, moved into place, and every file re-hashed against the manifest.
+ */
+export const restoreFiles: ActionHandler<RestoreFiles, RestoreFilesResult> = {
+  kind: 'restore-files',
+  describe(a) {
+    const c = a.conflicts.length > 0 ? `; ${a.conflicts.length} conflict(s) ${a.overwrite ? 'replaced after a backup of them' : 'refused'}` : '';
+    return `restore: ${a.files} file(s), ${a.bytes} bytes from ${a.backupDir}/${c}`;
+  },
+  async apply(ctx, story, a) {
+    const dir = path.join(ctx.root, a.backupDir);
+    // The topmost paths missing now: removing those undoes the restore of everything below them. In tree
+    // order, what lies below a missing path comes right after it, and is missing too.
+    const created: string[] = [];
+    for (const e of ManifestFile.open(dir).entries()) {
+      const top = created[created.length - 1];
+      if (top !== undefined && isBelow(e.path, top)) continue;
+      if (!existsNoFollow(path.join(ctx.root, e.path))) created.push(e.path);
+    }
+    const preRestoreBackup = a.overwrite && a.conflicts.length > 0 ? freeName(ctx.root, `${a.backupDir}_pre-restore_${ctx.plan.runId}`) : null;
+    // Before anything is written: after a crash, the undo removes exactly these and nothing that was there.
+    ctx.checkpoint({ created, preRestoreBackup });
+    if (preRestoreBackup) {
+      // Replacing a file is deleting it: it goes into a verified backup first, like everything else.
+      await createBackup({
+        root: ctx.root,
+        paths: a.conflicts,
+        destDir: path.join(ctx.root, preRestoreBackup),
+        backupId: path.basename(preRestoreBackup),
+        meta: { runId: ctx.plan.runId, story: story.id, feature: story.feature, purpose: 'files replaced by a forced restore' },
+      });
+    }
+    const res = await extractBackup({
+      dir,
+      root: ctx.root,
+      overwrite: a.overwrite,
+      skipIdentical: true,
+      stagingDir: path.join(ctx.stateDir, 'staging', `${a.backupId}-${ctx.plan.runId}`),
+    });
+    ctx.log.info({ event: 'files_restored', backupId: a.backupId, files: res.files, bytes: res.bytes }, `restored ${res.files} files from ${a.backupId}`);
+    return { files: res.files, bytes: res.bytes, created, preRestoreBackup };
+  },
+  async revert(ctx, _story, _a, r) {
+    for (const p of r.created) rmSync(path.join(ctx.root, p), { recursive: true, force: true });
+    if (r.preRestoreBackup) {
+      await extractBackup({
+        dir: path.join(ctx.root, r.preRestoreBackup),
+        root: ctx.root,
+        overwrite: true,
+        skipIdentical: true,
+        stagingDir: path.join(ctx.stateDir, 'staging', `${path.basename(r.preRestoreBackup)}-revert`),
+      });
+    }
+    return `removed ${r.created.length} restored path(s)${r.preRestoreBackup ? `, put back the replaced files from ${r.preRestoreBackup}/` : ''}`;
+  },
+  async salvage(ctx, _story, _a, saved) {
+    // The first checkpoint was written before anything changed: what was missing then is what came back.
+    const first = saved[0] as { created: string[]; preRestoreBackup: string | null } | undefined;
+    if (!first) return null;
+    const pre = saved.map((s) => (s as { preRestoreBackup: string | null }).preRestoreBackup).filter((p): p is string => p !== null);
+    let complete: string | null = null;
+    for (const p of pre) {
+      // A half-made backup of the files in the way: they were not replaced yet (that comes after it).
+      if (existsSync(path.join(ctx.root, p, MANIFEST_FILE))) complete = p;
+      else rmSync(path.join(ctx.root, p), { recursive: true, force: true });
+    }
+    return { files: 0, bytes: 0, created: first.created, preRestoreBackup: complete };
+  },
+};
+
+/** `wanted`, or `wanted_2`, `_3`… when a folder of that name exists (a resumed restore makes its own). */
+function freeName(root: string, wanted: string): string {
+  let name = wanted;
+  for (let n = 2; existsSync(path.join(root, name)); n++) name = `${wanted}_${n}`;
+  return name;
+}

@@ -1,0 +1,83 @@
+import type { ActionHandler, RunContext } from './step.js';
+import type { FlagChange, PlannedAction } from '../model/types.js';
+import { applyFlagChanges, loadFlags, writeFlags } from '../flags/index.js';
+
+/**
+ * Re-reads the flags file, applies the changes as a minimal splice, writes it atomically and logs each
+ * change. Shared by the flag steps of rollback and restore and by their undos, so every flag write goes
+ * through one place. `pick` chooses, from the file as it is now, which changes to make.
+ */
+export async function writeFlagChanges(
+  ctx: RunContext,
+  file: string,
+  pick: (doc: Awaited<ReturnType<typeof loadFlags>>) => FlagChange[],
+): Promise<FlagChange[]> {
+  const doc = await loadFlags(ctx.flagsAbs, file);
+  const changes = pick(doc);
+  if (changes.length === 0) return changes;
+  // Before the write: after a crash, these are the flags this step may have changed.
+  ctx.checkpoint({ flagChanges: changes });
+  await writeFlags(ctx.flagsAbs, applyFlagChanges(doc, changes, new Date()));
+  for (const c of changes) {
+    ctx.log.info({ event: 'feature_flag_changed', feature: c.feature, from: c.from, to: c.to, why: c.why }, `flag ${c.feature} -> ${c.to}`);
+  }
+  return changes;
+}
+
+/** The inverse of applied changes, for an undo. */
+export function inverse(changes: readonly FlagChange[]): FlagChange[] {
+  return changes.map((c) => ({ ...c, from: c.to, to: c.from, why: 'revert' }));
+}
+
+/**
+ * After a crash: the changes a flag step announced (its checkpoints) that the file now shows made, which
+ * are the ones its undo must turn back. Several checkpoints (a resume that crashed again) are merged.
+ */
+export async function flagChangesMade(ctx: RunContext, file: string, saved: readonly unknown[]): Promise<FlagChange[]> {
+  const doc = await loadFlags(ctx.flagsAbs, file);
+  const seen = new Map<string, FlagChange>();
+  for (const s of saved) {
+    for (const c of (s as { flagChanges?: FlagChange[] } | null)?.flagChanges ?? []) {
+      if (!seen.has(c.feature) && doc.features.get(c.feature)?.enabled === c.to) seen.set(c.feature, c);
+    }
+  }
+  return [...seen.values()];
+}
+
+/** The result of a flag step: the changes it made, which its undo turns back and no others. */
+export interface FlagStepResult {
+  applied: FlagChange[];
+}
+
+/**
+ * A flag step (rollback's disable, restore's enable) from what differs between them: its kind, its one-line
+ * description, and which changes it makes given the file as it is now. The rest is the same for both: the
+ * write goes through {@link writeFlagChanges}; the undo turns back exactly the changes made; after a crash
+ * the file tells which of the announced changes were made (the write is atomic), and a resume keeps those
+ * and makes the rest.
+ */
+export function flagStep<A extends Extract<PlannedAction, { file: string; changes: FlagChange[] }>>(
+  kind: A['kind'],
+  describe: (a: A) => string,
+  pick: (doc: Awaited<ReturnType<typeof loadFlags>>, a: A) => FlagChange[],
+): ActionHandler<A, FlagStepResult> {
+  const apply = async (ctx: RunContext, a: A): Promise<FlagStepResult> => ({ applied: await writeFlagChanges(ctx, a.file, (doc) => pick(doc, a)) });
+  return {
+    kind,
+    describe,
+    apply: (ctx, _story, a) => apply(ctx, a),
+    async revert(ctx, _story, a, r) {
+      await writeFlagChanges(ctx, a.file, () => inverse(r.applied));
+      return undefined;
+    },
+    async salvage(ctx, _story, a, saved) {
+      const applied = await flagChangesMade(ctx, a.file, saved);
+      return applied.length > 0 ? { applied } : null;
+    },
+    async resume(ctx, _story, a, saved) {
+      const before = await flagChangesMade(ctx, a.file, saved);
+      const now = await apply(ctx, a);
+      return { applied: [...before, ...now.applied] };
+    },
+  };
+}
