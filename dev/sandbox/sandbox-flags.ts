@@ -11,8 +11,8 @@ import { repoRoot } from '../repo-root.js';
 /** The first line of the sandbox's flags file. */
 export const SANDBOX_FLAGS_COMMENT = '# sandbox: story flags enabled';
 
-/** The pack's real flags file, a fixture of the dev code. */
-export const PACK_FLAGS_PATH = path.join(repoRoot(), 'dev', 'fixtures', 'pack-feature-flags.yaml');
+/** The pack's real flags file, which this repository keeps where the pack does (it is not shipped). */
+export const PACK_FLAGS_PATH = path.join(repoRoot(), 'config', 'feature-flags.yaml');
 
 /** The pack's flags file text. */
 export async function readPackFlags(): Promise<string> {

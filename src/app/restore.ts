@@ -12,6 +12,8 @@ import { ManifestFile, scanRestore, verifyBackup, type ManifestHead } from '../b
 import { backupsOf } from '../report/history.js';
 import type { SharedRemovals } from '../steps/backup.js';
 import { NPM_RECORD_FILE } from '../steps/packages.js';
+import type { RestoreEditsAction } from '../steps/restore-edits.js';
+import type { PlannedAction } from '../steps/registry.js';
 
 /** What `restore` is asked for. */
 export interface RestoreRequest extends RunRequest {
@@ -31,7 +33,7 @@ export interface RestoreRequest extends RunRequest {
  * against its manifest, lists conflicts, and reads from the manifest which flags the rollback turned off.
  * Changes nothing.
  */
-export async function prepareRestore(req: RestoreRequest, now = new Date()): Promise<{ project: Project; plan: Plan }> {
+export async function prepareRestore(req: RestoreRequest, now = new Date()): Promise<{ project: Project; plan: Plan<PlannedAction> }> {
   const project = await loadProject(req.root);
   const story = project.registry.byId.get(req.story);
   if (!story) {
@@ -56,7 +58,7 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
     warnings.push(`${story.id} needs ${missingDeps.join(', ')}, not installed now: its flag stays effectively off until ${missingDeps.length > 1 ? 'they are' : 'it is'} restored too`);
   }
   const backupDir = `${LAYOUT.backups}/${backupId}`;
-  const plan: Plan = {
+  const plan: Plan<PlannedAction> = {
     version: 1,
     operation: 'restore',
     runId: newRunId(now),
@@ -96,7 +98,7 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
 }
 
 /** A restore-edits step when the rollback cut anything from shared files (recorded in its backup). */
-function sharedEdits(project: Project, manifest: ManifestHead, backupDir: string): Plan['stories'][number]['actions'] {
+function sharedEdits(project: Project, manifest: ManifestHead, backupDir: string): RestoreEditsAction[] {
   const shared = manifest.meta.shared as SharedRemovals | undefined;
   const env = (shared?.env?.removed.length ?? 0) > 0;
   const yaml = (shared?.yaml ?? []).filter((y) => y.keys.some((k) => k.status === 'removed')).map((y) => y.file);

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { RunRequest } from './apply-plan.js';
-import { assemblePlan } from '../engine/planner.js';
-import { enrichPackagePlans } from '../project/package-removals.js';
+import { assemblePlan, packageDecisionsOf, selectStories, type PlanRequest } from '../engine/planner.js';
+import { measurePackageRemovals } from '../project/package-removals.js';
+import type { PlannedAction } from '../steps/registry.js';
 import { gatherSnapshot, loadProject, type Project } from '../project/project.js';
 import { LAYOUT } from '../model/layout.js';
 import type { Plan } from '../model/types.js';
@@ -21,10 +22,10 @@ export function newRunId(now = new Date()): string {
 }
 
 /** Loads the project and plans the run. Changes nothing: a dry run stops here. */
-export async function prepareRollback(req: RollbackRequest, now = new Date()): Promise<{ project: Project; plan: Plan }> {
+export async function prepareRollback(req: RollbackRequest, now = new Date()): Promise<{ project: Project; plan: Plan<PlannedAction> }> {
   const project = await loadProject(req.root);
   const snapshot = await gatherSnapshot(project);
-  const plan = assemblePlan(project.registry, project.flags, snapshot, {
+  const planReq: PlanRequest = {
     ids: req.ids,
     cascade: req.cascade,
     reason: req.reason,
@@ -33,6 +34,9 @@ export async function prepareRollback(req: RollbackRequest, now = new Date()): P
     now,
     flagsFile: LAYOUT.flags,
     backupsDir: LAYOUT.backups,
-  });
-  return { project, plan: enrichPackagePlans(project, plan) };
+  };
+  // The read phase ends with what the package removals take along, so the pure planner's plan is final.
+  const selection = selectStories(project.registry, project.flags, snapshot, planReq);
+  const footprints = measurePackageRemovals(project, packageDecisionsOf(project.registry, snapshot, selection));
+  return { project, plan: assemblePlan(project.registry, project.flags, snapshot, planReq, footprints) };
 }

@@ -1,13 +1,16 @@
 import { ExitCode, messageOf, RevertFailedError, type ExitCodeValue } from '../model/errors.js';
 import type { Journal } from './journal.js';
 import { wasReverting, type StepState } from './run-state.js';
-import type { Plan, PlannedAction, StoryPlan } from '../model/types.js';
-import type { ActionHandler, RunContext } from '../steps/step.js';
-import { handlerFor } from '../steps/registry.js';
+import type { Plan, PlannedStep, StoryPlan } from '../model/types.js';
+import type { AnyStep, RunContext, RunEnvironment, StepAudit } from '../steps/step.js';
+import { stepFor } from '../steps/registry.js';
+import { StoryContext } from './story-context.js';
 
 /** What happened to one step. */
 export interface StepRecord {
-  kind: PlannedAction['kind'];
+  kind: string;
+  /** Its index in the story's plan (reports before this field: find the step by kind). */
+  step?: number;
   description: string;
   status: 'done' | 'failed' | 'reverted' | 'revert-failed' | 'skipped';
   startedAt: string;
@@ -46,7 +49,8 @@ export interface RunOutcome {
 export type ExecEvent =
   | { type: 'story-start'; story: StoryPlan }
   | { type: 'step-start'; story: StoryPlan; kind: string; description: string }
-  | { type: 'step-end'; story: StoryPlan; record: StepRecord }
+  /** `audit`: what the step asks the run to record in the audit log (only when it ran in this process). */
+  | { type: 'step-end'; story: StoryPlan; record: StepRecord; audit?: StepAudit[] }
   | { type: 'revert-start'; story: StoryPlan; error: string }
   | { type: 'story-end'; story: StoryPlan; outcome: StoryOutcome };
 
@@ -61,7 +65,7 @@ export interface ExecOptions {
   resumeFrom?: Map<string, StepState[]>;
 }
 
-type Done = Array<{ handler: ActionHandler; action: PlannedAction; record: StepRecord; result: unknown }>;
+type Done = Array<{ step: AnyStep; index: number; action: PlannedStep; record: StepRecord; result: unknown }>;
 
 /**
  * Applies a plan, story by story in plan order (dependents first). Each step is journaled before and after.
@@ -69,7 +73,7 @@ type Done = Array<{ handler: ActionHandler; action: PlannedAction; record: StepR
  * `continueOnError`, in which case the stories the failed one depends on are skipped (it still needs them)
  * and the others go on.
  */
-export async function executePlan(baseCtx: Omit<RunContext, 'results'>, plan: Plan, opts: ExecOptions): Promise<RunOutcome> {
+export async function executePlan(env: RunEnvironment, plan: Plan, opts: ExecOptions): Promise<RunOutcome> {
   const startedAt = new Date().toISOString();
   const emit = opts.onEvent ?? (() => undefined);
   const success = plan.operation === 'restore' ? 'restored' : 'rolled-back';
@@ -93,7 +97,7 @@ export async function executePlan(baseCtx: Omit<RunContext, 'results'>, plan: Pl
       continue;
     }
     emit({ type: 'story-start', story });
-    const ctx: RunContext = { ...baseCtx, results: new Map() };
+    const ctx = new StoryContext(env, story, opts.journal);
     const prior = opts.resumeFrom?.get(story.id);
     const outcome = !prior
       ? await runStory(ctx, story, base, opts.journal, emit, success)
@@ -134,7 +138,7 @@ function dependenciesInPlan(plan: Plan, story: StoryPlan): string[] {
 }
 
 async function runStory(
-  ctx: RunContext,
+  ctx: StoryContext,
   story: StoryPlan,
   base: Omit<StoryOutcome, 'status'>,
   journal: Journal,
@@ -145,33 +149,33 @@ async function runStory(
   const done: Done = [];
   const steps = base.steps;
   for (const [i, action] of story.actions.entries()) {
-    const handler = handlerFor(action.kind);
-    const description = handler.describe(action);
+    const step = stepFor(action);
+    const description = step.describe(action);
     const before = prior?.[i] ?? { status: 'not-started' };
     const startedAt = new Date();
-    const stepCtx = withCheckpoint(ctx, journal, story.id, action.kind, i);
+    const stepCtx = ctx.at(i, true);
     emit({ type: 'step-start', story, kind: action.kind, description });
     if (before.status !== 'done') journal.write({ event: 'intent', story: story.id, kind: action.kind, step: i, detail: description });
     try {
       const result =
         before.status === 'done'
-          ? handler.rehydrate
-            ? await handler.rehydrate(ctx, story, action, before.result)
+          ? step.rehydrate
+            ? await step.rehydrate(ctx.at(i, false), story, action, before.result)
             : before.result
           : before.status === 'in-progress'
-            ? await resumeStep(handler, stepCtx, story, action, before.saved)
-            : await handler.apply(stepCtx, story, action);
-      ctx.results.set(action.kind, result);
-      const record: StepRecord = { kind: action.kind, description, status: 'done', startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), result };
+            ? await resumeStep(step, stepCtx, story, action, before.saved)
+            : await step.apply(stepCtx, story, action);
+      ctx.record(i, result);
+      const record: StepRecord = { kind: action.kind, step: i, description, status: 'done', startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), result };
       if (before.status === 'done') record.note = 'done before the interruption';
       else if (before.status === 'in-progress') record.note = 'interrupted, finished by resume';
       if (before.status !== 'done') journal.write({ event: 'done', story: story.id, kind: action.kind, step: i, detail: result });
       steps.push(record);
-      done.push({ handler, action, record, result });
-      emit({ type: 'step-end', story, record });
+      done.push({ step, index: i, action, record, result });
+      emit({ type: 'step-end', story, record, ...(before.status !== 'done' && step.audit ? { audit: step.audit(action, result) } : {}) });
     } catch (err) {
       const error = messageOf(err);
-      const record: StepRecord = { kind: action.kind, description, status: 'failed', startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), error };
+      const record: StepRecord = { kind: action.kind, step: i, description, status: 'failed', startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), error };
       journal.write({ event: 'failed', story: story.id, kind: action.kind, step: i, detail: error });
       steps.push(record);
       emit({ type: 'step-end', story, record });
@@ -180,9 +184,9 @@ async function runStory(
       const ownRevertFailed = err instanceof RevertFailedError;
       if (ownRevertFailed) record.status = 'revert-failed';
       const revertError = (await revertAll(ctx, story, done, journal)) ?? (ownRevertFailed ? error : null);
-      for (const action2 of story.actions.slice(i + 1)) {
-        const h = handlerFor(action2.kind);
-        steps.push({ kind: action2.kind, description: h.describe(action2), status: 'skipped', startedAt: new Date().toISOString(), durationMs: 0 });
+      for (const [j, later] of story.actions.entries()) {
+        if (j <= i) continue;
+        steps.push({ kind: later.kind, step: j, description: stepFor(later).describe(later), status: 'skipped', startedAt: new Date().toISOString(), durationMs: 0 });
       }
       const backup = backupOf(done);
       return {
@@ -197,17 +201,12 @@ async function runStory(
   return { ...base, status: success, ...(backup ? { backup } : {}) };
 }
 
-/** The context a step's apply runs with: its checkpoints go to the journal, numbered like its records. */
-function withCheckpoint(ctx: RunContext, journal: Journal, story: string, kind: string, step: number): RunContext {
-  return { ...ctx, checkpoint: (detail) => journal.write({ event: 'progress', story, kind, step, detail }) };
-}
-
 /** Finishes a step a crash cut short: its own way, or by undoing what it did and doing it again. */
-async function resumeStep(handler: ActionHandler, ctx: RunContext, story: StoryPlan, action: PlannedAction, saved: unknown[]): Promise<unknown> {
-  if (handler.resume) return handler.resume(ctx, story, action, saved);
-  const partial = handler.salvage ? await handler.salvage(ctx, story, action, saved) : null;
-  if (partial !== null) await handler.revert(ctx, story, action, partial);
-  return handler.apply(ctx, story, action);
+async function resumeStep(step: AnyStep, ctx: RunContext, story: StoryPlan, action: PlannedStep, saved: unknown[]): Promise<unknown> {
+  if (step.resume) return step.resume(ctx, story, action, saved);
+  const partial = step.salvage ? await step.salvage(ctx, story, action, saved) : null;
+  if (partial !== null) await step.revert(ctx, story, action, partial);
+  return step.apply(ctx, story, action);
 }
 
 /**
@@ -216,7 +215,7 @@ async function resumeStep(handler: ActionHandler, ctx: RunContext, story: StoryP
  * salvaged, so that whatever part of it happened is undone too. Steps already reverted are left be.
  */
 async function undoStory(
-  ctx: RunContext,
+  ctx: StoryContext,
   story: StoryPlan,
   base: Omit<StoryOutcome, 'status'>,
   states: StepState[],
@@ -232,18 +231,18 @@ async function undoStory(
   // Forward: every result later undos may need, in order (the backup before the removals that rely on it).
   for (const [i, action] of story.actions.entries()) {
     const st = states[i] ?? { status: 'not-started' };
-    const handler = handlerFor(action.kind);
+    const step = stepFor(action);
     const startedAt = new Date().toISOString();
-    const rec = (status: StepRecord['status'], note: string): StepRecord => ({ kind: action.kind, description: handler.describe(action), status, startedAt, durationMs: 0, note });
+    const rec = (status: StepRecord['status'], note: string): StepRecord => ({ kind: action.kind, step: i, description: step.describe(action), status, startedAt, durationMs: 0, note });
     try {
       if (st.status === 'done' || st.status === 'revert-failed' || st.status === 'reverted') {
-        results[i] = handler.rehydrate ? await handler.rehydrate(ctx, story, action, st.result) : st.result;
+        results[i] = step.rehydrate ? await step.rehydrate(ctx.at(i, false), story, action, st.result) : st.result;
         records[i] = rec(st.status === 'reverted' ? 'reverted' : 'done', `${st.status === 'reverted' ? 'reverted' : 'done'} before the interruption`);
       } else if (st.status === 'in-progress' || st.status === 'failed') {
-        results[i] = handler.salvage ? await handler.salvage(ctx, story, action, st.saved) : null;
+        results[i] = step.salvage ? await step.salvage(ctx.at(i, false), story, action, st.saved) : null;
         records[i] = rec('failed', st.status === 'failed' ? `failed before the interruption: ${st.error}` : 'cut short by the interruption');
       }
-      if (results[i] !== null) ctx.results.set(action.kind, results[i]);
+      if (results[i] !== null) ctx.record(i, results[i]);
     } catch (err) {
       records[i] = rec('revert-failed', `cannot be undone: ${messageOf(err)}`);
       fail(i, action.kind, `${action.kind}: ${messageOf(err)}`);
@@ -251,13 +250,12 @@ async function undoStory(
   }
   // Backward: undo.
   for (let i = story.actions.length - 1; i >= 0; i--) {
-    const action = story.actions[i] as PlannedAction;
+    const action = story.actions[i] as PlannedStep;
     const st = states[i] ?? { status: 'not-started' };
     const record = records[i];
     if (!record || st.status === 'reverted' || record.status === 'revert-failed' || results[i] === null) continue;
-    const handler = handlerFor(action.kind);
     try {
-      const note = await handler.revert(ctx, story, action, results[i]);
+      const note = await stepFor(action).revert(ctx.at(i, false), story, action, results[i]);
       record.status = 'reverted';
       if (note) record.revertNote = note;
       journal.write({ event: 'reverted', story: story.id, kind: action.kind, step: i, detail: note ?? null });
@@ -268,8 +266,8 @@ async function undoStory(
     }
   }
   base.steps.push(...records.filter((r): r is StepRecord => r !== null));
-  const backupIdx = story.actions.findIndex((a) => a.kind === 'backup' || a.kind === 'restore-files');
-  const backup = backupIdx >= 0 && results[backupIdx] ? backupOf([{ action: story.actions[backupIdx] as PlannedAction, result: results[backupIdx] }]) : undefined;
+  const backupIdx = story.actions.findIndex((a) => stepFor(a).backupOf !== undefined);
+  const backup = backupIdx >= 0 && results[backupIdx] ? backupOf([{ action: story.actions[backupIdx] as PlannedStep, result: results[backupIdx] }]) : undefined;
   return {
     ...base,
     status: firstError ? 'revert-failed' : 'reverted',
@@ -282,7 +280,7 @@ async function undoStory(
  * `abort`: undoes everything an interrupted run did, story by story in the reverse of its order. Stories
  * it had not reached are untouched.
  */
-export async function abortRun(baseCtx: Omit<RunContext, 'results'>, plan: Plan, states: Map<string, StepState[]>, opts: ExecOptions): Promise<RunOutcome> {
+export async function abortRun(env: RunEnvironment, plan: Plan, states: Map<string, StepState[]>, opts: ExecOptions): Promise<RunOutcome> {
   const startedAt = new Date().toISOString();
   const emit = opts.onEvent ?? (() => undefined);
   opts.journal.write({ event: 'recovery-start', detail: { mode: 'abort', pid: process.pid } });
@@ -295,7 +293,7 @@ export async function abortRun(baseCtx: Omit<RunContext, 'results'>, plan: Plan,
       continue;
     }
     emit({ type: 'story-start', story });
-    const outcome = await undoStory({ ...baseCtx, results: new Map() }, story, base, st, opts.journal);
+    const outcome = await undoStory(new StoryContext(env, story, opts.journal), story, base, st, opts.journal);
     outcomes.push(outcome);
     emit({ type: 'story-end', story, outcome });
   }
@@ -304,36 +302,31 @@ export async function abortRun(baseCtx: Omit<RunContext, 'results'>, plan: Plan,
   return { status, exitCode: failed ? ExitCode.failedUnreverted : ExitCode.ok, stories: outcomes, startedAt, finishedAt: new Date().toISOString() };
 }
 
-async function revertAll(ctx: RunContext, story: StoryPlan, done: Done, journal: Journal): Promise<string | null> {
+async function revertAll(ctx: StoryContext, story: StoryPlan, done: Done, journal: Journal): Promise<string | null> {
   let firstError: string | null = null;
-  for (const step of [...done].reverse()) {
+  for (const d of [...done].reverse()) {
     try {
-      const note = await step.handler.revert(ctx, story, step.action, step.result);
-      step.record.status = 'reverted';
-      if (note) step.record.revertNote = note;
-      journal.write({ event: 'reverted', story: story.id, kind: step.action.kind, step: story.actions.indexOf(step.action), detail: note ?? null });
+      const note = await d.step.revert(ctx.at(d.index, false), story, d.action, d.result);
+      d.record.status = 'reverted';
+      if (note) d.record.revertNote = note;
+      journal.write({ event: 'reverted', story: story.id, kind: d.action.kind, step: d.index, detail: note ?? null });
     } catch (err) {
       // Keep going: undo as much as possible, then report loudly what is left.
-      const e = new RevertFailedError(`revert of ${step.action.kind} failed: ${messageOf(err)}`, { cause: err });
-      step.record.status = 'revert-failed';
-      step.record.revertNote = e.message;
-      journal.write({ event: 'revert-failed', story: story.id, kind: step.action.kind, step: story.actions.indexOf(step.action), detail: e.message });
+      const e = new RevertFailedError(`revert of ${d.action.kind} failed: ${messageOf(err)}`, { cause: err });
+      d.record.status = 'revert-failed';
+      d.record.revertNote = e.message;
+      journal.write({ event: 'revert-failed', story: story.id, kind: d.action.kind, step: d.index, detail: e.message });
       firstError ??= e.message;
     }
   }
   return firstError;
 }
 
-/** The backup a story's run wrote (rollback) or read (restore), for the report and the undo command. */
-function backupOf(done: Array<{ action: PlannedAction; result: unknown }>): StoryOutcome['backup'] | undefined {
+/** The backup a story's run wrote (rollback) or read (restore), for the report and the undo command: its step says. */
+function backupOf(done: Array<{ action: PlannedStep; result: unknown }>): StoryOutcome['backup'] | undefined {
   for (const d of done) {
-    if (d.action.kind === 'backup') {
-      const r = d.result as { verified?: boolean };
-      return { id: d.action.backupId, path: d.action.destination, files: d.action.files, bytes: d.action.bytes, verified: r.verified === true };
-    }
-    if (d.action.kind === 'restore-files') {
-      return { id: d.action.backupId, path: d.action.backupDir, files: d.action.files, bytes: d.action.bytes, verified: true };
-    }
+    const summary = stepFor(d.action).backupOf?.(d.action, d.result);
+    if (summary) return summary;
   }
   return undefined;
 }

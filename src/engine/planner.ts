@@ -1,7 +1,8 @@
 import { InvalidInputError } from '../model/errors.js';
 import type { Registry } from '../model/types.js';
-import type { Snapshot } from '../model/snapshot.js';
-import type { FlagChange, PackageDecision, Plan, PlannedAction, Story, StoryPlan, Trigger } from '../model/types.js';
+import type { PackageFootprint, Snapshot } from '../model/snapshot.js';
+import type { FlagChange, PackageDecision, Plan, Story, StoryPlan, Trigger } from '../model/types.js';
+import { stepFor, type PlannedAction } from '../steps/registry.js';
 
 /** The part of the flags file the planner reads: enabled values and dependencies, in file order. */
 export interface FlagView {
@@ -114,10 +115,10 @@ export function backupIdFor(feature: string, now: Date): string {
 }
 
 /**
- * Computes the plan: which stories, in which order, and exactly what each step will touch. Pure: it reads
- * only the registry, the flags and the snapshot, so a dry run and a real run plan the same thing.
+ * Which stories the run takes and why, dependents first. Pure. Installed dependents of a requested story
+ * are refused unless `cascade`, since removing what they need would break them.
  */
-export function assemblePlan(reg: Registry, flags: FlagView, snapshot: Snapshot, req: PlanRequest): Plan {
+export function selectStories(reg: Registry, flags: FlagView, snapshot: Snapshot, req: Pick<PlanRequest, 'ids' | 'cascade'>): Array<{ story: Story; why: string }> {
   const requested = parseIds(reg, snapshot, req.ids);
   const selected = new Map<string, string>(requested.map((id) => [id, 'requested']));
   const blockers: string[] = [];
@@ -135,18 +136,42 @@ export function assemblePlan(reg: Registry, flags: FlagView, snapshot: Snapshot,
       { code: 'E_DEPENDENTS' },
     );
   }
+  return topoOrder(reg, flags)
+    .reverse()
+    .filter((s) => selected.has(s.id))
+    .map((story) => ({ story, why: selected.get(story.id) as string }));
+}
 
-  const order = topoOrder(reg, flags).reverse().filter((s) => selected.has(s.id));
-  const inRun = new Set(order.map((s) => s.id));
+/**
+ * Each selected story's package decisions: what it removes, keeps (another installed story outside the
+ * run uses it) or does not have. Pure; the read phase measures what the removals take along.
+ */
+export function packageDecisionsOf(reg: Registry, snapshot: Snapshot, selection: ReadonlyArray<{ story: Story }>): Map<string, PackageDecision[]> {
+  const inRun = new Set(selection.map((s) => s.story.id));
+  return new Map(selection.map(({ story }) => [story.id, packageDecisions(reg, snapshot, story, inRun)]));
+}
+
+/**
+ * Computes the plan: which stories, in which order, and exactly what each step will touch. Pure: it reads
+ * only the registry, the flags, the snapshot and what the package removals take along (measured by the
+ * read phase from {@link packageDecisionsOf}), so the plan it returns is final, and a dry run and a real
+ * run plan the same thing.
+ */
+export function assemblePlan(
+  reg: Registry,
+  flags: FlagView,
+  snapshot: Snapshot,
+  req: PlanRequest,
+  packageFootprints: ReadonlyMap<string, PackageFootprint> = new Map(),
+): Plan<PlannedAction> {
+  const selection = selectStories(reg, flags, snapshot, req);
+  const decisions = packageDecisionsOf(reg, snapshot, selection);
   const enabled = new Map([...flags.features].map(([f, v]) => [f, v.enabled]));
-  const usedBackupIds = new Set<string>();
-  const stories: StoryPlan[] = order.map((story) =>
-    planStory(reg, flags, snapshot, req, story, selected.get(story.id) as string, { inRun, enabled, usedBackupIds }),
+  const run: PlanningState = { inRun: new Set(selection.map((s) => s.story.id)), enabled, usedBackupIds: new Set() };
+  const stories = selection.map(({ story, why }) =>
+    planStory(reg, flags, snapshot, req, story, why, run, decisions.get(story.id) ?? [], packageFootprints.get(story.id)),
   );
-  const needed = stories.reduce((sum, s) => {
-    const b = s.actions.find((a) => a.kind === 'backup');
-    return sum + (b && b.kind === 'backup' ? b.bytes + b.files * 1536 + 4096 : 0);
-  }, 0);
+  const needed = stories.reduce((sum, s) => sum + s.actions.reduce((n, a) => n + (a.kind === 'backup' ? a.bytes + a.files * 1536 + 4096 : 0), 0), 0);
   const warnings = stories.flatMap((s) => s.warnings.map((w) => `${s.id}: ${w}`));
   if (needed > snapshot.diskAvailable) {
     warnings.unshift(`not enough disk for the backups: ${needed} bytes needed, ${snapshot.diskAvailable} available`);
@@ -165,7 +190,8 @@ export function assemblePlan(reg: Registry, flags: FlagView, snapshot: Snapshot,
   };
 }
 
-interface RunState {
+/** What planning one story needs to know of the stories planned before it. */
+interface PlanningState {
   inRun: Set<string>;
   /** Flag values as they will be when this story's turn comes (earlier stories' changes applied). */
   enabled: Map<string, boolean>;
@@ -179,11 +205,13 @@ function planStory(
   req: PlanRequest,
   story: Story,
   why: string,
-  run: RunState,
-): StoryPlan {
+  run: PlanningState,
+  decisions: PackageDecision[],
+  footprint: PackageFootprint | undefined,
+): StoryPlan<PlannedAction> {
   const snap = snapshot.stories.get(story.id);
   const installed = isInstalled(snapshot, story.id);
-  const base: StoryPlan = {
+  const base: StoryPlan<PlannedAction> = {
     id: story.id,
     feature: story.feature,
     title: story.title,
@@ -208,12 +236,17 @@ function planStory(
   const changes = flagChanges(flags, run.enabled, story.feature);
   const files = snap.paths.reduce((n, p) => n + p.files, 0);
   const bytes = snap.paths.reduce((n, p) => n + p.bytes, 0);
+  const npm = footprint?.npm ?? null;
+  const python = footprint?.python ?? null;
+  // The backup holds the package folders and venv files the package step removes, too.
+  const backupFiles = files + (npm?.paths.length ?? 0) + (python?.dists.reduce((n, d) => n + d.files, 0) ?? 0);
+  const backupBytes = bytes + (npm?.bytes ?? 0) + (python?.bytes ?? 0);
   // Two runs in the same second (rollback, restore, rollback) would name the same folder: take the next free one.
   let backupId = backupIdFor(story.feature, req.now);
   for (let i = 2; run.usedBackupIds.has(backupId) || snapshot.backupNames.has(backupId); i++) backupId = `${backupIdFor(story.feature, req.now)}_${i}`;
   run.usedBackupIds.add(backupId);
 
-  const actions: PlannedAction[] = [
+  const work: PlannedAction[] = [
     { kind: 'disable-flag', changes, file: req.flagsFile },
     {
       kind: 'stop-services',
@@ -221,23 +254,16 @@ function planStory(
       notFound: snap.servicesNotFound,
       containers: snap.containers.found.filter((c) => c.state === 'running'),
     },
-    { kind: 'backup', destination: `${req.backupsDir}/${backupId}`, backupId, files, bytes },
+    { kind: 'backup', destination: `${req.backupsDir}/${backupId}`, backupId, files: backupFiles, bytes: backupBytes },
     { kind: 'remove-paths', paths: snap.paths, files, bytes },
-    { kind: 'packages', decisions: packageDecisions(reg, snapshot, story, run.inRun), npm: null, python: null },
+    { kind: 'packages', decisions, npm, python },
     ...(snap.envEntries.length > 0
       ? [{ kind: 'edit-env' as const, file: '.env', prefixes: story.envPrefixes, entries: snap.envEntries }]
       : []),
     ...snap.yamlKeys.map((y) => ({ kind: 'edit-yaml' as const, file: y.file, keys: y.keys })),
-    {
-      kind: 'validate',
-      checks: [
-        `flag ${story.feature} effectively off`,
-        `${snap.paths.length} path(s) gone`,
-        ...(snap.envEntries.length > 0 ? [`${snap.envEntries.length} .env variable(s) gone`] : []),
-        ...(snap.processes.length > 0 ? [`${snap.processes.length} process(es) gone`] : []),
-      ],
-    },
   ];
+  // Validation last: each step names the checks it will make of itself.
+  const actions: PlannedAction[] = [...work, { kind: 'validate', checks: work.flatMap((a) => stepFor(a).checks?.(a, base) ?? []) }];
   for (const edit of story.sharedEdits) {
     if (!snapshot.existing.has(edit.file)) continue;
     warnings.push(`edited ${edit.file}${edit.owner ? ` (owned by ${edit.owner})` : ''}; that edit is not undone: ${edit.what}`);

@@ -30,3 +30,15 @@ export interface Snapshot {
   /** Backup folder names already in `rollback_backups/`: a new backup never reuses one. */
   backupNames: Set<string>;
 }
+
+/**
+ * What removing a story's packages takes along, measured by the read phase once the planner's package
+ * decisions are known: the node_modules folders of its npm packages and the files of its Python
+ * distributions in the project venv. The backup holds them all before any goes.
+ */
+export interface PackageFootprint {
+  /** npm: the packages removed and the node_modules folders that go with them. */
+  npm: { remove: string[]; paths: string[]; bytes: number } | null;
+  /** Python: the project venv and each distribution removed from it with `pip uninstall`. */
+  python: { venv: string; dists: Array<{ name: string; version: string; files: number }>; bytes: number } | null;
+}

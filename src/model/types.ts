@@ -142,69 +142,16 @@ export interface FlagChange {
 }
 
 /**
- * One action of a story's plan. Each kind is implemented by one file in `src/actions/`, with its
- * forward step and its undo side by side.
+ * One step of a story's plan: `kind` names the step module (`src/steps/`) that renders, applies, verifies
+ * and undoes it; the other fields are that module's own JSON data. The model knows no kind: the step
+ * registry does, so a new kind is one module and one registry line.
  */
-export type PlannedAction =
-  | { kind: 'disable-flag'; changes: FlagChange[]; file: string }
-  | {
-      kind: 'stop-services';
-      processes: FoundProcess[];
-      notFound: string[];
-      /** Running containers to stop (only when a docker engine answered; otherwise a plan warning says so). */
-      containers?: Array<{ id: string; name: string; state: string }>;
-    }
-  | {
-      kind: 'backup';
-      /** Relative to the root: `rollback_backups/<feature>_<YYYYMMDD_HHMMSS>`. */
-      destination: string;
-      backupId: string;
-      files: number;
-      bytes: number;
-    }
-  | { kind: 'remove-paths'; paths: PlannedPath[]; files: number; bytes: number }
-  | {
-      kind: 'packages';
-      decisions: PackageDecision[];
-      /** npm: the packages removed and the node_modules folders that go with them (estimated at plan time). */
-      npm: { remove: string[]; paths: string[]; bytes: number } | null;
-      /** Python: the project venv and each distribution removed from it with `pip uninstall`. */
-      python: { venv: string; dists: Array<{ name: string; version: string; files: number }>; bytes: number } | null;
-    }
-  | {
-      kind: 'edit-env';
-      /** Relative to the root: `.env`. */
-      file: string;
-      prefixes: string[];
-      entries: Array<{ name: string; startLine: number; endLine: number }>;
-    }
-  | { kind: 'edit-yaml'; file: string; keys: string[][] }
-  | { kind: 'validate'; checks: string[] }
-  | {
-      kind: 'restore-files';
-      /** Relative to the root. */
-      backupDir: string;
-      backupId: string;
-      files: number;
-      bytes: number;
-      /** Paths that exist again with other content; restored over only with --force, after a backup of them. */
-      conflicts: string[];
-      overwrite: boolean;
-    }
-  | { kind: 'enable-flags'; changes: FlagChange[]; file: string }
-  | {
-      kind: 'restore-edits';
-      /** What the rollback removed from shared files, from the backup: put back where it was. */
-      env: boolean;
-      yaml: string[];
-      npm: boolean;
-    };
+export interface PlannedStep {
+  kind: string;
+}
 
-/** The kind names of planned actions. */
-export type ActionKind = PlannedAction['kind'];
-
-/** The plan for one story. */
-export interface StoryPlan {
+/** The plan for one story; `A` narrows its steps where the step kinds are known (the planner's output). */
+export interface StoryPlan<A extends PlannedStep = PlannedStep> {
   id: string;
   feature: string;
   title: string;
@@ -216,12 +163,12 @@ export interface StoryPlan {
   why: string;
   /** Story ids this story needs, transitively: a failed story keeps them (they are skipped). */
   dependencies: string[];
-  actions: PlannedAction[];
+  actions: A[];
   warnings: string[];
 }
 
 /** A whole run's plan: pure data, JSON-serialisable, replayable. */
-export interface Plan {
+export interface Plan<A extends PlannedStep = PlannedStep> {
   /** Schema version of this document. */
   version: 1;
   /** Rollback removes stories; restore brings them back from their backups. */
@@ -232,7 +179,7 @@ export interface Plan {
   reason: string;
   trigger: Trigger;
   /** Stories in execution order (dependents first). */
-  stories: StoryPlan[];
+  stories: Array<StoryPlan<A>>;
   warnings: string[];
   /** Bytes the backups need, and what the disk has. */
   disk: { needed: number; available: number };

@@ -1,8 +1,8 @@
 import type { RunReport } from './run-report.js';
 import { fmtBytes, shellQuote } from '../util/format.js';
-import type { PlannedAction } from '../model/types.js';
+import type { PlannedStep } from '../model/types.js';
+import { stepFor } from '../steps/registry.js';
 import type { StepRecord } from '../engine/executor.js';
-import type { StopOutcome } from '../services/index.js';
 
 /** The report a person reads afterwards: what was done, why, on what evidence, and how to undo it. */
 export function renderMarkdown(r: RunReport): string {
@@ -68,43 +68,15 @@ export function renderMarkdown(r: RunReport): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
-function evidence(actions: PlannedAction[], steps: StepRecord[]): string[] {
-  const out: string[] = [];
-  const resultOf = (kind: string): unknown => steps.find((x) => x.kind === kind && x.status !== 'failed')?.result;
-  const validation = resultOf('validate');
-  const stopped = new Map(((resultOf('stop-services') as { stopped?: StopOutcome[] } | undefined)?.stopped ?? []).map((o) => [o.pid, o]));
-  for (const a of actions) {
-    if (a.kind === 'disable-flag' && a.changes.length > 0) {
-      out.push(`Flags changed in \`${a.file}\`:`, ...a.changes.map((c) => `- \`${c.feature}\`: ${c.from} → ${c.to} (${c.why})`), '');
-    } else if (a.kind === 'stop-services' && a.processes.length > 0) {
-      out.push(
-        'Processes stopped:',
-        ...a.processes.map((p) => {
-          const o = stopped.get(p.pid);
-          const how = o ? ` — ${o.signal}${o.exitedAfterMs !== null ? `, gone after ${o.exitedAfterMs} ms` : ''}${o.gone ? '' : ', STILL RUNNING'}${o.note ? ` (${o.note})` : ''}` : '';
-          return `- pid ${p.pid}${p.port ? ` port ${p.port}` : ''} \`${p.cmdline}\` — ${p.service}; identified by ${p.evidence}${how}`;
-        }),
-        '',
-      );
-    } else if (a.kind === 'remove-paths' && a.paths.length > 0) {
-      out.push(`Paths removed (${a.files} files, ${fmtBytes(a.bytes)}):`, ...a.paths.map((p) => `- \`${p.path}\` (${p.category}, ${p.kind}, ${p.files} files, ${fmtBytes(p.bytes)})`), '');
-    } else if (a.kind === 'packages' && a.decisions.length > 0) {
-      out.push(
-        'Packages:',
-        ...a.decisions.map((d) => `- ${d.manager} \`${d.name}\`: ${d.action === 'remove' ? 'removed' : d.action}${d.reason ? ` — ${d.reason}` : ''}`),
-        ...(a.npm ? [`- npm folders removed (all in the backup): ${a.npm.paths.map((p) => `\`${p}\``).join(', ')}`] : []),
-        ...(a.python ? [`- uninstalled from \`${a.python.venv}\` with its own pip (files in the backup): ${a.python.dists.map((d) => `${d.name} ${d.version}`).join(', ')}`] : []),
-        '',
-      );
-    } else if (a.kind === 'edit-env') {
-      out.push(`Removed from \`${a.file}\` (the lines are in the backup's manifest):`, ...a.entries.map((e) => `- \`${e.name}\` (line ${e.startLine}${e.endLine > e.startLine ? `-${e.endLine}` : ''})`), '');
-    } else if (a.kind === 'edit-yaml') {
-      out.push(`Removed from \`${a.file}\` (the text is in the backup's manifest):`, ...a.keys.map((k) => `- \`${k.join('.')}\``), '');
-    }
-  }
-  const checks = (validation as { checks?: Array<{ check: string; ok: boolean; detail: string }> } | undefined)?.checks;
-  if (checks) out.push('Validation:', ...checks.map((c) => `- ${c.ok ? 'ok' : 'FAILED'}: ${c.check} — ${c.detail}`), '');
-  return out;
+/**
+ * What each step did, in plan order, as the step itself reports it. A step's result is its record's, found
+ * by step index (by kind in reports written before records carried it); a step that failed has none.
+ */
+function evidence(actions: PlannedStep[], steps: StepRecord[]): string[] {
+  return actions.flatMap((a, i) => {
+    const record = steps.find((x) => (x.step === undefined ? x.kind === a.kind : x.step === i) && x.status !== 'failed');
+    return stepFor(a).report?.(a, record?.result) ?? [];
+  });
 }
 
 function cell(s: string): string {

@@ -1,8 +1,12 @@
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { ActionHandler, RunContext } from './step.js';
-import type { DisableFlagResult } from './disable-flag.js';
-import type { PlannedAction, StoryPlan } from '../model/types.js';
+import { actionsOf, defineStep, type RunContext, type StepDefinition } from './step.js';
+import { disableFlag } from './disable-flag.js';
+import type { EditEnvAction, EditYamlAction } from './edit-shared-files.js';
+import type { PackagesAction } from './packages.js';
+import type { RemovePathsAction } from './remove-paths.js';
+import type { StoryPlan } from '../model/types.js';
+import { fmtBytes } from '../util/format.js';
 import { archiveFingerprint, createBackup, MANIFEST_FILE, readManifestHead, verifyBackup, type ManifestHead } from '../backup/index.js';
 import { BackupIntegrityError } from '../model/errors.js';
 import { removeEnvEntries, removeYamlKeys, type EnvRemovalRecord, type YamlRemovalRecord } from '../edits/index.js';
@@ -12,7 +16,16 @@ import { parseFlags } from '../flags/index.js';
 import { LAYOUT } from '../model/layout.js';
 import { readTextOrNull } from '../util/paths.js';
 
-type Backup = Extract<PlannedAction, { kind: 'backup' }>;
+/** Plan of the backup step: where the story's backup goes and about how much it holds. */
+export type BackupAction = {
+  kind: 'backup';
+  /** Relative to the root: `rollback_backups/<feature>_<YYYYMMDD_HHMMSS>`. */
+  destination: string;
+  backupId: string;
+  files: number;
+  bytes: number;
+};
+type Backup = BackupAction;
 
 /**
  * What a story's rollback removes from files it shares with others, recorded in the backup's manifest
@@ -46,16 +59,18 @@ export interface BackupStepResult {
  * Backs up everything the story's rollback removes (footprint, package folders, venv files) and records
  * what it will cut from shared files; then re-reads the archive and checks it file by file.
  */
-export const backup: ActionHandler<Backup, BackupStepResult> = {
+export const backup: StepDefinition<BackupAction, BackupStepResult> = defineStep({
   kind: 'backup',
   describe(a) {
     return `backup: ${a.files} file(s), ${a.bytes} bytes -> ${a.destination}/`;
   },
+  render: (a) => [`back up ${a.files} files, ${fmtBytes(a.bytes)} -> ${a.destination}/ (re-read and verified before any removal)`],
+  backupOf: (a, r) => ({ id: a.backupId, path: a.destination, files: a.files, bytes: a.bytes, verified: r.verified === true }),
+  fingerprint: (a) => ({ kind: a.kind, files: a.files, bytes: a.bytes }),
   async apply(ctx, story, a) {
     const shared = sharedRemovals(ctx, story);
-    const remove = story.actions.find((x) => x.kind === 'remove-paths');
     const paths = [
-      ...(remove && remove.kind === 'remove-paths' ? remove.paths.map((p) => p.path) : []),
+      ...actionsOf<RemovePathsAction>(story, 'remove-paths').flatMap((r) => r.paths.map((p) => p.path)),
       ...(shared.npm?.plan.paths ?? []),
       ...(shared.python?.dists.flatMap((d) => d.files) ?? []),
     ];
@@ -74,7 +89,7 @@ export const backup: ActionHandler<Backup, BackupStepResult> = {
         reason: ctx.plan.reason,
         trigger: ctx.plan.trigger,
         // What the flag step really changed (not what was planned): restore turns back on exactly these.
-        flagChanges: (ctx.results.get('disable-flag') as DisableFlagResult | undefined)?.applied ?? [],
+        flagChanges: ctx.results.of(disableFlag)?.applied ?? [],
         // Every flag as it was before this story's flag step, for a person reading the backup later.
         flags: flagSnapshot(ctx),
         shared,
@@ -113,7 +128,7 @@ export const backup: ActionHandler<Backup, BackupStepResult> = {
     // The journal names the backup; removals after a crash rely on it, so it is read and checked again.
     return loadVerifiedBackup(ctx, a);
   },
-};
+});
 
 /** A finished backup read back from its folder and checked against its manifest, file by file. */
 async function loadVerifiedBackup(ctx: RunContext, a: Backup): Promise<BackupStepResult> {
@@ -136,28 +151,24 @@ async function loadVerifiedBackup(ctx: RunContext, a: Backup): Promise<BackupSte
 /** Computed from the files as they are at this story's turn (earlier stories in the run may have changed them). */
 function sharedRemovals(ctx: RunContext, story: StoryPlan): SharedRemovals {
   const out: SharedRemovals = { env: null, yaml: [], npm: null, python: null };
-  for (const a of story.actions) {
-    if (a.kind === 'edit-env') {
-      out.env = removeEnvEntries(readTextOrNull(path.join(ctx.root, a.file)) ?? '', a.prefixes).record;
-    } else if (a.kind === 'edit-yaml') {
-      out.yaml.push(removeYamlKeys(readTextOrNull(path.join(ctx.root, a.file)) ?? '', a.file, a.keys).record);
-    } else if (a.kind === 'packages') {
-      const npmNames = a.decisions.filter((d) => d.manager === 'npm' && d.action === 'remove').map((d) => d.name);
-      if (npmNames.length > 0) {
-        const plan = planNpmRemoval(ctx.root, npmNames);
-        if (plan.remove.length > 0) {
-          out.npm = { plan, packageJson: readTextOrNull(path.join(ctx.root, 'package.json')), lockfile: plan.sources.lockfile ? readTextOrNull(path.join(ctx.root, plan.sources.lockfile)) : null };
-        }
+  for (const a of actionsOf<EditEnvAction>(story, 'edit-env')) out.env = removeEnvEntries(readTextOrNull(path.join(ctx.root, a.file)) ?? '', a.prefixes).record;
+  for (const a of actionsOf<EditYamlAction>(story, 'edit-yaml')) out.yaml.push(removeYamlKeys(readTextOrNull(path.join(ctx.root, a.file)) ?? '', a.file, a.keys).record);
+  for (const a of actionsOf<PackagesAction>(story, 'packages')) {
+    const npmNames = a.decisions.filter((d) => d.manager === 'npm' && d.action === 'remove').map((d) => d.name);
+    if (npmNames.length > 0) {
+      const plan = planNpmRemoval(ctx.root, npmNames);
+      if (plan.remove.length > 0) {
+        out.npm = { plan, packageJson: readTextOrNull(path.join(ctx.root, 'package.json')), lockfile: plan.sources.lockfile ? readTextOrNull(path.join(ctx.root, plan.sources.lockfile)) : null };
       }
-      const pyNames = a.decisions.filter((d) => d.manager === 'python' && d.action === 'remove').map((d) => d.name);
-      const venv = pyNames.length > 0 ? findVenv(ctx.root, ctx.config.venv) : null;
-      if (venv) {
-        const dists = pyNames.flatMap((n) => {
-          const d = findDistribution(venv, n);
-          return d ? [{ name: d.name, version: d.version, files: d.files }] : [];
-        });
-        if (dists.length > 0) out.python = { venv: venv.rel, dists };
-      }
+    }
+    const pyNames = a.decisions.filter((d) => d.manager === 'python' && d.action === 'remove').map((d) => d.name);
+    const venv = pyNames.length > 0 ? findVenv(ctx.root, ctx.config.venv) : null;
+    if (venv) {
+      const dists = pyNames.flatMap((n) => {
+        const d = findDistribution(venv, n);
+        return d ? [{ name: d.name, version: d.version, files: d.files }] : [];
+      });
+      if (dists.length > 0) out.python = { venv: venv.rel, dists };
     }
   }
   return out;
@@ -167,7 +178,7 @@ function sharedRemovals(ctx: RunContext, story: StoryPlan): SharedRemovals {
 function flagSnapshot(ctx: RunContext): Record<string, boolean> {
   const flags = parseFlags(readTextOrNull(path.join(ctx.root, LAYOUT.flags)) ?? '', LAYOUT.flags);
   const out = Object.fromEntries([...flags.features].map(([name, f]) => [name, f.enabled]));
-  for (const c of (ctx.results.get('disable-flag') as DisableFlagResult | undefined)?.applied ?? []) out[c.feature] = c.from;
+  for (const c of ctx.results.of(disableFlag)?.applied ?? []) out[c.feature] = c.from;
   return out;
 }
 

@@ -1,14 +1,18 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { ActionHandler, RunContext } from './step.js';
+import { defineStep, type Check, type RunContext, type StepDefinition } from './step.js';
 import { removeBackedUp, restoreFrom, verifiedBackup } from './remove-paths.js';
-import type { BackupStepResult } from './backup.js';
+import { backup as backupStep } from './backup.js';
 import { StepFailedError, messageOf } from '../model/errors.js';
-import type { PlannedAction } from '../model/types.js';
+import type { PackageDecision } from '../model/types.js';
+import type { PackageFootprint } from '../model/snapshot.js';
+import { fmtBytes } from '../util/format.js';
+import { npmPresent } from '../project/inspect.js';
 import { applyNpmRemoval, revertNpmRemoval, type NpmRemovalRecord } from '../packages/npm-index.js';
-import { findVenv, uninstallDistributions } from '../packages/python-index.js';
+import { findDistribution, findVenv, uninstallDistributions } from '../packages/python-index.js';
 
-type Packages = Extract<PlannedAction, { kind: 'packages' }>;
+/** Plan of the package step: each package's decision, and what removing the removed ones takes along. */
+export type PackagesAction = { kind: 'packages'; decisions: PackageDecision[] } & PackageFootprint;
 
 /** What the package step did, for its undo and the report. */
 export interface PackagesResult {
@@ -25,7 +29,7 @@ export const NPM_RECORD_FILE = 'npm-record.json';
  * the lockfile plus their node_modules folders, and Python distributions with the venv's own pip. Every
  * folder and file removed is in the verified backup first, so the undo works offline.
  */
-export const packages: ActionHandler<Packages, PackagesResult> = {
+export const packages: StepDefinition<PackagesAction, PackagesResult> = defineStep({
   kind: 'packages',
   describe(a) {
     const remove = a.decisions.filter((d) => d.action === 'remove').map((d) => `${d.manager} ${d.name}`);
@@ -33,6 +37,42 @@ export const packages: ActionHandler<Packages, PackagesResult> = {
     if (remove.length === 0 && keep.length === 0) return 'packages: none installed';
     return `packages: ${[remove.length ? `remove ${remove.join(', ')}` : '', keep.length ? `keep ${keep.join(', ')}` : ''].filter(Boolean).join('; ')}`;
   },
+  render: (a) =>
+    a.decisions.length === 0
+      ? []
+      : [
+          'packages:',
+          ...a.decisions.map((d) => `${d.manager} ${d.name}: ${d.action}${d.reason ? ` — ${d.reason}` : ''}`),
+          ...(a.npm ? [`npm: ${a.npm.paths.length} node_modules path(s), ${fmtBytes(a.npm.bytes)} (backed up, then removed; package.json and lockfile edited)`] : []),
+          ...(a.python
+            ? [`python: pip uninstall in ${a.python.venv}: ${a.python.dists.map((d) => `${d.name} ${d.version} (${d.files} files)`).join(', ')}, ${fmtBytes(a.python.bytes)} backed up first`]
+            : []),
+        ],
+  async verify(ctx, _story, a) {
+    const checks: Check[] = [];
+    const npmGone = removed(a, 'npm');
+    const stillListed = npmPresent(ctx.root, npmGone);
+    if (npmGone.length > 0) checks.push({ check: 'npm packages gone', ok: stillListed.length === 0, detail: stillListed.length === 0 ? npmGone.join(', ') : `still in package.json: ${stillListed.join(', ')}` });
+    const pyGone = removed(a, 'python');
+    const venv = pyGone.length > 0 ? findVenv(ctx.root, ctx.config.venv) : null;
+    if (venv) {
+      const still = pyGone.filter((n) => findDistribution(venv, n) !== null);
+      checks.push({ check: 'python packages gone', ok: still.length === 0, detail: still.length === 0 ? pyGone.join(', ') : `still in ${venv.rel}: ${still.join(', ')}` });
+    }
+    return checks;
+  },
+  report: (a) =>
+    a.decisions.length === 0
+      ? []
+      : [
+          'Packages:',
+          ...a.decisions.map((d) => `- ${d.manager} \`${d.name}\`: ${d.action === 'remove' ? 'removed' : d.action}${d.reason ? ` — ${d.reason}` : ''}`),
+          ...(a.npm ? [`- npm folders removed (all in the backup): ${a.npm.paths.map((p) => `\`${p}\``).join(', ')}`] : []),
+          ...(a.python ? [`- uninstalled from \`${a.python.venv}\` with its own pip (files in the backup): ${a.python.dists.map((d) => `${d.name} ${d.version}`).join(', ')}`] : []),
+          '',
+        ],
+  // package.json and the lockfile are written atomically at the root.
+  writesIn: () => [''],
   async apply(ctx, story, a) {
     const backup = verifiedBackup(ctx);
     const kept = a.decisions.filter((d) => d.action === 'keep').map((d) => ({ manager: d.manager, name: d.name, reason: d.reason ?? '' }));
@@ -75,7 +115,7 @@ export const packages: ActionHandler<Packages, PackagesResult> = {
     return n > 0 ? `put back ${n} package(s) from the backup, offline` : undefined;
   },
   async salvage(ctx) {
-    const backup = ctx.results.get('backup') as BackupStepResult | undefined;
+    const backup = ctx.results.of(backupStep);
     if (!backup?.verified) return null;
     // The npm record reaches the backup folder before package.json changes: no record, no npm change.
     const record = readRecord(path.join(ctx.root, backup.dir, NPM_RECORD_FILE));
@@ -85,7 +125,12 @@ export const packages: ActionHandler<Packages, PackagesResult> = {
     const python = py ? { venv: py.venv, removed: py.dists.map((d) => d.name) } : null;
     return npm || python ? { npm, python, kept: [] } : null;
   },
-};
+});
+
+/** The names of one manager's packages the plan removes. */
+export function removed(a: PackagesAction, manager: PackageDecision['manager']): string[] {
+  return a.decisions.filter((d) => d.manager === manager && d.action === 'remove').map((d) => d.name);
+}
 
 async function undo(ctx: RunContext, r: PackagesResult): Promise<void> {
   const backup = verifiedBackup(ctx);

@@ -1,32 +1,34 @@
-import type { ActionHandler } from './step.js';
-import type { ActionKind } from '../model/types.js';
+import { InvalidInputError } from '../model/errors.js';
+import type { PlannedStep } from '../model/types.js';
+import type { ActionOf, AnyStep } from './step.js';
 import { backup } from './backup.js';
 import { disableFlag } from './disable-flag.js';
+import { editEnv, editYaml } from './edit-shared-files.js';
+import { enableFlags } from './enable-flags.js';
 import { packages } from './packages.js';
 import { removePaths } from './remove-paths.js';
+import { restoreEdits } from './restore-edits.js';
+import { restoreFiles } from './restore-files.js';
 import { stopServices } from './stop-services.js';
 import { validate } from './validate.js';
-import { restoreFiles } from './restore-files.js';
-import { enableFlags } from './enable-flags.js';
-import { editEnv, editYaml } from './edit-shared-files.js';
-import { restoreEdits } from './restore-edits.js';
 
-/** One handler per action kind, in the order a story's rollback runs them: the executor's whole vocabulary. */
-export const HANDLERS = {
-  'disable-flag': disableFlag,
-  'stop-services': stopServices,
-  backup,
-  'remove-paths': removePaths,
-  packages,
-  validate,
-  'restore-files': restoreFiles,
-  'enable-flags': enableFlags,
-  'edit-env': editEnv,
-  'edit-yaml': editYaml,
-  'restore-edits': restoreEdits,
-} satisfies { [K in ActionKind]: ActionHandler<Extract<import('../model/types.js').PlannedAction, { kind: K }>, never> | { kind: K } };
+/** Every step kind, in the order a story's rollback runs them, then a restore's: the engine's whole vocabulary. */
+export const STEPS = [disableFlag, stopServices, backup, removePaths, packages, editEnv, editYaml, validate, restoreFiles, restoreEdits, enableFlags] as const;
 
-/** The handler for an action kind, widened for the executor, which only passes each handler its own kind. */
-export function handlerFor(kind: ActionKind): ActionHandler {
-  return HANDLERS[kind] as unknown as ActionHandler;
+/** The action of any registered step: what a plan made by this version holds. */
+export type PlannedAction = ActionOf<(typeof STEPS)[number]>;
+
+/** The kind names of the registered steps. */
+export type ActionKind = PlannedAction['kind'];
+
+const byKind = new Map<string, AnyStep>(STEPS.map((s): [string, AnyStep] => [s.kind, s]));
+
+/**
+ * The step of an action's kind. A kind no step owns can only come from a plan this version did not make
+ * (a journal or report of a newer one): an input error, before anything is done with it.
+ */
+export function stepFor(action: PlannedStep): AnyStep {
+  const step = byKind.get(action.kind);
+  if (!step) throw new InvalidInputError(`unknown step kind "${action.kind}": the plan was made by another version of rollback-manager`, { code: 'E_UNKNOWN_STEP' });
+  return step;
 }

@@ -1,20 +1,36 @@
 import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { ActionHandler, RunContext } from './step.js';
-import type { BackupStepResult } from './backup.js';
+import { defineStep, type RunContext, type StepDefinition } from './step.js';
+import { backup as backupStep, type BackupStepResult } from './backup.js';
 import { messageOf, RevertFailedError, StepFailedError } from '../model/errors.js';
-import type { PlannedAction } from '../model/types.js';
+import type { PlannedPath } from '../model/types.js';
+import { fmtBytes } from '../util/format.js';
 import { compareTreePaths, extractBackup, ManifestFile, type ManifestEntry } from '../backup/index.js';
-import { resolveInsideRoot } from '../util/paths.js';
+import { existsNoFollow, resolveInsideRoot } from '../util/paths.js';
 
-type RemovePaths = Extract<PlannedAction, { kind: 'remove-paths' }>;
+/** Plan of the removal step: the story's footprint as found, each path resolved inside the root. */
+export type RemovePathsAction = { kind: 'remove-paths'; paths: PlannedPath[]; files: number; bytes: number };
 
 /** Removes the story's footprint, and only what the verified backup holds exactly as it is on disk now. */
-export const removePaths: ActionHandler<RemovePaths, { removed: string[] }> = {
+export const removePaths: StepDefinition<RemovePathsAction, { removed: string[] }> = defineStep({
   kind: 'remove-paths',
   describe(a) {
     return `remove: ${a.paths.length} path(s), ${a.files} file(s), ${a.bytes} bytes`;
   },
+  render: (a, { verbose }) => [
+    `remove ${a.paths.length} paths, ${a.files} files, ${fmtBytes(a.bytes)}:`,
+    ...(verbose ? a.paths : a.paths.slice(0, 12)).map((p) => `${p.path}${p.kind === 'dir' ? '/' : ''}  (${p.category}, ${p.files} files, ${fmtBytes(p.bytes)})`),
+    ...(!verbose && a.paths.length > 12 ? [`… and ${a.paths.length - 12} more (--verbose lists all)`] : []),
+  ],
+  checks: (a) => [`${a.paths.length} path(s) gone`],
+  async verify(ctx, _story, a) {
+    const left = a.paths.filter((p) => existsNoFollow(path.join(ctx.root, p.path)));
+    return [{ check: 'paths gone', ok: left.length === 0, detail: left.length === 0 ? 'all removed' : `still present: ${left.map((p) => p.path).join(', ')}` }];
+  },
+  report: (a) =>
+    a.paths.length === 0
+      ? []
+      : [`Paths removed (${a.files} files, ${fmtBytes(a.bytes)}):`, ...a.paths.map((p) => `- \`${p.path}\` (${p.category}, ${p.kind}, ${p.files} files, ${fmtBytes(p.bytes)})`), ''],
   async apply(ctx, story, a) {
     return { removed: await removeBackedUp(ctx, a.paths.map((p) => p.path), `stories.${story.id}`) };
   },
@@ -25,7 +41,7 @@ export const removePaths: ActionHandler<RemovePaths, { removed: string[] }> = {
   },
   async salvage(ctx, _story, a) {
     // No verified backup: the step refused before deleting anything.
-    const backup = ctx.results.get('backup') as BackupStepResult | undefined;
+    const backup = ctx.results.of(backupStep);
     if (!backup?.verified) return null;
     // Any of the paths the backup holds may be gone, or half gone; the undo restores what is missing.
     return { removed: heldPaths(ctx.root, backup, a.paths.map((p) => p.path)) };
@@ -36,7 +52,7 @@ export const removePaths: ActionHandler<RemovePaths, { removed: string[] }> = {
     await removePaths.apply(ctx, story, a);
     return { removed: heldPaths(ctx.root, verifiedBackup(ctx), a.paths.map((p) => p.path)) };
   },
-};
+});
 
 /** The paths among `rels` that the backup holds (the others did not exist when it was made). */
 function heldPaths(root: string, backup: Pick<BackupStepResult, 'dir'>, rels: string[]): string[] {
@@ -48,7 +64,7 @@ function heldPaths(root: string, backup: Pick<BackupStepResult, 'dir'>, rels: st
 
 /** The story's verified backup; every removal depends on it. */
 export function verifiedBackup(ctx: RunContext): BackupStepResult {
-  const backup = ctx.results.get('backup') as BackupStepResult | undefined;
+  const backup = ctx.results.of(backupStep);
   if (!backup?.verified) throw new StepFailedError('refusing to remove anything: no verified backup for this story', { code: 'E_NO_BACKUP' });
   return backup;
 }

@@ -1,14 +1,14 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { ActionHandler } from './step.js';
+import { actionsOf, defineStep, type StepDefinition } from './step.js';
 import type { SharedRemovals } from './backup.js';
 import { NPM_RECORD_FILE } from './packages.js';
-import type { PlannedAction } from '../model/types.js';
+import type { RestoreFilesAction } from './restore-files.js';
 import { readManifestHead } from '../backup/index.js';
 import { restoreEnvFile, restoreYamlFile } from '../edits/index.js';
 import { revertNpmRemoval, type NpmRemovalRecord } from '../packages/npm-index.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { readTextOrNull } from '../util/paths.js';
+import { dirOf, readTextOrNull } from '../util/paths.js';
 
 /** What the restore of shared entries did: conflicts, and each file's text before it (null: absent). */
 export interface RestoreEditsResult {
@@ -16,21 +16,27 @@ export interface RestoreEditsResult {
   before: Record<string, string | null>;
 }
 
-type RestoreEdits = Extract<PlannedAction, { kind: 'restore-edits' }>;
+/** Plan of a restore's shared-file step: what the rollback cut from shared files, from its backup. */
+export type RestoreEditsAction = { kind: 'restore-edits'; env: boolean; yaml: string[]; npm: boolean };
+
+const what = (a: RestoreEditsAction): string[] =>
+  [a.env ? '.env variables' : '', a.yaml.length ? `keys in ${a.yaml.join(', ')}` : '', a.npm ? 'npm entries' : ''].filter(Boolean);
 
 /**
  * Puts back what a rollback cut from shared files, from its backup: `.env` variables and YAML keys at their
  * places, npm entries in package.json and the lockfile (the folders came back with the files). A variable
  * or key that exists again is not duplicated: it is reported.
  */
-export const restoreEdits: ActionHandler<RestoreEdits, RestoreEditsResult> = {
+export const restoreEdits: StepDefinition<RestoreEditsAction, RestoreEditsResult> = defineStep({
   kind: 'restore-edits',
   describe(a) {
-    return `shared files: put back ${[a.env ? '.env variables' : '', a.yaml.length ? `keys in ${a.yaml.join(', ')}` : '', a.npm ? 'npm entries' : ''].filter(Boolean).join(', ')}`;
+    return `shared files: put back ${what(a).join(', ')}`;
   },
+  render: (a) => [`put back in shared files: ${[a.env ? '.env variables' : '', ...a.yaml, a.npm ? 'npm entries in package.json and the lockfile' : ''].filter(Boolean).join(', ')}`],
+  writesIn: (a) => ['', ...a.yaml.map(dirOf)],
   async apply(ctx, story) {
-    const files = story.actions.find((x) => x.kind === 'restore-files');
-    if (!files || files.kind !== 'restore-files') return { conflicts: [], before: {} };
+    const files = actionsOf<RestoreFilesAction>(story, 'restore-files')[0];
+    if (!files) return { conflicts: [], before: {} };
     const dir = path.join(ctx.root, files.backupDir);
     const shared = readManifestHead(dir).meta.shared as SharedRemovals | undefined;
     const npmRecord = path.join(dir, NPM_RECORD_FILE);
@@ -64,4 +70,4 @@ export const restoreEdits: ActionHandler<RestoreEdits, RestoreEditsResult> = {
     const first = saved[0] as { before?: Record<string, string | null> } | undefined;
     return first?.before ? { conflicts: [], before: first.before } : null;
   },
-};
+});

@@ -1,11 +1,22 @@
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { ActionHandler } from './step.js';
-import type { PlannedAction } from '../model/types.js';
+import { defineStep, type StepDefinition } from './step.js';
+import { fmtBytes } from '../util/format.js';
 import { createBackup, extractBackup, isBelow, MANIFEST_FILE, ManifestFile } from '../backup/index.js';
 import { existsNoFollow } from '../util/paths.js';
 
-type RestoreFiles = Extract<PlannedAction, { kind: 'restore-files' }>;
+/** Plan of a restore's file step: the backup to restore from, and what is in the way. */
+export type RestoreFilesAction = {
+  kind: 'restore-files';
+  /** Relative to the root. */
+  backupDir: string;
+  backupId: string;
+  files: number;
+  bytes: number;
+  /** Paths that exist again with other content; restored over only with --force, after a backup of them. */
+  conflicts: string[];
+  overwrite: boolean;
+};
 
 /** What a restore put in place, so that its undo removes exactly that and puts back what it replaced. */
 export interface RestoreFilesResult {
@@ -21,12 +32,17 @@ export interface RestoreFilesResult {
  * Puts a story's files back from its backup: the archive is verified against its manifest first, extracted
  * through a staging folder inside the root, moved into place, and every file re-hashed against the manifest.
  */
-export const restoreFiles: ActionHandler<RestoreFiles, RestoreFilesResult> = {
+export const restoreFiles: StepDefinition<RestoreFilesAction, RestoreFilesResult> = defineStep({
   kind: 'restore-files',
   describe(a) {
     const c = a.conflicts.length > 0 ? `; ${a.conflicts.length} conflict(s) ${a.overwrite ? 'replaced after a backup of them' : 'refused'}` : '';
     return `restore: ${a.files} file(s), ${a.bytes} bytes from ${a.backupDir}/${c}`;
   },
+  render: (a) => [
+    `restore ${a.files} files, ${fmtBytes(a.bytes)} from ${a.backupDir}/ (archive verified against its manifest; every file re-hashed after)`,
+    ...a.conflicts.map((c) => `conflict: ${c} exists again — ${a.overwrite ? 'replaced after a backup of it' : 'refused without --force'}`),
+  ],
+  backupOf: (a) => ({ id: a.backupId, path: a.backupDir, files: a.files, bytes: a.bytes, verified: true }),
   async apply(ctx, story, a) {
     const dir = path.join(ctx.root, a.backupDir);
     // The topmost paths missing now: removing those undoes the restore of everything below them. In tree
@@ -86,7 +102,7 @@ export const restoreFiles: ActionHandler<RestoreFiles, RestoreFilesResult> = {
     }
     return { files: 0, bytes: 0, created: first.created, preRestoreBackup: complete };
   },
-};
+});
 
 /** `wanted`, or `wanted_2`, `_3`… when a folder of that name exists (a resumed restore makes its own). */
 function freeName(root: string, wanted: string): string {

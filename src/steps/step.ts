@@ -1,9 +1,27 @@
 export type { Log } from '../model/log.js';
-import type { Plan, PlannedAction, ServiceSpec, StoryPlan } from '../model/types.js';
+import type { Plan, PlannedStep, ServiceSpec, StoryPlan } from '../model/types.js';
 import type { Log } from '../model/log.js';
 import type { RollbackConfig } from '../config/rollback-config.js';
 
-/** Everything an action may read while it runs. Actions share results only through `results`. */
+/**
+ * The results of the finished steps of the running story, keyed by step id (`<story>#<index>`), so two
+ * steps of one kind never overwrite each other. A step reads another's result through that step's own
+ * definition, which types it: `ctx.results.of(backup)` is a `BackupStepResult`.
+ */
+export interface StepResults {
+  /** The result of the nearest finished step of this kind before the running one; undefined when none. */
+  of<R>(step: StepRef<never, R>): R | undefined;
+  /** Every finished result of this kind, in plan order. */
+  all<R>(step: StepRef<never, R>): R[];
+}
+
+/** What names a step kind and carries its action and result types: any step definition is one. */
+export interface StepRef<A extends PlannedStep, R> {
+  readonly kind: string;
+  apply(ctx: RunContext, story: StoryPlan, action: A): Promise<R>;
+}
+
+/** Everything a step may read while it runs. Steps share results only through `results`. */
 export interface RunContext {
   root: string;
   plan: Plan;
@@ -15,8 +33,9 @@ export interface RunContext {
   log: Log;
   /** Each story's declared services (for per-service stop timeouts). */
   services: Map<string, ServiceSpec[]>;
-  /** Results of the finished actions of the current story, by kind, so later steps can use earlier ones. */
-  results: Map<PlannedAction['kind'], unknown>;
+  results: StepResults;
+  /** Every finished step of the running story verifies its own effect (its `verify`), in plan order. */
+  verifyFinished(): Promise<Check[]>;
   /**
    * Journals what the running step is about to do, before it does it (fsynced), so that after a crash its
    * `salvage` knows what its partial work may be. Only steps whose own effects cannot be read from the
@@ -25,18 +44,66 @@ export interface RunContext {
   checkpoint(detail: unknown): void;
 }
 
+/** What a run gives every step; the engine adds, per step, its results, verification and checkpoints. */
+export type RunEnvironment = Omit<RunContext, 'results' | 'verifyFinished' | 'checkpoint'>;
+
+/** One check a step makes of its own effect after the story's steps ran, and what was observed. */
+export interface Check {
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** A run's backup as the story's outcome and the report name it. */
+export interface BackupSummary {
+  id: string;
+  path: string;
+  files: number;
+  bytes: number;
+  verified: boolean;
+}
+
+/** An audit event a finished step asks the run to record in `logs/security.log` (the pack's shape). */
+export interface StepAudit {
+  event: 'feature_flag_changed';
+  detail: Record<string, unknown>;
+}
+
+/** How the plan is shown. */
+export interface RenderOptions {
+  verbose: boolean;
+}
+
 /**
- * One kind of step: the forward action and its undo side by side (as umzug's `{ up, down }`), so the
- * executor alone decides when to revert. `apply` must leave things as they were when it throws, or say so
- * in the error; `revert` undoes a completed `apply` using the result it returned.
+ * One kind of step: everything about it in one module, so the engine, the plan renderer, the validator
+ * and the report ask the step instead of switching on kinds. The forward action and its undo stand side
+ * by side (as umzug's `{ up, down }`), so the executor alone decides when to revert: `apply` must leave
+ * things as they were when it throws, or say so in the error; `revert` undoes a completed `apply` using
+ * the result it returned. Both are required: a step without an undo does not compile.
  */
-export interface ActionHandler<A extends PlannedAction = PlannedAction, R = unknown> {
-  kind: A['kind'];
+export interface StepDefinition<A extends PlannedStep, R> {
+  readonly kind: A['kind'];
   /** One line for progress output and the journal. */
   describe(action: A): string;
+  /** Its lines in the plan a person reads before saying yes: a heading, then indented detail. */
+  render(action: A, opts: RenderOptions): string[];
   apply(ctx: RunContext, story: StoryPlan, action: A): Promise<R>;
   /** Returns a note for the report when the undo is partial (e.g. services are not restarted). */
   revert(ctx: RunContext, story: StoryPlan, action: A, result: R): Promise<string | undefined>;
+  /** The checks `verify` will make, named in the plan; absent: it checks nothing. */
+  checks?(action: A, story: StoryPlan): string[];
+  /** After the story's steps ran: the evidence that this step's effect holds (a failed check reverts the story). */
+  verify?(ctx: RunContext, story: StoryPlan, action: A, result: R): Promise<Check[]>;
+  /** Its section of the Markdown report; `result` is undefined when the step did not finish. */
+  report?(action: A, result: R | undefined): string[];
+  /** The backup this step made or restored from, for the story's outcome. */
+  backupOf?(action: A, result: R): BackupSummary;
+  /** Audit events for a finished step (not for one finished before an interruption). */
+  audit?(action: A, result: R): StepAudit[];
+  /** What of the action decides what a run does, for the plan's fingerprint; absent: the whole action. */
+  fingerprint?(action: A): unknown;
+  /** Folders (relative to the root) where a killed apply may leave temp files of atomic writes. */
+  writesIn?(action: A): string[];
 
   // After a crash (resume / abort, from the journal). `saved` holds every checkpoint the step wrote in this
   // run, oldest first (a resume that crashed again adds its own).
@@ -57,4 +124,25 @@ export interface ActionHandler<A extends PlannedAction = PlannedAction, R = unkn
    * and may be stale; re-checks what later steps rely on. Absent: the record as it is.
    */
   rehydrate?(ctx: RunContext, story: StoryPlan, action: A, journaled: unknown): Promise<R>;
+}
+
+/** Any step, as the engine holds it: it hands each step only actions of its own kind. */
+export type AnyStep = StepDefinition<PlannedStep, unknown>;
+
+/** The action type of a step definition. */
+export type ActionOf<S> = S extends StepRef<infer A extends PlannedStep, unknown> ? A : never;
+
+/** Declares a step kind; the type parameters tie its action to its result everywhere it is used. */
+export function defineStep<A extends PlannedStep, R>(step: StepDefinition<A, R>): StepDefinition<A, R> {
+  return step;
+}
+
+/**
+ * The story's actions of one kind, typed as that step's own (`actionsOf<EditEnvAction>(story, 'edit-env')`).
+ * Steps name each other's actions by kind and type, not by importing each other's modules, so the step
+ * modules stay free of import cycles.
+ */
+export function actionsOf<A extends PlannedStep>(story: Pick<StoryPlan, 'actions'>, kind: A['kind']): A[] {
+  // The kind is the type's discriminant: an action of this kind was planned as that step's action.
+  return story.actions.filter((a): a is A => a.kind === kind);
 }

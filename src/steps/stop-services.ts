@@ -1,17 +1,60 @@
-import type { ActionHandler } from './step.js';
+import { defineStep, type StepDefinition } from './step.js';
 import { StepFailedError } from '../model/errors.js';
-import type { PlannedAction } from '../model/types.js';
+import type { FoundProcess } from '../model/types.js';
 import { stopProcesses, verifyGone, type StopOutcome } from '../services/index.js';
 
-type StopServices = Extract<PlannedAction, { kind: 'stop-services' }>;
+/** Plan of the services step: the story's processes found running, and its running containers. */
+export type StopServicesAction = {
+  kind: 'stop-services';
+  processes: FoundProcess[];
+  notFound: string[];
+  /** Running containers to stop (only when a docker engine answered; otherwise a plan warning says so). */
+  containers?: Array<{ id: string; name: string; state: string }>;
+};
+
+/** What the services step did to each process. */
+export interface StopServicesResult {
+  stopped: StopOutcome[];
+}
 
 /** Stops the story's processes so its data is quiet before it is copied. */
-export const stopServices: ActionHandler<StopServices, { stopped: StopOutcome[] }> = {
+export const stopServices: StepDefinition<StopServicesAction, StopServicesResult> = defineStep({
   kind: 'stop-services',
   describe(a) {
     const all = [...a.processes.map((p) => `${p.service} (pid ${p.pid})`), ...(a.containers ?? []).map((c) => `container ${c.name}`)];
     return all.length === 0 ? 'services: none running' : `services: stop ${all.join(', ')}`;
   },
+  render: (a, { verbose }) => [
+    `stop services: ${a.processes.length === 0 ? 'none running' : ''}`,
+    ...a.processes.map((p) => `pid ${p.pid}${p.port ? ` port ${p.port}` : ''} ${p.service}: ${p.cmdline}  [${p.evidence}]`),
+    ...(verbose && a.notFound.length > 0 ? [`not running: ${a.notFound.join(', ')}`] : []),
+  ],
+  checks: (a) => (a.processes.length > 0 ? [`${a.processes.length} process(es) gone`] : []),
+  async verify(_ctx, _story, a) {
+    if (a.processes.length === 0) return [];
+    const survivors = await verifyGone(a.processes);
+    return [
+      {
+        check: 'processes gone',
+        ok: survivors.length === 0,
+        detail: survivors.length === 0 ? `${a.processes.length} gone` : `still running: ${survivors.map((p) => `pid ${p.pid} (${p.cmdline})`).join(', ')}`,
+      },
+    ];
+  },
+  report(a, r) {
+    if (a.processes.length === 0) return [];
+    const stopped = new Map((r?.stopped ?? []).map((o) => [o.pid, o]));
+    return [
+      'Processes stopped:',
+      ...a.processes.map((p) => {
+        const o = stopped.get(p.pid);
+        const how = o ? ` — ${o.signal}${o.exitedAfterMs !== null ? `, gone after ${o.exitedAfterMs} ms` : ''}${o.gone ? '' : ', STILL RUNNING'}${o.note ? ` (${o.note})` : ''}` : '';
+        return `- pid ${p.pid}${p.port ? ` port ${p.port}` : ''} \`${p.cmdline}\` — ${p.service}; identified by ${p.evidence}${how}`;
+      }),
+      '',
+    ];
+  },
+  fingerprint: (a) => ({ kind: a.kind, pids: a.processes.map((p) => `${p.pid}:${p.startTime}`) }),
   async apply(ctx, story, a) {
     const containers = a.containers ?? [];
     if (containers.length > 0) {
@@ -54,4 +97,4 @@ export const stopServices: ActionHandler<StopServices, { stopped: StopOutcome[] 
     // Each process is verified again before any signal; one already gone is just gone.
     return stopServices.apply(ctx, story, a);
   },
-};
+});

@@ -1,5 +1,6 @@
-import type { ActionHandler, RunContext } from './step.js';
-import type { FlagChange, PlannedAction } from '../model/types.js';
+import { defineStep, type RunContext, type StepDefinition } from './step.js';
+import type { FlagChange } from '../model/types.js';
+import { dirOf } from '../util/paths.js';
 import { applyFlagChanges, loadFlags, writeFlags } from '../flags/index.js';
 
 /**
@@ -49,22 +50,25 @@ export interface FlagStepResult {
   applied: FlagChange[];
 }
 
+/** What differs between the two flag steps; the rest of a {@link StepDefinition} is the same for both. */
+export type FlagStepSpecifics<A extends FlagAction> = Pick<StepDefinition<A, FlagStepResult>, 'kind' | 'describe' | 'render' | 'checks' | 'verify' | 'report' | 'audit'> & {
+  /** Which changes to make, given the flags file as it is now. */
+  pick(doc: Awaited<ReturnType<typeof loadFlags>>, a: A): FlagChange[];
+};
+
+/** The shape both flag steps' actions share. */
+export type FlagAction = { kind: string; file: string; changes: FlagChange[] };
+
 /**
- * A flag step (rollback's disable, restore's enable) from what differs between them: its kind, its one-line
- * description, and which changes it makes given the file as it is now. The rest is the same for both: the
- * write goes through {@link writeFlagChanges}; the undo turns back exactly the changes made; after a crash
- * the file tells which of the announced changes were made (the write is atomic), and a resume keeps those
- * and makes the rest.
+ * A flag step (rollback's disable, restore's enable) from what differs between them. The write goes
+ * through {@link writeFlagChanges}; the undo turns back exactly the changes made; after a crash the file
+ * tells which of the announced changes were made (the write is atomic), and a resume keeps those and makes
+ * the rest.
  */
-export function flagStep<A extends Extract<PlannedAction, { file: string; changes: FlagChange[] }>>(
-  kind: A['kind'],
-  describe: (a: A) => string,
-  pick: (doc: Awaited<ReturnType<typeof loadFlags>>, a: A) => FlagChange[],
-): ActionHandler<A, FlagStepResult> {
+export function flagStep<A extends FlagAction>({ pick, ...own }: FlagStepSpecifics<A>): StepDefinition<A, FlagStepResult> {
   const apply = async (ctx: RunContext, a: A): Promise<FlagStepResult> => ({ applied: await writeFlagChanges(ctx, a.file, (doc) => pick(doc, a)) });
-  return {
-    kind,
-    describe,
+  return defineStep<A, FlagStepResult>({
+    ...own,
     apply: (ctx, _story, a) => apply(ctx, a),
     async revert(ctx, _story, a, r) {
       await writeFlagChanges(ctx, a.file, () => inverse(r.applied));
@@ -79,5 +83,6 @@ export function flagStep<A extends Extract<PlannedAction, { file: string; change
       const now = await apply(ctx, a);
       return { applied: [...before, ...now.applied] };
     },
-  };
+    writesIn: (a) => [dirOf(a.file)],
+  });
 }

@@ -151,3 +151,9 @@ export function removeEmptyParents(dir: string, firstCreated: string | undefined
     d = path.dirname(d);
   }
 }
+
+/** The folder of a root-relative POSIX path, '' for the root itself. */
+export function dirOf(rel: string): string {
+  const d = path.posix.dirname(rel);
+  return d === '.' ? '' : d;
+}

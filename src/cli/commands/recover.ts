@@ -1,8 +1,7 @@
-import { recoverRun } from '../../app/apply-plan.js';
+import { previewRecovery, recoverRun, type RecoveryPreview } from '../../app/recover.js';
 import { loadProject } from '../../project/project.js';
 import { liveHolder } from '../../engine/lock.js';
-import { pickInterruptedRun, readRunState, wasReverting, type RunState, type StepState } from '../../engine/run-state.js';
-import { handlerFor } from '../../steps/registry.js';
+import { pickInterruptedRun, readRunState, type RunState } from '../../engine/run-state.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
 import { plainProgress, terminalProgress } from '../progress.js';
 import { printOutcome, triggerFromEnv } from '../run-plan.js';
@@ -23,7 +22,7 @@ export async function recoverCommand(g: GlobalOptions, mode: 'resume' | 'abort',
   const id = pickInterruptedRun(project.stateDir, runId, live?.runId ?? null);
   const state = readRunState(project.stateDir, id);
   if (opts.dryRun) {
-    const steps = preview(state, mode);
+    const steps = previewRecovery(state, mode);
     if (g.json) printJson({ runId: id, mode, dryRun: true, interruptedAfter: state.lastRecord, stories: steps });
     else process.stdout.write(renderPreview(state, mode, steps));
     return 0;
@@ -41,32 +40,7 @@ export async function recoverCommand(g: GlobalOptions, mode: 'resume' | 'abort',
   return outcome.exitCode;
 }
 
-interface PreviewStory {
-  id: string;
-  feature: string;
-  steps: Array<{ kind: string; description: string; state: StepState['status']; then: string }>;
-}
-
-/** What `resume` or `abort` will do with each step, from its state in the journal. */
-function preview(state: RunState, mode: 'resume' | 'abort'): PreviewStory[] {
-  return state.plan.stories.map((s) => {
-    const states = state.steps.get(s.id) ?? [];
-    const undo = mode === 'abort' || wasReverting(states);
-    return {
-      id: s.id,
-      feature: s.feature,
-      steps: s.actions.map((a, i) => {
-        const st = states[i]?.status ?? 'not-started';
-        const then = undo
-          ? { 'not-started': 'nothing (never ran)', 'in-progress': 'undo whatever part of it happened', done: 'revert', failed: 'undo whatever part of it happened', reverted: 'nothing (already reverted)', 'revert-failed': 'revert again' }[st]
-          : { 'not-started': 'run', 'in-progress': 'finish it', done: 'keep (re-checked where later steps rely on it)', failed: '', reverted: '', 'revert-failed': '' }[st];
-        return { kind: a.kind, description: handlerFor(a.kind).describe(a), state: st, then };
-      }),
-    };
-  });
-}
-
-function renderPreview(state: RunState, mode: 'resume' | 'abort', stories: PreviewStory[]): string {
+function renderPreview(state: RunState, mode: 'resume' | 'abort', stories: RecoveryPreview[]): string {
   const out = [
     `Run ${state.runId} (${state.plan.operation}${state.plan.reason ? `, reason: ${state.plan.reason}` : ''}) was interrupted after: ${state.lastRecord}`,
     `${mode === 'resume' ? 'resume would finish it' : 'abort would undo it'} (dry run: nothing changed):`,

@@ -8,7 +8,7 @@ import { parseFlags } from '../../../src/flags/index.js';
 import { BUILTIN_STORIES } from '../../../src/stories/index.js';
 import { InvalidInputError } from '../../../src/model/errors.js';
 
-const flagsText = readFileSync(new URL('../../../dev/fixtures/pack-feature-flags.yaml', import.meta.url), 'utf8');
+const flagsText = readFileSync(new URL('../../../config/feature-flags.yaml', import.meta.url), 'utf8');
 const allOn = flagsText.replace(/enabled: false/g, 'enabled: true');
 const reg = buildRegistry(BUILTIN_STORIES, { ...DEFAULT_CONFIG, stories: new Map(), source: null });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The pack's own `config/feature-flags.yaml`, read from the repository. */
-export const PACK_FLAGS_PATH = fileURLToPath(new URL('../../../dev/fixtures/pack-feature-flags.yaml', import.meta.url));
+export const PACK_FLAGS_PATH = fileURLToPath(new URL('../../../config/feature-flags.yaml', import.meta.url));
 
 /** Display path used in messages throughout the tests. */
 export const DISPLAY = 'config/feature-flags.yaml';

@@ -23,7 +23,7 @@ import {
   type Sandbox,
 } from '../../../dev/sandbox/index.js';
 
-const PACK_FLAGS = readFileSync(new URL('../../../dev/fixtures/pack-feature-flags.yaml', import.meta.url), 'utf8');
+const PACK_FLAGS = readFileSync(new URL('../../../config/feature-flags.yaml', import.meta.url), 'utf8');
 
 interface FlagsYaml {
   features: Record<string, { enabled: boolean }>;

@@ -1,0 +1,115 @@
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { InvalidInputError } from '../model/errors.js';
+import type { Plan } from '../model/types.js';
+import { isAtomicWriteTemp } from '../util/atomic-write.js';
+import { abortRun, executePlan, type ExecEvent, type RunOutcome } from '../engine/executor.js';
+import { acquireLock, liveHolder } from '../engine/lock.js';
+import { pickInterruptedRun, readRunState, wasReverting, type RunState, type StepState } from '../engine/run-state.js';
+import { stepFor } from '../steps/registry.js';
+import type { Project } from '../project/project.js';
+import type { RunReport } from '../report/run-report.js';
+import type { RunRequest } from './apply-plan.js';
+import { runUnderLock } from './run-under-lock.js';
+
+/**
+ * `resume` / `abort` of an interrupted run, from its journal, under the lock: the run's leftovers (staging
+ * folders, temp files of atomic writes) are cleared first, then its steps are finished or undone, and the
+ * run gets the report it never wrote.
+ */
+export async function recoverRun(
+  project: Project,
+  mode: 'resume' | 'abort',
+  runId: string | undefined,
+  req: Omit<RunRequest, 'continueOnError'>,
+  onEvent?: (e: ExecEvent) => void,
+): Promise<{ outcome: RunOutcome; report: RunReport; state: RunState }> {
+  const live = liveHolder(project.stateDir);
+  const id = pickInterruptedRun(project.stateDir, runId, live?.runId ?? null);
+  const lock = acquireLock(project.stateDir, id);
+  try {
+    // Under the lock: the run is not some other process's live one.
+    pickInterruptedRun(project.stateDir, id, null);
+    const state = readRunState(project.stateDir, id);
+    if (mode === 'resume' && state.recovering === 'abort') {
+      throw new InvalidInputError(`run ${id} is being aborted (an abort of it began and was cut short): finish that with \`rollback-manager abort ${id}\``, {
+        code: 'E_ABORTING',
+      });
+    }
+    const plan = state.plan;
+    clearLeftovers(project, plan);
+    const runReq: RunRequest = { ...req, continueOnError: state.continueOnError };
+    const { outcome, report } = await runUnderLock(
+      project,
+      plan,
+      runReq,
+      lock,
+      onEvent,
+      (ctx, journal, emit) =>
+        mode === 'resume'
+          ? executePlan(ctx, plan, { continueOnError: state.continueOnError, journal, onEvent: emit, resumeFrom: state.steps })
+          : abortRun(ctx, plan, state.steps, { continueOnError: false, journal, onEvent: emit }),
+      { mode, interruptedAfter: state.lastRecord, originalCommand: state.command },
+    );
+    return { outcome, report, state };
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * What a killed run leaves besides its steps' own work: staging folders (their content is in a backup) and
+ * temp files of atomic writes beside the files the plan edits. Only ever run under the lock, so no live run
+ * owns them.
+ */
+function clearLeftovers(project: Project, plan: Plan): void {
+  rmSync(path.join(project.stateDir, 'staging'), { recursive: true, force: true });
+  // The flags file's folder and the root always; then wherever a step says it writes.
+  const dirs = new Set<string>(['', 'config']);
+  for (const s of plan.stories) for (const a of s.actions) for (const d of stepFor(a).writesIn?.(a) ?? []) dirs.add(d);
+  for (const d of dirs) {
+    const abs = path.join(project.root, d === '.' ? '' : d);
+    let names: string[] = [];
+    try {
+      names = readdirSync(abs);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (isAtomicWriteTemp(n)) rmSync(path.join(abs, n), { force: true });
+  }
+}
+
+
+/** One step of an interrupted run, and what `resume` or `abort` would do with it. */
+export interface RecoveryStepPreview {
+  kind: string;
+  description: string;
+  state: StepState['status'];
+  then: string;
+}
+
+/** One story of an interrupted run, step by step. */
+export interface RecoveryPreview {
+  id: string;
+  feature: string;
+  steps: RecoveryStepPreview[];
+}
+
+/** What `resume` or `abort` will do with each step, from its state in the journal. Changes nothing. */
+export function previewRecovery(state: RunState, mode: 'resume' | 'abort'): RecoveryPreview[] {
+  return state.plan.stories.map((s) => {
+    const states = state.steps.get(s.id) ?? [];
+    const undo = mode === 'abort' || wasReverting(states);
+    return {
+      id: s.id,
+      feature: s.feature,
+      steps: s.actions.map((a, i) => {
+        const st = states[i]?.status ?? 'not-started';
+        const then = undo
+          ? { 'not-started': 'nothing (never ran)', 'in-progress': 'undo whatever part of it happened', done: 'revert', failed: 'undo whatever part of it happened', reverted: 'nothing (already reverted)', 'revert-failed': 'revert again' }[st]
+          : { 'not-started': 'run', 'in-progress': 'finish it', done: 'keep (re-checked where later steps rely on it)', failed: '', reverted: '', 'revert-failed': '' }[st];
+        return { kind: a.kind, description: stepFor(a).describe(a), state: st, then };
+      }),
+    };
+  });
+}
