@@ -10,7 +10,7 @@
  * deleted between runs (see backup-bench.ts); the work folder is deleted at the end.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { repoRoot } from '../repo-root.js';
 import { execa } from 'execa';
 import { median, prefault, timed, warm } from './backup-bench.js';

@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { builtCli } from '../repo-root.js';
 
 /** Median wall time of `status` beside `node -e 0`, and their ratio. */

@@ -1,13 +1,10 @@
 import { InvalidInputError } from '../model/errors.js';
-import type { Registry } from '../model/types.js';
+import type { FlagView, PackageDecision, Plan, Registry, Story, StoryPlan, Trigger } from '../model/types.js';
 import type { PackageFootprint, Snapshot } from '../model/snapshot.js';
-import type { FlagChange, PackageDecision, Plan, Story, StoryPlan, Trigger } from '../model/types.js';
-import { stepFor, type PlannedAction } from '../steps/registry.js';
+import { STEPS, stepFor, type PlannedAction } from '../steps/registry.js';
+import type { PlanInput } from '../steps/step.js';
 
-/** The part of the flags file the planner reads: enabled values and dependencies, in file order. */
-export interface FlagView {
-  features: Map<string, { enabled: boolean; dependencies: string[] }>;
-}
+export type { FlagView } from '../model/types.js';
 
 /** What the user asked for. */
 export interface PlanRequest {
@@ -108,12 +105,6 @@ export function parseIds(reg: Registry, snapshot: Snapshot, ids: string): string
   return [...new Set(list)];
 }
 
-/** `<feature>_<YYYYMMDD_HHMMSS>` in UTC, the layout the pack documents for `rollback_backups/`. */
-export function backupIdFor(feature: string, now: Date): string {
-  const iso = now.toISOString();
-  return `${feature}_${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 19).replace(/:/g, '')}`;
-}
-
 /**
  * Which stories the run takes and why, dependents first. Pure. Installed dependents of a requested story
  * are refused unless `cascade`, since removing what they need would break them.
@@ -167,11 +158,11 @@ export function assemblePlan(
   const selection = selectStories(reg, flags, snapshot, req);
   const decisions = packageDecisionsOf(reg, snapshot, selection);
   const enabled = new Map([...flags.features].map(([f, v]) => [f, v.enabled]));
-  const run: PlanningState = { inRun: new Set(selection.map((s) => s.story.id)), enabled, usedBackupIds: new Set() };
+  const run: PlanningState = { inRun: new Set(selection.map((s) => s.story.id)), enabled, takenBackupIds: new Set(snapshot.backupNames) };
   const stories = selection.map(({ story, why }) =>
     planStory(reg, flags, snapshot, req, story, why, run, decisions.get(story.id) ?? [], packageFootprints.get(story.id)),
   );
-  const needed = stories.reduce((sum, s) => sum + s.actions.reduce((n, a) => n + (a.kind === 'backup' ? a.bytes + a.files * 1536 + 4096 : 0), 0), 0);
+  const needed = stories.reduce((sum, s) => sum + s.actions.reduce((n, a) => n + (stepFor(a).diskNeeded?.(a) ?? 0), 0), 0);
   const warnings = stories.flatMap((s) => s.warnings.map((w) => `${s.id}: ${w}`));
   if (needed > snapshot.diskAvailable) {
     warnings.unshift(`not enough disk for the backups: ${needed} bytes needed, ${snapshot.diskAvailable} available`);
@@ -195,7 +186,8 @@ interface PlanningState {
   inRun: Set<string>;
   /** Flag values as they will be when this story's turn comes (earlier stories' changes applied). */
   enabled: Map<string, boolean>;
-  usedBackupIds: Set<string>;
+  /** Backup folder names on disk or planned by earlier stories. */
+  takenBackupIds: Set<string>;
 }
 
 function planStory(
@@ -233,37 +225,21 @@ function planStory(
   }
   if (!flags.features.has(story.feature)) warnings.push(`${story.feature} is not in ${req.flagsFile}; no flag to turn off`);
 
-  const changes = flagChanges(flags, run.enabled, story.feature);
-  const files = snap.paths.reduce((n, p) => n + p.files, 0);
-  const bytes = snap.paths.reduce((n, p) => n + p.bytes, 0);
-  const npm = footprint?.npm ?? null;
-  const python = footprint?.python ?? null;
-  // The backup holds the package folders and venv files the package step removes, too.
-  const backupFiles = files + (npm?.paths.length ?? 0) + (python?.dists.reduce((n, d) => n + d.files, 0) ?? 0);
-  const backupBytes = bytes + (npm?.bytes ?? 0) + (python?.bytes ?? 0);
-  // Two runs in the same second (rollback, restore, rollback) would name the same folder: take the next free one.
-  let backupId = backupIdFor(story.feature, req.now);
-  for (let i = 2; run.usedBackupIds.has(backupId) || snapshot.backupNames.has(backupId); i++) backupId = `${backupIdFor(story.feature, req.now)}_${i}`;
-  run.usedBackupIds.add(backupId);
-
-  const work: PlannedAction[] = [
-    { kind: 'disable-flag', changes, file: req.flagsFile },
-    {
-      kind: 'stop-services',
-      processes: snap.processes,
-      notFound: snap.servicesNotFound,
-      containers: snap.containers.found.filter((c) => c.state === 'running'),
-    },
-    { kind: 'backup', destination: `${req.backupsDir}/${backupId}`, backupId, files: backupFiles, bytes: backupBytes },
-    { kind: 'remove-paths', paths: snap.paths, files, bytes },
-    { kind: 'packages', decisions, npm, python },
-    ...(snap.envEntries.length > 0
-      ? [{ kind: 'edit-env' as const, file: '.env', prefixes: story.envPrefixes, entries: snap.envEntries }]
-      : []),
-    ...snap.yamlKeys.map((y) => ({ kind: 'edit-yaml' as const, file: y.file, keys: y.keys })),
-  ];
-  // Validation last: each step names the checks it will make of itself.
-  const actions: PlannedAction[] = [...work, { kind: 'validate', checks: work.flatMap((a) => stepFor(a).checks?.(a, base) ?? []) }];
+  // Each registered step plans itself, in the registry's order; validation, last, names the others' checks.
+  const input: Omit<PlanInput, 'planned' | 'checksSoFar'> = {
+    story,
+    snap,
+    flags,
+    flagsFile: req.flagsFile,
+    backupsDir: req.backupsDir,
+    now: req.now,
+    enabled: run.enabled,
+    takenBackupIds: run.takenBackupIds,
+    packages: { decisions, footprint: footprint ?? null },
+  };
+  const actions: PlannedAction[] = [];
+  const checksSoFar = (): string[] => actions.flatMap((a) => stepFor(a).checks?.(a, story) ?? []);
+  for (const step of STEPS) actions.push(...(step.plan?.({ ...input, planned: actions, checksSoFar }) ?? []));
   for (const edit of story.sharedEdits) {
     if (!snapshot.existing.has(edit.file)) continue;
     warnings.push(`edited ${edit.file}${edit.owner ? ` (owned by ${edit.owner})` : ''}; that edit is not undone: ${edit.what}`);
@@ -278,26 +254,6 @@ function planStory(
     }
   }
   return { ...base, actions };
-}
-
-/** The story's flag off, and every enabled flag that depends on it (transitively), as the pack's manager does. */
-function flagChanges(flags: FlagView, enabled: Map<string, boolean>, feature: string): FlagChange[] {
-  const changes: FlagChange[] = [];
-  if (!enabled.get(feature)) return changes;
-  changes.push({ feature, from: true, to: false, why: 'rolled back' });
-  enabled.set(feature, false);
-  const queue = [feature];
-  while (queue.length > 0) {
-    const off = queue.shift() as string;
-    for (const [name, f] of flags.features) {
-      if (enabled.get(name) && f.dependencies.includes(off)) {
-        changes.push({ feature: name, from: true, to: false, why: `depends on ${off}` });
-        enabled.set(name, false);
-        queue.push(name);
-      }
-    }
-  }
-  return changes;
 }
 
 /** A package another installed story lists is kept; the decision says who still uses it. */

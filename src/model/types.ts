@@ -86,6 +86,11 @@ export interface Registry {
   byFeature: Map<string, Story>;
 }
 
+/** The part of the flags file the planner reads: enabled values and dependencies, in file order. */
+export interface FlagView {
+  features: Map<string, { enabled: boolean; dependencies: string[] }>;
+}
+
 /** The footprint categories that are paths, in the order plans list them. */
 export const PATH_CATEGORIES = ['code', 'config', 'tests', 'docs', 'data', 'caches'] as const;
 /** One of the path categories of a story. */

@@ -61,6 +61,20 @@ export interface BackupStepResult {
  */
 export const backup: StepDefinition<BackupAction, BackupStepResult> = defineStep({
   kind: 'backup',
+  plan({ story, snap, packages: { footprint }, backupsDir, now, takenBackupIds }) {
+    // Two runs in the same second (rollback, restore, rollback) would name the same folder: take the next free one.
+    let backupId = backupIdFor(story.feature, now);
+    for (let i = 2; takenBackupIds.has(backupId); i++) backupId = `${backupIdFor(story.feature, now)}_${i}`;
+    takenBackupIds.add(backupId);
+    // Everything the later steps remove: the footprint, and the package folders and venv files.
+    const npm = footprint?.npm;
+    const python = footprint?.python;
+    const files = snap.paths.reduce((n, p) => n + p.files, 0) + (npm?.paths.length ?? 0) + (python?.dists.reduce((n, d) => n + d.files, 0) ?? 0);
+    const bytes = snap.paths.reduce((n, p) => n + p.bytes, 0) + (npm?.bytes ?? 0) + (python?.bytes ?? 0);
+    return [{ kind: 'backup', destination: `${backupsDir}/${backupId}`, backupId, files, bytes }];
+  },
+  // Each file costs a tar header and padding besides its bytes, and the archive its end blocks.
+  diskNeeded: (a) => a.bytes + a.files * 1536 + 4096,
   describe(a) {
     return `backup: ${a.files} file(s), ${a.bytes} bytes -> ${a.destination}/`;
   },
@@ -191,4 +205,10 @@ export function outermost(paths: string[]): string[] {
     return false;
   };
   return [...all].filter((p) => !hasListedAncestor(p)).sort();
+}
+
+/** `<feature>_<YYYYMMDD_HHMMSS>` in UTC, the layout the pack documents for `rollback_backups/`. */
+export function backupIdFor(feature: string, now: Date): string {
+  const iso = now.toISOString();
+  return `${feature}_${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 19).replace(/:/g, '')}`;
 }

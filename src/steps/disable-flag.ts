@@ -1,4 +1,4 @@
-import type { FlagChange } from '../model/types.js';
+import type { FlagChange, FlagView } from '../model/types.js';
 import { isEffective, loadFlags } from '../flags/index.js';
 import { flagStep, type FlagStepResult } from './write-flag-changes.js';
 
@@ -11,6 +11,7 @@ export type DisableFlagResult = FlagStepResult;
 /** Turns the story's flag off, cascading to enabled dependents: the kill switch, first because it is instant. */
 export const disableFlag = flagStep<DisableFlagAction>({
   kind: 'disable-flag',
+  plan: ({ story, flags, enabled, flagsFile }) => [{ kind: 'disable-flag', changes: cascadeOff(flags, enabled, story.feature), file: flagsFile }],
   describe: (a) =>
     a.changes.length === 0
       ? `flags: nothing to change in ${a.file}`
@@ -28,3 +29,27 @@ export const disableFlag = flagStep<DisableFlagAction>({
   report: (a) => (a.changes.length === 0 ? [] : [`Flags changed in \`${a.file}\`:`, ...a.changes.map((c) => `- \`${c.feature}\`: ${c.from} → ${c.to} (${c.why})`), '']),
   audit: (_a, r) => r.applied.map((c) => ({ event: 'feature_flag_changed', detail: { feature: c.feature, from: c.from, to: c.to, why: c.why } })),
 });
+
+/**
+ * The story's flag off, and every enabled flag that depends on it (transitively), as the pack's manager
+ * does. `enabled` is the run's view of the flags when this story's turn comes: the changes are made in it,
+ * so a later story of the run does not turn off a flag again.
+ */
+function cascadeOff(flags: FlagView, enabled: Map<string, boolean>, feature: string): FlagChange[] {
+  const changes: FlagChange[] = [];
+  if (!enabled.get(feature)) return changes;
+  changes.push({ feature, from: true, to: false, why: 'rolled back' });
+  enabled.set(feature, false);
+  const queue = [feature];
+  while (queue.length > 0) {
+    const off = queue.shift() as string;
+    for (const [name, f] of flags.features) {
+      if (enabled.get(name) && f.dependencies.includes(off)) {
+        changes.push({ feature: name, from: true, to: false, why: `depends on ${off}` });
+        enabled.set(name, false);
+        queue.push(name);
+      }
+    }
+  }
+  return changes;
+}

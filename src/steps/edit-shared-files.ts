@@ -28,6 +28,7 @@ const lineSpan = (e: { startLine: number; endLine: number }): string => `line ${
 /** Strips the story's variables from `.env`: exactly the lines its backup recorded, nothing else. */
 export const editEnv: StepDefinition<EditEnvAction, { removed: string[] }> = defineStep({
   kind: 'edit-env',
+  plan: ({ snap, story }) => (snap.envEntries.length > 0 ? [{ kind: 'edit-env', file: '.env', prefixes: story.envPrefixes, entries: snap.envEntries }] : []),
   describe(a) {
     return `.env: remove ${a.entries.map((e) => e.name).join(', ')}`;
   },
@@ -72,6 +73,7 @@ export const editEnv: StepDefinition<EditEnvAction, { removed: string[] }> = def
 /** Removes the story's keys from a YAML file others own, by source range, comments and layout kept. */
 export const editYaml: StepDefinition<EditYamlAction, { removed: string[] }> = defineStep({
   kind: 'edit-yaml',
+  plan: ({ snap }) => snap.yamlKeys.map((y) => ({ kind: 'edit-yaml', file: y.file, keys: y.keys })),
   describe(a) {
     return `${a.file}: remove ${a.keys.map((k) => k.join('.')).join(', ')}`;
   },

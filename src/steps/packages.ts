@@ -31,6 +31,7 @@ export const NPM_RECORD_FILE = 'npm-record.json';
  */
 export const packages: StepDefinition<PackagesAction, PackagesResult> = defineStep({
   kind: 'packages',
+  plan: ({ packages: { decisions, footprint } }) => [{ kind: 'packages', decisions, npm: footprint?.npm ?? null, python: footprint?.python ?? null }],
   describe(a) {
     const remove = a.decisions.filter((d) => d.action === 'remove').map((d) => `${d.manager} ${d.name}`);
     const keep = a.decisions.filter((d) => d.action === 'keep').map((d) => `${d.name} (${d.reason})`);

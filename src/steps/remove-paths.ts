@@ -14,6 +14,7 @@ export type RemovePathsAction = { kind: 'remove-paths'; paths: PlannedPath[]; fi
 /** Removes the story's footprint, and only what the verified backup holds exactly as it is on disk now. */
 export const removePaths: StepDefinition<RemovePathsAction, { removed: string[] }> = defineStep({
   kind: 'remove-paths',
+  plan: ({ snap }) => [{ kind: 'remove-paths', paths: snap.paths, files: snap.paths.reduce((n, p) => n + p.files, 0), bytes: snap.paths.reduce((n, p) => n + p.bytes, 0) }],
   describe(a) {
     return `remove: ${a.paths.length} path(s), ${a.files} file(s), ${a.bytes} bytes`;
   },

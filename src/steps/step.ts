@@ -1,5 +1,6 @@
 export type { Log } from '../model/log.js';
-import type { Plan, PlannedStep, ServiceSpec, StoryPlan } from '../model/types.js';
+import type { FlagView, PackageDecision, Plan, PlannedStep, ServiceSpec, Story, StoryPlan } from '../model/types.js';
+import type { PackageFootprint, StorySnapshot } from '../model/snapshot.js';
 import type { Log } from '../model/log.js';
 import type { RollbackConfig } from '../config/rollback-config.js';
 
@@ -69,6 +70,30 @@ export interface StepAudit {
   detail: Record<string, unknown>;
 }
 
+/**
+ * What a step sees when it plans itself into a story's rollback: the story, what of it is on disk now,
+ * and what the run has planned so far. Planning is pure: every input is data, read before planning began.
+ */
+export interface PlanInput {
+  story: Story;
+  snap: StorySnapshot;
+  flags: FlagView;
+  /** Relative to the root. */
+  flagsFile: string;
+  backupsDir: string;
+  now: Date;
+  /** Flag values as they will be when this story's turn comes; a flag step records its changes here. */
+  enabled: Map<string, boolean>;
+  /** Backup folder names taken: those on disk and those of earlier stories of the run. */
+  takenBackupIds: Set<string>;
+  /** The package decisions the planner made for the story, and what the removals take along. */
+  packages: { decisions: PackageDecision[]; footprint: PackageFootprint | null };
+  /** The story's steps planned so far, in order. */
+  planned: readonly PlannedStep[];
+  /** The checks the steps planned so far will make of themselves (each step's `checks`). */
+  checksSoFar(): string[];
+}
+
 /** How the plan is shown. */
 export interface RenderOptions {
   verbose: boolean;
@@ -83,6 +108,13 @@ export interface RenderOptions {
  */
 export interface StepDefinition<A extends PlannedStep, R> {
   readonly kind: A['kind'];
+  /**
+   * Plans this step into a story's rollback (the registry's order is the order of a story's steps): none,
+   * one or several actions. Absent: the step is never part of a rollback (a restore's steps).
+   */
+  plan?(input: PlanInput): A[];
+  /** Bytes this step's action needs on the backups' disk (checked before the run begins). */
+  diskNeeded?(action: A): number;
   /** One line for progress output and the journal. */
   describe(action: A): string;
   /** Its lines in the plan a person reads before saying yes: a heading, then indented detail. */
@@ -91,7 +123,7 @@ export interface StepDefinition<A extends PlannedStep, R> {
   /** Returns a note for the report when the undo is partial (e.g. services are not restarted). */
   revert(ctx: RunContext, story: StoryPlan, action: A, result: R): Promise<string | undefined>;
   /** The checks `verify` will make, named in the plan; absent: it checks nothing. */
-  checks?(action: A, story: StoryPlan): string[];
+  checks?(action: A, story: Pick<Story, 'id' | 'feature'>): string[];
   /** After the story's steps ran: the evidence that this step's effect holds (a failed check reverts the story). */
   verify?(ctx: RunContext, story: StoryPlan, action: A, result: R): Promise<Check[]>;
   /** Its section of the Markdown report; `result` is undefined when the step did not finish. */

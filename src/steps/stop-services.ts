@@ -20,6 +20,14 @@ export interface StopServicesResult {
 /** Stops the story's processes so its data is quiet before it is copied. */
 export const stopServices: StepDefinition<StopServicesAction, StopServicesResult> = defineStep({
   kind: 'stop-services',
+  plan: ({ snap }) => [
+    {
+      kind: 'stop-services',
+      processes: snap.processes,
+      notFound: snap.servicesNotFound,
+      containers: snap.containers.found.filter((c) => c.state === 'running'),
+    },
+  ],
   describe(a) {
     const all = [...a.processes.map((p) => `${p.service} (pid ${p.pid})`), ...(a.containers ?? []).map((c) => `container ${c.name}`)];
     return all.length === 0 ? 'services: none running' : `services: stop ${all.join(', ')}`;

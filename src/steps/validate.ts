@@ -18,6 +18,8 @@ export type { Check } from './step.js';
  */
 export const validate: StepDefinition<ValidateAction, ValidateResult> = defineStep({
   kind: 'validate',
+  // Last in the registry: it names the checks the story's other steps will make of themselves.
+  plan: ({ checksSoFar }) => [{ kind: 'validate', checks: checksSoFar() }],
   describe(a) {
     return `validate: ${a.checks.join(', ')}`;
   },

@@ -51,7 +51,7 @@ export interface FlagStepResult {
 }
 
 /** What differs between the two flag steps; the rest of a {@link StepDefinition} is the same for both. */
-export type FlagStepSpecifics<A extends FlagAction> = Pick<StepDefinition<A, FlagStepResult>, 'kind' | 'describe' | 'render' | 'checks' | 'verify' | 'report' | 'audit'> & {
+export type FlagStepSpecifics<A extends FlagAction> = Pick<StepDefinition<A, FlagStepResult>, 'kind' | 'plan' | 'describe' | 'render' | 'checks' | 'verify' | 'report' | 'audit'> & {
   /** Which changes to make, given the flags file as it is now. */
   pick(doc: Awaited<ReturnType<typeof loadFlags>>, a: A): FlagChange[];
 };
