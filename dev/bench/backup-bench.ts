@@ -160,7 +160,7 @@ export function warm(path: string): void {
 
 /**
  * Write and delete a scratch file of `bytes`. On this VM, memory the guest has not touched for a while
- * is slow to fault in (~300 MB/s instead of GB/s), and the kernel reclaims idle page cache: whichever
+ * is slow to fault in, and the kernel reclaims idle page cache: whichever
  * step writes first into cold memory pays for it. Pre-faulting before every step puts each on the same
  * footing. A single large file is cheap to delete (unlike many small ones, see the module comment).
  */

@@ -43,7 +43,7 @@ export interface BuildSandboxOptions {
    * Really install the packages, offline: stand-ins of every npm package of the base and of the
    * installed stories in `node_modules` (package.json and a lockfileVersion 3 lock written by npm, the
    * tarballs in `<outside>/pkgs/`), and a `.venv` made by `python3 -m venv` holding a stand-in wheel of
-   * every Python distribution the installed stories list. Needs npm and python3; adds 6–8 s, mostly
+   * every Python distribution the installed stories list. Needs npm and python3; slower, mostly for
    * `python3 -m venv` (the tarballs and wheels are built once, kept under `os.tmpdir()` by content hash,
    * and reused). Not byte-deterministic like the rest: the venv holds absolute paths, and package.json
    * names `<outside>/pkgs/`. Default false: package.json and package-lock.json are then the fixed text of

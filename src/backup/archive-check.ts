@@ -110,8 +110,8 @@ export interface CheckerOptions {
    * Where per-file hashes run (see `HashPipeline.open`). Default: when the pass takes an archive hash
    * (createBackup, verifyBackup), a large file is hashed on this thread and small ones wherever there is
    * CPU free: in createBackup the worker is already busy writing the archive and hashing the files as
-   * read (measured: the large files' re-read hashes in the worker, 3.98 s against 3.78 s, medians of 6
-   * shuffled rounds). Without one (extractBackup), wherever there is CPU free.
+   * read (handing it the large files' re-read hashes too measured slower). Without one (extractBackup),
+   * wherever there is CPU free.
    */
   placement?: StreamPlacement;
   /**

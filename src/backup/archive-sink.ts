@@ -66,8 +66,8 @@ function yieldToLoop<T>(value: T): Promise<T> {
 /**
  * Uncompressed: one synchronous write per filled buffer. No compression by default because backups go
  * to the local disk during an incident (speed first), and the biggest files, DuckDB databases, barely
- * compress anyway: even gzip level 1 runs at ~50 MB/s on incompressible data on this machine, against
- * ~1 GB/s for a page-cache write.
+ * compress anyway: even gzip level 1 is an order of magnitude slower on incompressible data than a
+ * page-cache write (docs/performance.md).
  */
 export class FileSink implements ArchiveSink {
   /** Bytes handed to write, and bytes known to be in the file. */

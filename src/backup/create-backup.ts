@@ -53,7 +53,7 @@ export interface CreateBackupOptions {
   backupId: string;
   /** Default 'none': see FileSink for why. */
   compression?: Compression;
-  /** gzip level 0-9, default 1 (level 6 costs 3x the time for a few percent). */
+  /** gzip level 0-9, default 1 (higher levels cost several times the time for a few percent of space). */
   gzipLevel?: number;
   /** Stored as `meta` in the manifest, untouched: story id, feature, run id, flag snapshot… */
   meta?: Record<string, unknown>;
@@ -418,7 +418,7 @@ class EntriesInFlight implements Iterator<ManifestEntry> {
   }
 }
 
-/** Manifest entries that may wait for a large file's copy before the main thread waits too (about 16 MB). */
+/** Manifest entries that may wait for a large file's copy before the main thread waits too: bounds the memory they hold. */
 const MAX_ENTRIES_WAITING = 65_536;
 
 /** How writeArchive writes (see CreateBackupOptions). */

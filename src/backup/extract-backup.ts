@@ -66,9 +66,8 @@ export interface ExtractOptions {
   /**
    * Let the hash worker also write the content of the files this thread creates (default true). With
    * large files copied by a second worker (parallelCopyBytes), this thread is left with creating the
-   * many small files, and handing their writes over too measured faster: median 2.81 s against 3.30 s
-   * over 8 rounds of the 1 GiB bench restore. Without that second worker it measured no better. For
-   * tests and benchmarks.
+   * many small files, and handing their writes over too measured faster in the bench restore (see
+   * docs/performance.md); without that second worker it measured no better. For tests and benchmarks.
    */
   writeInWorker?: boolean;
   /**

@@ -4,9 +4,8 @@
  *
  * Why not the sha256 of the whole archive file: with the manifest's per-file sha256, which every check
  * compares anyway, the layout hash covers every byte of the tar stream just the same (a changed byte is
- * either some file's content or layout), and it costs a few hundredths of the whole-file hash: about
- * 40 MB of headers and padding for the bench's 1.1 GB archive instead of all of it. Dropping that
- * whole-file pass made the bench's backup 7 % faster (see the README). For gzip the stream is the
+ * either some file's content or layout), and it hashes only headers and padding instead of every byte,
+ * which took a whole pass over the archive off each backup (docs/performance.md). For gzip the stream is the
  * decompressed one: the compressed bytes themselves are covered by gzip's own CRC and length.
  */
 import { createHash, type Hash } from 'node:crypto';

@@ -29,8 +29,8 @@ const CHUNK = 1 << 20;
 const ENTRIES_OPEN = '  "entries": [';
 const ENTRIES_EMPTY = '  "entries": []';
 /**
- * A manifest of at most this many entries is kept in memory after its first pass (about 230 bytes an
- * entry with 40-character paths: some 15 MB at most), so a restore's later passes cost nothing; a bigger
+ * A manifest of at most this many entries is kept in memory after its first pass (its size at this
+ * limit is in docs/performance.md), so a restore's later passes cost nothing; a bigger
  * one is streamed again on every pass. Memory stays bounded whatever the number of files; a story's
  * usual backup is far below this.
  */
