@@ -28,6 +28,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync } from 'node:fs';
+import { debuglog } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { writeAll } from '../util/write-all.js';
 import { E_FILE_CHANGED, sizeChanged } from './file-changed-error.js';
@@ -232,6 +233,8 @@ export class LocalHashPipeline implements HashPipeline {
 const SLACK_SLOTS = 2;
 /** The worker's module: a file beside this one, in `src/` (vitest), `dist/` (tsc) and `dist/bundle/` (build-cli.mjs). */
 const WORKER_FILE = './hash-worker.mjs';
+/** `NODE_DEBUG=hash-pipeline` reports whether the worker started, and why not: a fallback is silent otherwise. */
+const debug = debuglog('hash-pipeline');
 
 /** Hashing in a worker thread over shared slots. Create with `WorkerHashPipeline.start()`. */
 export class WorkerHashPipeline implements HashPipeline {
@@ -323,6 +326,7 @@ export class WorkerHashPipeline implements HashPipeline {
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`hash worker exited with code ${code} before it was ready`)));
     });
+    debug('worker ready: %s', url.href);
     return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, argsSab, slotSize, slotCount);
   }
 
@@ -625,7 +629,8 @@ export async function startHashPipeline(worker: boolean, slotSize: number = SLOT
   if (!worker) return new LocalHashPipeline(slotSize);
   try {
     return await WorkerHashPipeline.start(slotSize);
-  } catch {
+  } catch (err) {
+    debug('worker failed to start, hashing in-thread: %s', err);
     return new LocalHashPipeline(slotSize);
   }
 }
