@@ -1,10 +1,15 @@
 // Bundles the compiled CLI into a few ES module chunks (commands still load lazily, one chunk each).
 // Why: Node 20 spends most of `status`'s start-up resolving and loading ~150 small module files (ours and
-// yaml's); one bundle per command makes `status` about 2x `node -e 0` instead of 2.5-3.5x.
+// yaml's); one bundle per command loads a handful instead.
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['dist/cli/main.js'],
+  entryPoints: {
+    main: 'dist/cli/main.js',
+    // The hash pipeline starts its worker as `new URL('./hash-worker.mjs', import.meta.url)`, and its code
+    // lands in a chunk here: the worker must be emitted beside it under that name.
+    'hash-worker': 'dist/backup/hash-worker.mjs',
+  },
   bundle: true,
   splitting: true,
   format: 'esm',

@@ -1,5 +1,7 @@
-/** Code of every FileChangedError (the worker reports its copies' failures by it). */
-export const E_FILE_CHANGED = 'E_FILE_CHANGED';
+// Defined beside the hash worker, which reports its copies' failures by it and cannot import TypeScript.
+import { E_FILE_CHANGED } from './hash-io.mjs';
+
+export { E_FILE_CHANGED };
 
 /** A file changed (grew, shrank, was replaced) while it was being read: the backup cannot be trusted. */
 export class FileChangedError extends Error {

@@ -23,24 +23,57 @@
  * worker, as strings, until the end, then be cloned into a Map on the main thread).
  *
  * The same interface has an in-thread implementation (no worker), used for small jobs and as a fallback.
- * The worker is plain CommonJS in a string (node built-ins only), so it runs the same from `dist/` and
- * under a TypeScript test runner.
+ * The worker is hash-worker.mjs; it and this file share the memory layout, record codes and file loops of
+ * hash-io.mjs (JavaScript, so that Node can run the worker untransformed from the sources too).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, futimesSync, readSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { debuglog } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { writeAll } from '../util/write-all.js';
 import { E_FILE_CHANGED, sizeChanged } from './file-changed-error.js';
+import {
+  BATCH,
+  BATCH_BYTES,
+  copyIn,
+  copyRange,
+  DIGEST_BYTES,
+  E_SHORT_SOURCE,
+  ERROR_BYTES,
+  FAILED,
+  type FileTimes,
+  hashFile,
+  HASH_KEEP_OPEN,
+  HASH_SET_TIMES,
+  hashRange,
+  type HashWorkerData,
+  HEAD,
+  MAIN_POLL_MS,
+  OP_COPY,
+  OP_COPY_IN,
+  OP_END,
+  OP_HASH_FILE,
+  OP_HASH_RANGE,
+  OP_UPDATE,
+  OP_WRITE,
+  RECORD_ARGS,
+  RECORD_INTS,
+  RECORDS,
+  RING,
+  SHORT_SOURCE_MESSAGE,
+  SLOT_SIZE,
+  SLOTS,
+  SPIN,
+  TAIL,
+} from './hash-io.mjs';
 
-/** Code of the error a copy fails with when its source ends before the bytes it was to copy. */
-export const E_SHORT_SOURCE = 'E_SHORT_SOURCE';
-const SHORT_SOURCE_MESSAGE = 'the source file ends before the bytes to copy (it changed while being read?)';
+export { E_SHORT_SOURCE, SLOT_SIZE, type FileTimes };
 
 /**
  * Files of at least this many bytes are handed to a second pipeline's worker by default (`copy` in a
  * restore, `copyIn` in a backup): it saves the main thread the file's reads and writes, and lets the
- * large files' I/O overlap the small files' (a backup of the bench tree: 3.19 -> 2.57 s, medians of 10
- * shuffled rounds). Below a few MiB the hand-over and the worker's wake-up are not worth it.
+ * large files' I/O overlap the small files'. Below a few MiB the hand-over and the worker's wake-up are
+ * not worth it.
  */
 export const PARALLEL_COPY_BYTES = 4 * 1024 * 1024;
 /** Slot size of a copying pipeline: its worker reads through its own buffer, so its slots stay unused. */
@@ -48,12 +81,6 @@ export const COPY_SLOT_BYTES = 64 * 1024;
 
 /** Receives a stream's digest (lowercase hex). */
 export type DigestCallback = (hex: string) => void;
-
-/** Access and modification times to set on a file, in seconds (as futimes takes them). */
-export interface FileTimes {
-  atime: number;
-  mtime: number;
-}
 
 /** Hashes byte ranges of its slot buffers into numbered streams. */
 export interface HashPipeline {
@@ -127,14 +154,6 @@ export interface HashPipeline {
 /** Which thread hashes a stream (see `HashPipeline.open`). */
 export type StreamPlacement = 'auto' | 'worker' | 'local';
 
-/**
- * Default slot size and count: 8 × 1 MiB lets the worker lag a few MiB behind without stalling the
- * main thread, keeps each slot small enough to still be in the CPU cache when it is hashed, and keeps
- * the shared memory at 8 MiB.
- */
-export const SLOT_SIZE = 1024 * 1024;
-const SLOTS = 8;
-
 /** Hashing on the calling thread. One slot: every update is hashed before the caller can reuse it. */
 export class LocalHashPipeline implements HashPipeline {
   private slot: Buffer | null = null;
@@ -174,28 +193,8 @@ export class LocalHashPipeline implements HashPipeline {
 
   copyIn(fd: number, readFd: number, src: number, position: number, length: number, name: string, done: (source: string, readBack: string) => void): void {
     this.readBuf ??= Buffer.allocUnsafe(this.slotSize);
-    const buf = this.readBuf;
-    const h = createHash('sha256');
-    try {
-      for (let at = 0; at < length; ) {
-        const n = readSync(src, buf, 0, Math.min(buf.length, length - at), null);
-        if (n === 0) throw sizeChanged(name, 'shrank');
-        h.update(buf.subarray(0, n));
-        writeAll(fd, buf, 0, n, position + at);
-        at += n;
-      }
-      if (readSync(src, buf, 0, 1, null) !== 0) throw sizeChanged(name, 'grew');
-    } finally {
-      closeSync(src);
-    }
-    const r = createHash('sha256');
-    for (let at = 0; at < length; ) {
-      const n = readSync(readFd, buf, 0, Math.min(buf.length, length - at), position + at);
-      if (n === 0) break;
-      r.update(buf.subarray(0, n));
-      at += n;
-    }
-    done(h.digest('hex'), r.digest('hex'));
+    const source = copyIn(fd, src, position, length, this.readBuf, (how) => sizeChanged(name, how)).digest('hex');
+    done(source, hashRange(readFd, position, length, this.readBuf).digest('hex'));
   }
 
   hashFile(fd: number, done: DigestCallback, keepOpen = false, times?: FileTimes): void {
@@ -230,182 +229,12 @@ export class LocalHashPipeline implements HashPipeline {
   }
 }
 
-// Control block (Int32 indexes) shared with the worker. Each word the two threads write sits in its own
-// 64-byte cache line: sharing one line made every record a cache-line ping-pong between the cores.
-const HEAD = 0; // records published by the main thread
-const TAIL = 16; // records hashed by the worker
-const FAILED = 32; // set to 1 by the worker when it hits an error (a failed write: its errno code in the error area)
-const RECORDS = 128; // first record
-/**
- * The main thread publishes HEAD every this many records or bytes, when it moves to another slot, and
- * whenever it waits; the worker publishes TAIL every BATCH records and when it catches up.
- */
-const BATCH = 32;
-const BATCH_BYTES = 256 * 1024;
-/**
- * Neither thread ever wakes the other: waking a sleeping thread (Atomics.notify) costs the waker a futex
- * call and, on a VM, an inter-processor interrupt to a halted vCPU, measured at 0.15-0.5 ms of the main
- * thread's time per wake-up here. Busy polling is worse: a spinning thread takes the second vCPU from
- * the kernel's own work (page cache, write-back). Instead each thread sleeps with a short timeout and
- * looks again: the worker every WORKER_POLL_MS (the main thread produces about 1 MiB per millisecond and
- * has several slots of slack), the main thread every MAIN_POLL_MS when it must wait for a slot.
- */
-const WORKER_POLL_MS = 1;
-const MAIN_POLL_MS = 0.2;
 /** Slots that may hold unhashed bytes before the worker counts as behind (see `behind`). */
 const SLACK_SLOTS = 2;
-/** Polls of a shared word before sleeping on it (a few microseconds). */
-const SPIN = 2000;
-const RECORD_INTS = 4; // [op, stream, offset, length]
-/** Records the worker handles before it lets its event loop run (see the worker's loop). */
-const YIELD_RECORDS = 4096;
-const RING = 16384; // records in the ring
-const OP_UPDATE = 1;
-const OP_END = 2; // digest into the digest area at the record's ring index
-const OP_WRITE = 3; // [op, fd, offset, length]: write the bytes to the fd
-const OP_HASH_FILE = 4; // [op, fd, flags, 0] (+ times in the args area): read the fd from 0 to its end, hash, set times, close unless keepOpen; digest as for OP_END
-const HASH_KEEP_OPEN = 1;
-const HASH_SET_TIMES = 2;
-const OP_COPY = 5; // [op, fd, src, 0] + [srcOffset, length] in the args area: copy that range of src to fd
-const OP_COPY_IN = 6; // [op, fd, src, 0] + [position, length]: copy src (from its offset, exactly length bytes) into fd at position, close src; digest of the source
-const OP_HASH_RANGE = 7; // [op, fd, 0, 0] + [position, length]: hash that range of fd; digest as for OP_END
-/** Arguments too wide for a record's Int32s, two doubles per ring record: a copy's source offset and length (they may pass 2^31), or the times hashFile sets. */
-const RECORD_ARGS = 2;
-const DIGEST_BYTES = 32;
-const ERROR_BYTES = 1024;
-
-/** The worker: hashes records from the ring; an ended stream's digest goes to the digest area. */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const { closeSync, futimesSync, readSync, writeSync } = require('node:fs');
-const { ctlSab, dataSab, digestSab, errorSab, argsSab, ring } = workerData;
-const ctl = new Int32Array(ctlSab);
-const recordArgs = new Float64Array(argsSab);
-const data = Buffer.from(dataSab);
-const digestArea = Buffer.from(digestSab);
-const errorArea = Buffer.from(errorSab);
-const hashes = new Map();
-let readBuf = null;
-let tail = 0;
-// All of buf[off, off+len) to fd, at pos (null: at its offset); writeSync may write less than asked.
-function writeAll(fd, buf, off, len, pos) {
-  for (let done = 0; done < len; ) done += writeSync(fd, buf, off + done, len - done, pos === null ? null : pos + done);
-}
-// The loop hands control back to the event loop now and then (when idle, and every YIELD_RECORDS):
-// native hash objects are only freed there, and a loop that never returned grew the heap by about
-// 0.5 KB per file until it hit the worker's limit.
-function run() {
-  let sinceYield = 0;
-  for (;;) {
-    let head = Atomics.load(ctl, ${HEAD});
-    for (let i = 0; i < ${SPIN} && head === tail; i++) head = Atomics.load(ctl, ${HEAD});
-    if (head === tail) {
-      setTimeout(guarded, ${WORKER_POLL_MS});
-      return;
-    }
-    if (sinceYield >= ${YIELD_RECORDS}) {
-      setImmediate(guarded);
-      return;
-    }
-    let sinceStore = 0;
-    while (tail < head) {
-      const r = ${RECORDS} + (tail % ring) * ${RECORD_INTS};
-      const op = ctl[r], stream = ctl[r + 1];
-      if (op === ${OP_UPDATE}) {
-        let h = hashes.get(stream);
-        if (h === undefined) { h = createHash('sha256'); hashes.set(stream, h); }
-        const off = ctl[r + 2];
-        h.update(data.subarray(off, off + ctl[r + 3]));
-      } else if (op === ${OP_END}) {
-        const h = hashes.get(stream) || createHash('sha256');
-        hashes.delete(stream);
-        h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
-      } else if (op === ${OP_WRITE}) {
-        const pos = recordArgs[(tail % ring) * ${RECORD_ARGS}];
-        writeAll(stream, data, ctl[r + 2], ctl[r + 3], pos >= 0 ? pos : null);
-      } else if (op === ${OP_COPY_IN}) {
-        if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
-        const src = ctl[r + 2], a = (tail % ring) * ${RECORD_ARGS};
-        const pos = recordArgs[a], length = recordArgs[a + 1];
-        const h = createHash('sha256');
-        try {
-          for (let at = 0; at < length; ) {
-            const n = readSync(src, readBuf, 0, Math.min(readBuf.length, length - at), null);
-            if (n === 0) throw Object.assign(new Error('shrank'), { code: '${E_FILE_CHANGED}', record: tail });
-            h.update(readBuf.subarray(0, n));
-            writeAll(stream, readBuf, 0, n, pos + at);
-            at += n;
-          }
-          if (readSync(src, readBuf, 0, 1, null) !== 0) throw Object.assign(new Error('grew'), { code: '${E_FILE_CHANGED}', record: tail });
-        } finally {
-          closeSync(src);
-        }
-        h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
-      } else if (op === ${OP_HASH_RANGE}) {
-        if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
-        const a = (tail % ring) * ${RECORD_ARGS};
-        const pos = recordArgs[a], length = recordArgs[a + 1];
-        const h = createHash('sha256');
-        for (let at = 0; at < length; ) {
-          const n = readSync(stream, readBuf, 0, Math.min(readBuf.length, length - at), pos + at);
-          if (n === 0) break;
-          h.update(readBuf.subarray(0, n));
-          at += n;
-        }
-        h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
-      } else if (op === ${OP_HASH_FILE}) {
-        if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
-        const h = createHash('sha256');
-        const flags = ctl[r + 2];
-        try {
-          let pos = 0;
-          for (let n = readSync(stream, readBuf, 0, readBuf.length, 0); n > 0; n = readSync(stream, readBuf, 0, readBuf.length, pos)) {
-            h.update(readBuf.subarray(0, n));
-            pos += n;
-          }
-          if (flags & ${HASH_SET_TIMES}) {
-            const a = (tail % ring) * ${RECORD_ARGS};
-            futimesSync(stream, recordArgs[a], recordArgs[a + 1]);
-          }
-        } finally {
-          if (!(flags & ${HASH_KEEP_OPEN})) closeSync(stream);
-        }
-        h.digest().copy(digestArea, (tail % ring) * ${DIGEST_BYTES});
-      } else if (op === ${OP_COPY}) {
-        if (readBuf === null) readBuf = Buffer.allocUnsafe(${SLOT_SIZE});
-        const src = ctl[r + 2], a = (tail % ring) * ${RECORD_ARGS};
-        let at = recordArgs[a], left = recordArgs[a + 1];
-        while (left > 0) {
-          const n = readSync(src, readBuf, 0, Math.min(readBuf.length, left), at);
-          if (n === 0) throw Object.assign(new Error('${SHORT_SOURCE_MESSAGE}'), { code: '${E_SHORT_SOURCE}' });
-          writeAll(stream, readBuf, 0, n, null);
-          at += n;
-          left -= n;
-        }
-      }
-      tail++;
-      sinceYield++;
-      // Publish progress in batches, and always when caught up.
-      if (++sinceStore >= ${BATCH} || tail === head) {
-        sinceStore = 0;
-        Atomics.store(ctl, ${TAIL}, tail);
-      }
-    }
-    Atomics.store(ctl, ${TAIL}, tail);
-  }
-}
-function guarded() {
-  try { run(); } catch (err) {
-    const what = JSON.stringify({ code: err && err.code, message: String(err && err.message), record: err && err.record });
-    errorArea.fill(0);
-    errorArea.write(what.slice(0, ${ERROR_BYTES} / 4));
-    Atomics.store(ctl, ${FAILED}, 1);
-  }
-}
-parentPort.postMessage('ready');
-guarded();
-`;
+/** The worker's module: a file beside this one, in `src/` (vitest), `dist/` (tsc) and `dist/bundle/` (build-cli.mjs). */
+const WORKER_FILE = './hash-worker.mjs';
+/** `NODE_DEBUG=hash-pipeline` reports whether the worker started, and why not: a fallback is silent otherwise. */
+const debug = debuglog('hash-pipeline');
 
 /** Hashing in a worker thread over shared slots. Create with `WorkerHashPipeline.start()`. */
 export class WorkerHashPipeline implements HashPipeline {
@@ -475,16 +304,18 @@ export class WorkerHashPipeline implements HashPipeline {
     const digestSab = new SharedArrayBuffer(RING * DIGEST_BYTES);
     const errorSab = new SharedArrayBuffer(ERROR_BYTES);
     const argsSab = new SharedArrayBuffer(RING * RECORD_ARGS * 8);
+    const workerData: HashWorkerData = { ctlSab, dataSab, digestSab, errorSab, argsSab };
+    const url = new URL(WORKER_FILE, import.meta.url);
     // Referenced (it keeps the process alive) until close(): callers always close in a finally.
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { ctlSab, dataSab, digestSab, errorSab, argsSab, ring: RING },
+    const worker = new Worker(url, {
+      workerData,
       // The worker only holds hash states and digests: a small heap keeps the process's peak memory low.
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
       // The files it reads back (hashFile) are opened by the main thread and closed here: not the
       // worker's own descriptors to track (Node warns about each one otherwise).
       trackUnmanagedFds: false,
-      // The source is CommonJS: a parent started with --input-type=module must not pass that on.
+      // Node refuses --input-type for a worker started from a file (ERR_INPUT_TYPE_NOT_ALLOWED): a parent
+      // run with `node --input-type=module -e …` must not pass it on.
       execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type')),
     });
     // 'ready' is the worker's own last line of set-up: a worker that fails before it is reported here,
@@ -495,6 +326,7 @@ export class WorkerHashPipeline implements HashPipeline {
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`hash worker exited with code ${code} before it was ready`)));
     });
+    debug('worker ready: %s', url.href);
     return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, argsSab, slotSize, slotCount);
   }
 
@@ -782,35 +614,12 @@ export class WorkerHashPipeline implements HashPipeline {
 
 const noop = (): void => undefined;
 
-/** Copy `src[at, at+length)` to `fd` through `buf` (LocalHashPipeline.copy; the worker has its own copy of this loop). */
-function copyRange(fd: number, src: number, at: number, length: number, buf: Buffer): void {
-  let left = length;
-  while (left > 0) {
-    const n = readSync(src, buf, 0, Math.min(buf.length, left), at);
-    if (n === 0) throw Object.assign(new Error(SHORT_SOURCE_MESSAGE), { code: E_SHORT_SOURCE });
-    writeAll(fd, buf, 0, n);
-    at += n;
-    left -= n;
-  }
-}
-
 /**
  * sha256 of an open file from its start (positional reads), through `buf`; then `times` set, and closed
- * unless `keepOpen`. The one whole-file hash of the backup code (the worker has its own copy of the loop).
+ * unless `keepOpen`. The one whole-file hash of the backup code.
  */
 export function hashWholeFile(fd: number, buf: Buffer, keepOpen: boolean, times?: FileTimes): string {
-  const h = createHash('sha256');
-  try {
-    let pos = 0;
-    for (let n = readSync(fd, buf, 0, buf.length, 0); n > 0; n = readSync(fd, buf, 0, buf.length, pos)) {
-      h.update(buf.subarray(0, n));
-      pos += n;
-    }
-    if (times) futimesSync(fd, times.atime, times.mtime);
-  } finally {
-    if (!keepOpen) closeSync(fd);
-  }
-  return h.digest('hex');
+  return hashFile(fd, buf, keepOpen, times).digest('hex');
 }
 
 /** Worker pipeline, or the in-thread one when `worker` is false or worker threads fail to start. */
@@ -820,7 +629,8 @@ export async function startHashPipeline(worker: boolean, slotSize: number = SLOT
   if (!worker) return new LocalHashPipeline(slotSize);
   try {
     return await WorkerHashPipeline.start(slotSize);
-  } catch {
+  } catch (err) {
+    debug('worker failed to start, hashing in-thread: %s', err);
     return new LocalHashPipeline(slotSize);
   }
 }

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { E_FILE_CHANGED } from '../../../src/backup/file-changed-error.js';
-import { E_SHORT_SOURCE, LocalHashPipeline, WorkerHashPipeline, type HashPipeline } from '../../../src/backup/hash-pipeline.js';
+import { E_SHORT_SOURCE, LocalHashPipeline, startHashPipeline, WorkerHashPipeline, type HashPipeline } from '../../../src/backup/hash-pipeline.js';
 
 /**
  * Feed `files` through a pipeline the way the tar writer does: content packed into slots one after
@@ -261,8 +261,18 @@ describe('hash pipeline', () => {
     });
   });
 
-  it('starts in a process run with --input-type=module (its worker is CommonJS) instead of hanging', async () => {
-    // The built module: the parent must be plain node, as a user's would be.
+  it('starts its worker from the sources under vitest, not the in-thread fallback', async () => {
+    const p = await startHashPipeline(true, 64 * 1024);
+    try {
+      expect(p).toBeInstanceOf(WorkerHashPipeline);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('starts from dist/ in a process run with --input-type=module (Node refuses that flag for a worker file)', async () => {
+    // The built module, whose worker is the hash-worker.mjs tsc emitted beside it: the parent must be
+    // plain node, as a user's would be. start() rejects instead of falling back.
     const mod = pathToFileURL(resolve('dist/backup/hash-pipeline.js')).href;
     const script = [
       `import { WorkerHashPipeline } from ${JSON.stringify(mod)};`,
@@ -270,8 +280,9 @@ describe('hash pipeline', () => {
       "const b = p.acquire(); b.write('abc'); const s = p.open('worker'); p.update(s, b, 0, 3);",
       'p.end(s, (hex) => console.log(hex)); await p.finish(); await p.close();',
     ].join('\n');
-    const { stdout } = await execa(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+    const { stdout, stderr } = await execa(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, env: { NODE_DEBUG: 'hash-pipeline' } });
     expect(stdout.trim()).toBe(createHash('sha256').update('abc').digest('hex'));
+    expect(stderr).toContain(`worker ready: ${pathToFileURL(resolve('dist/backup/hash-worker.mjs')).href}`);
   });
 
   it('local pipeline matches plain hashing', async () => {
