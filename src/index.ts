@@ -7,7 +7,11 @@ export { prepareRollback, newRunId, type RollbackRequest } from './app/rollback.
 export { applyPlan, type RunRequest } from './app/apply-plan.js';
 export { loadProject, gatherSnapshot, type Project } from './project/project.js';
 export { LAYOUT } from './model/layout.js';
-export { assemblePlan, type PlanRequest } from './engine/planner.js';
+export { assemblePlan, selectStories, packageDecisionsOf, type PlanRequest } from './engine/planner.js';
+export { measurePackageRemovals } from './project/package-removals.js';
+export type { Snapshot, StorySnapshot, PackageFootprint } from './model/snapshot.js';
+export { STEPS, stepFor, type PlannedAction, type ActionKind } from './steps/registry.js';
+export { defineStep, type StepDefinition, type RunContext, type PlanInput, type Check } from './steps/step.js';
 export type { RunOutcome, StoryOutcome, StepRecord, ExecEvent } from './engine/executor.js';
 export type { RunReport } from './report/run-report.js';
 export { BUILTIN_STORIES } from './stories/index.js';
