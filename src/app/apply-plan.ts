@@ -1,5 +1,5 @@
 import { LockedError } from '../model/errors.js';
-import type { Plan, Trigger } from '../model/types.js';
+import type { Plan } from '../model/types.js';
 import { readRunState } from '../engine/run-state.js';
 import { interruptedRuns } from '../engine/journal.js';
 import { executePlan, type ExecEvent, type RunOutcome } from '../engine/executor.js';
@@ -7,15 +7,9 @@ import { acquireLock } from '../engine/lock.js';
 import { stepFor } from '../steps/registry.js';
 import type { Project } from '../project/project.js';
 import type { RunReport } from '../report/run-report.js';
-import { runUnderLock } from './run-under-lock.js';
+import { runUnderLock, type RunRequest } from './run-under-lock.js';
 
-/** What every run records about how it was asked for. */
-export interface RunRequest {
-  continueOnError: boolean;
-  /** The command as typed, recorded in the report. */
-  command: string[];
-  trigger: Trigger;
-}
+export type { RunRequest } from './run-under-lock.js';
 
 /**
  * Applies a prepared plan (rollback or restore) under the project lock, journaling every step, then writes

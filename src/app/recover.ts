@@ -9,8 +9,7 @@ import { pickInterruptedRun, readRunState, wasReverting, type RunState, type Ste
 import { stepFor } from '../steps/registry.js';
 import type { Project } from '../project/project.js';
 import type { RunReport } from '../report/run-report.js';
-import type { RunRequest } from './apply-plan.js';
-import { runUnderLock } from './run-under-lock.js';
+import { runUnderLock, type RunRequest } from './run-under-lock.js';
 
 /**
  * `resume` / `abort` of an interrupted run, from its journal, under the lock: the run's leftovers (staging

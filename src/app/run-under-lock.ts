@@ -1,6 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import { ExitCode } from '../model/errors.js';
-import type { Plan } from '../model/types.js';
+import type { Plan, Trigger } from '../model/types.js';
 import { shellQuote } from '../util/format.js';
 import type { ExecEvent, RunOutcome } from '../engine/executor.js';
 import { Journal } from '../engine/journal.js';
@@ -11,7 +11,14 @@ import { audit, type AuditEvent } from '../report/audit-log.js';
 import type { RunReport } from '../report/run-report.js';
 import { openRunLog } from '../report/run-logger.js';
 import { reportFiles, writeReport } from '../report/write-report.js';
-import type { RunRequest } from './apply-plan.js';
+
+/** What every run records about how it was asked for. */
+export interface RunRequest {
+  continueOnError: boolean;
+  /** The command as typed, recorded in the report. */
+  command: string[];
+  trigger: Trigger;
+}
 
 /** Runs the plan's steps (a new run, a resume or an abort) with the run's environment and journal. */
 export type Execute = (env: RunEnvironment, journal: Journal, emit: (e: ExecEvent) => void) => Promise<RunOutcome>;
