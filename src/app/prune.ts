@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { acquireLock } from '../engine/lock.js';
-import { isInstalled } from '../engine/planner.js';
+import { isInstalled } from '../model/snapshot.js';
 import { gatherSnapshot, type Project } from '../project/project.js';
 import { LAYOUT } from '../model/layout.js';
 import { audit } from '../report/audit-log.js';

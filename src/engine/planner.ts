@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../model/errors.js';
 import type { FlagView, PackageDecision, Plan, Registry, Story, StoryPlan, Trigger } from '../model/types.js';
-import type { PackageFootprint, Snapshot } from '../model/snapshot.js';
+import { isInstalled, type PackageFootprint, type Snapshot } from '../model/snapshot.js';
 import { STEPS, stepFor, type PlannedAction } from '../steps/registry.js';
 import type { PlanInput } from '../steps/step.js';
 
@@ -83,11 +83,7 @@ export function transitiveDependencies(reg: Registry, flags: FlagView, story: St
   return reg.stories.filter((s) => out.has(s.id)).map((s) => s.id);
 }
 
-/** True when anything of the story is on disk or running. */
-export function isInstalled(snapshot: Snapshot, id: string): boolean {
-  const s = snapshot.stories.get(id);
-  return !!s && (s.paths.length > 0 || s.processes.length > 0 || s.containers.found.length > 0);
-}
+export { isInstalled } from '../model/snapshot.js';
 
 /** Parses `all`, `1.3` or `1.5,1.6,1.7` into known story ids; unknown ids are an input error. */
 export function parseIds(reg: Registry, snapshot: Snapshot, ids: string): string[] {

@@ -42,3 +42,12 @@ export interface PackageFootprint {
   /** Python: the project venv and each distribution removed from it with `pip uninstall`. */
   python: { venv: string; dists: Array<{ name: string; version: string; files: number }>; bytes: number } | null;
 }
+
+/**
+ * True when anything of the story is on disk or running. Here, with the data it reads, rather than in the
+ * planner: `status` and `prune` ask it too, and importing the planner would load every step module.
+ */
+export function isInstalled(snapshot: Snapshot, id: string): boolean {
+  const s = snapshot.stories.get(id);
+  return !!s && (s.paths.length > 0 || s.processes.length > 0 || s.containers.found.length > 0);
+}

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunReport } from './run-report.js';
-import { REPORTS_DIR } from './write-report.js';
+import { LAYOUT } from '../model/layout.js';
 import { interruptedRuns, readJournal } from '../engine/journal.js';
 import type { Plan } from '../model/types.js';
 
@@ -22,14 +22,14 @@ export interface HistoryEntry {
 export function readHistory(root: string): HistoryEntry[] {
   let names: string[];
   try {
-    names = readdirSync(path.join(root, REPORTS_DIR)).filter((n) => n.endsWith('.json')).sort();
+    names = readdirSync(path.join(root, LAYOUT.reports)).filter((n) => n.endsWith('.json')).sort();
   } catch {
     return [];
   }
   const out: HistoryEntry[] = [];
   for (const name of names) {
     try {
-      const r = JSON.parse(readFileSync(path.join(root, REPORTS_DIR, name), 'utf8')) as RunReport;
+      const r = JSON.parse(readFileSync(path.join(root, LAYOUT.reports, name), 'utf8')) as RunReport;
       out.push({
         runId: r.runId,
         operation: r.operation,
@@ -39,7 +39,7 @@ export function readHistory(root: string): HistoryEntry[] {
         status: r.status,
         startedAt: r.when.startedAt,
         durationMs: r.when.durationMs,
-        report: `${REPORTS_DIR}/${name}`,
+        report: `${LAYOUT.reports}/${name}`,
       });
     } catch {
       // A report someone edited by hand into invalid JSON is skipped rather than hiding all the others.

@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { LAYOUT } from '../model/layout.js';
 import type { RunReport } from './run-report.js';
 import { renderMarkdown } from './markdown.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** Where reports live, relative to the root. */
-export const REPORTS_DIR = 'rollback_reports';
+export const REPORTS_DIR = LAYOUT.reports;
 
 /** The report's file names for a run, relative to the root. */
 export function reportFiles(runId: string): RunReport['files'] {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { isInstalled } from '../../engine/planner.js';
+import { isInstalled } from '../../model/snapshot.js';
 import { gatherSnapshot, loadProject } from '../../project/project.js';
 import { interruptedRuns } from '../../engine/journal.js';
 import { liveHolder } from '../../engine/lock.js';

@@ -1,0 +1,32 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const bundle = path.resolve(import.meta.dirname, '../../../dist/bundle');
+
+/** The source folders (under dist/) of every module a bundle chunk loads statically, its imports included. */
+function foldersLoadedBy(...entries: string[]): Set<string> {
+  const seen = new Set<string>();
+  const walk = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(/^import[^'"]*['"](\.\/[^'"]+)['"]/gm)) walk(path.join(path.dirname(file), m[1] as string));
+  };
+  for (const e of entries) walk(path.join(bundle, e));
+  const folders = new Set<string>();
+  // esbuild marks each module it puts in a chunk with a `// dist/<folder>/<file>` line.
+  for (const f of seen) for (const m of readFileSync(f, 'utf8').matchAll(/^\/\/ dist\/([a-z-]+)\//gm)) folders.add(m[1] as string);
+  return folders;
+}
+
+describe('the bundled CLI', () => {
+  it('starts `status` without loading the step modules, the backup code or the run engine around them', () => {
+    // Start-up is what `status` costs at 3 a.m.; a report module that imported the step registry once pulled
+    // in every step and the whole backup code (the bench's start-up ratio went over its aim).
+    const status = readdirSync(bundle).find((f) => /^status-[A-Z0-9]+\.mjs$/.test(f));
+    expect(status).toBeDefined();
+    const folders = foldersLoadedBy('main.mjs', status as string);
+    expect(folders).toContain('project');
+    for (const heavy of ['steps', 'backup', 'packages', 'app']) expect(folders).not.toContain(heavy);
+  });
+});
