@@ -48,7 +48,7 @@ export class StoryContext {
     };
     const kind = this.story.actions[index]?.kind ?? '';
     const journal = journaled ? this.journal : null;
-    const ctx: RunContext = {
+    return {
       ...this.env,
       results,
       checkpoint: journal ? (detail) => journal.write({ event: 'progress', story: this.story.id, kind, step: index, detail }) : () => undefined,
@@ -56,11 +56,11 @@ export class StoryContext {
         const checks: Check[] = [];
         for (const f of before()) {
           const step = stepFor(f.action);
-          if (step.verify) checks.push(...(await step.verify(ctx, this.story, f.action, f.result)));
+          // Each step verifies itself in its own context: it sees the results it saw when it ran.
+          if (step.verify) checks.push(...(await step.verify(this.at(f.index, false), this.story, f.action, f.result)));
         }
         return checks;
       },
     };
-    return ctx;
   }
 }
