@@ -1,5 +1,5 @@
 import type { PlannedStep, StoryPlan } from '../model/types.js';
-import type { Check, RunContext, RunEnvironment, StepRef, StepResults } from '../steps/step.js';
+import type { BackupInputs, Check, RunContext, RunEnvironment, StepRef, StepResults } from '../steps/step.js';
 import { stepFor } from '../steps/registry.js';
 import type { Journal } from './journal.js';
 
@@ -48,7 +48,7 @@ export class StoryContext {
     };
     const kind = this.story.actions[index]?.kind ?? '';
     const journal = journaled ? this.journal : null;
-    return {
+    const ctx: RunContext = {
       ...this.env,
       results,
       checkpoint: journal ? (detail) => journal.write({ event: 'progress', story: this.story.id, kind, step: index, detail }) : () => undefined,
@@ -61,6 +61,12 @@ export class StoryContext {
         }
         return checks;
       },
+      backupInputsOfLaterSteps: () =>
+        this.story.actions.flatMap((a, j): BackupInputs[] => {
+          const inputs = j > index ? stepFor(a).backupInputs?.(ctx, a) : undefined;
+          return inputs ? [inputs] : [];
+        }),
     };
+    return ctx;
   }
 }

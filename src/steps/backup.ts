@@ -1,17 +1,10 @@
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { actionsOf, defineStep, type RunContext, type StepDefinition } from './step.js';
+import { defineStep, type BackupInputs, type RunContext, type SharedRemovals, type StepDefinition } from './step.js';
 import { disableFlag } from './disable-flag.js';
-import type { EditEnvAction, EditYamlAction } from './edit-shared-files.js';
-import type { PackagesAction } from './packages.js';
-import type { RemovePathsAction } from './remove-paths.js';
-import type { StoryPlan } from '../model/types.js';
 import { fmtBytes } from '../util/format.js';
 import { archiveFingerprint, createBackup, MANIFEST_FILE, readManifestHead, verifyBackup, type ManifestHead } from '../backup/index.js';
 import { BackupIntegrityError } from '../model/errors.js';
-import { removeEnvEntries, removeYamlKeys, type EnvRemovalRecord, type YamlRemovalRecord } from '../edits/index.js';
-import { planNpmRemoval, type NpmRemovalPlan } from '../packages/npm-index.js';
-import { findDistribution, findVenv } from '../packages/python-index.js';
 import { parseFlags } from '../flags/index.js';
 import { LAYOUT } from '../model/layout.js';
 import { readTextOrNull } from '../util/paths.js';
@@ -27,18 +20,7 @@ export type BackupAction = {
 };
 type Backup = BackupAction;
 
-/**
- * What a story's rollback removes from files it shares with others, recorded in the backup's manifest
- * before any of it is edited, so that the backup alone can put it back.
- */
-export interface SharedRemovals {
-  env: EnvRemovalRecord | null;
-  yaml: YamlRemovalRecord[];
-  /** The npm removal planned against the files as they are now, and those files' text before the edit. */
-  npm: { plan: NpmRemovalPlan; packageJson: string | null; lockfile: string | null } | null;
-  /** Distributions to uninstall from the project's venv, and their files (all in the archive). */
-  python: { venv: string; dists: Array<{ name: string; version: string; files: string[] }> } | null;
-}
+export type { SharedRemovals } from './step.js';
 
 /** The verified backup a later step may rely on. */
 export interface BackupStepResult {
@@ -82,12 +64,10 @@ export const backup: StepDefinition<BackupAction, BackupStepResult> = defineStep
   backupOf: (a, r) => ({ id: a.backupId, path: a.destination, files: a.files, bytes: a.bytes, verified: r.verified === true }),
   fingerprint: (a) => ({ kind: a.kind, files: a.files, bytes: a.bytes }),
   async apply(ctx, story, a) {
-    const shared = sharedRemovals(ctx, story);
-    const paths = [
-      ...actionsOf<RemovePathsAction>(story, 'remove-paths').flatMap((r) => r.paths.map((p) => p.path)),
-      ...(shared.npm?.plan.paths ?? []),
-      ...(shared.python?.dists.flatMap((d) => d.files) ?? []),
-    ];
+    // Every later step says what it will remove; all of it goes into this backup first.
+    const inputs = ctx.backupInputsOfLaterSteps();
+    const shared = mergeShared(inputs);
+    const paths = inputs.flatMap((x) => x.paths ?? []);
     const res = await createBackup({
       root: ctx.root,
       paths: outermost(paths),
@@ -162,28 +142,15 @@ async function loadVerifiedBackup(ctx: RunContext, a: Backup): Promise<BackupSte
   };
 }
 
-/** Computed from the files as they are at this story's turn (earlier stories in the run may have changed them). */
-function sharedRemovals(ctx: RunContext, story: StoryPlan): SharedRemovals {
+/** The later steps' records of what they cut from shared files, as the manifest keeps them. */
+function mergeShared(inputs: readonly BackupInputs[]): SharedRemovals {
   const out: SharedRemovals = { env: null, yaml: [], npm: null, python: null };
-  for (const a of actionsOf<EditEnvAction>(story, 'edit-env')) out.env = removeEnvEntries(readTextOrNull(path.join(ctx.root, a.file)) ?? '', a.prefixes).record;
-  for (const a of actionsOf<EditYamlAction>(story, 'edit-yaml')) out.yaml.push(removeYamlKeys(readTextOrNull(path.join(ctx.root, a.file)) ?? '', a.file, a.keys).record);
-  for (const a of actionsOf<PackagesAction>(story, 'packages')) {
-    const npmNames = a.decisions.filter((d) => d.manager === 'npm' && d.action === 'remove').map((d) => d.name);
-    if (npmNames.length > 0) {
-      const plan = planNpmRemoval(ctx.root, npmNames);
-      if (plan.remove.length > 0) {
-        out.npm = { plan, packageJson: readTextOrNull(path.join(ctx.root, 'package.json')), lockfile: plan.sources.lockfile ? readTextOrNull(path.join(ctx.root, plan.sources.lockfile)) : null };
-      }
-    }
-    const pyNames = a.decisions.filter((d) => d.manager === 'python' && d.action === 'remove').map((d) => d.name);
-    const venv = pyNames.length > 0 ? findVenv(ctx.root, ctx.config.venv) : null;
-    if (venv) {
-      const dists = pyNames.flatMap((n) => {
-        const d = findDistribution(venv, n);
-        return d ? [{ name: d.name, version: d.version, files: d.files }] : [];
-      });
-      if (dists.length > 0) out.python = { venv: venv.rel, dists };
-    }
+  for (const { shared } of inputs) {
+    if (!shared) continue;
+    if (shared.env !== undefined) out.env = shared.env;
+    if (shared.yaml) out.yaml.push(...shared.yaml);
+    if (shared.npm !== undefined) out.npm = shared.npm;
+    if (shared.python !== undefined) out.python = shared.python;
   }
   return out;
 }

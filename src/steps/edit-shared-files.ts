@@ -3,8 +3,7 @@ import { defineStep, type StepDefinition } from './step.js';
 import { verifiedBackup } from './remove-paths.js';
 import { backup as backupStep } from './backup.js';
 import { StepFailedError } from '../model/errors.js';
-import { planEnvRemoval } from '../edits/index.js';
-import { removeEnvEntries, removeYamlKeys, restoreEnvEntries, restoreYamlKeys } from '../edits/index.js';
+import { planEnvRemoval, removeEnvEntries, removeYamlKeys, restoreEnvEntries, restoreYamlKeys } from '../edits/index.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { dirOf, readTextOrNull } from '../util/paths.js';
 
@@ -33,6 +32,7 @@ export const editEnv: StepDefinition<EditEnvAction, { removed: string[] }> = def
     return `.env: remove ${a.entries.map((e) => e.name).join(', ')}`;
   },
   render: (a) => [`${a.file}: remove ${a.entries.map((e) => `${e.name} (${lineSpan(e)})`).join(', ')}`],
+  backupInputs: (ctx, a) => ({ shared: { env: removeEnvEntries(read(ctx.root, a.file), a.prefixes).record } }),
   checks: (a) => [`${a.entries.length} .env variable(s) gone`],
   async verify(ctx, _story, a) {
     const left = planEnvRemoval(readTextOrNull(path.join(ctx.root, a.file)) ?? '', a.prefixes).lines.map((l) => l.name);
@@ -78,6 +78,7 @@ export const editYaml: StepDefinition<EditYamlAction, { removed: string[] }> = d
     return `${a.file}: remove ${a.keys.map((k) => k.join('.')).join(', ')}`;
   },
   render: (a) => [`${a.file}: remove keys ${a.keys.map((k) => k.join('.')).join(', ')}`],
+  backupInputs: (ctx, a) => ({ shared: { yaml: [removeYamlKeys(read(ctx.root, a.file), a.file, a.keys).record] } }),
   report: (a) => [`Removed from \`${a.file}\` (the text is in the backup's manifest):`, ...a.keys.map((k) => `- \`${k.join('.')}\``), ''],
   writesIn: (a) => [dirOf(a.file)],
   async apply(ctx, _story, a) {

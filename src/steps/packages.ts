@@ -1,14 +1,15 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { defineStep, type Check, type RunContext, type StepDefinition } from './step.js';
+import { defineStep, type BackupInputs, type Check, type RunContext, type StepDefinition } from './step.js';
 import { removeBackedUp, restoreFrom, verifiedBackup } from './remove-paths.js';
 import { backup as backupStep } from './backup.js';
 import { StepFailedError, messageOf } from '../model/errors.js';
 import type { PackageDecision } from '../model/types.js';
 import type { PackageFootprint } from '../model/snapshot.js';
 import { fmtBytes } from '../util/format.js';
+import { readTextOrNull } from '../util/paths.js';
 import { npmPresent } from '../project/inspect.js';
-import { applyNpmRemoval, revertNpmRemoval, type NpmRemovalRecord } from '../packages/npm-index.js';
+import { applyNpmRemoval, planNpmRemoval, revertNpmRemoval, type NpmRemovalRecord } from '../packages/npm-index.js';
 import { findDistribution, findVenv, uninstallDistributions } from '../packages/python-index.js';
 
 /** Plan of the package step: each package's decision, and what removing the removed ones takes along. */
@@ -49,6 +50,31 @@ export const packages: StepDefinition<PackagesAction, PackagesResult> = defineSt
             ? [`python: pip uninstall in ${a.python.venv}: ${a.python.dists.map((d) => `${d.name} ${d.version} (${d.files} files)`).join(', ')}, ${fmtBytes(a.python.bytes)} backed up first`]
             : []),
         ],
+  backupInputs(ctx, a) {
+    const inputs: BackupInputs = { paths: [], shared: {} };
+    const npmNames = removed(a, 'npm');
+    if (npmNames.length > 0) {
+      const plan = planNpmRemoval(ctx.root, npmNames);
+      if (plan.remove.length > 0) {
+        const read = (rel: string): string | null => readTextOrNull(path.join(ctx.root, rel));
+        inputs.shared = { ...inputs.shared, npm: { plan, packageJson: read('package.json'), lockfile: plan.sources.lockfile ? read(plan.sources.lockfile) : null } };
+        inputs.paths?.push(...plan.paths);
+      }
+    }
+    const pyNames = removed(a, 'python');
+    const venv = pyNames.length > 0 ? findVenv(ctx.root, ctx.config.venv) : null;
+    if (venv) {
+      const dists = pyNames.flatMap((n) => {
+        const d = findDistribution(venv, n);
+        return d ? [{ name: d.name, version: d.version, files: d.files }] : [];
+      });
+      if (dists.length > 0) {
+        inputs.shared = { ...inputs.shared, python: { venv: venv.rel, dists } };
+        inputs.paths?.push(...dists.flatMap((d) => d.files));
+      }
+    }
+    return inputs;
+  },
   async verify(ctx, _story, a) {
     const checks: Check[] = [];
     const npmGone = removed(a, 'npm');

@@ -23,6 +23,7 @@ export const removePaths: StepDefinition<RemovePathsAction, { removed: string[] 
     ...(verbose ? a.paths : a.paths.slice(0, 12)).map((p) => `${p.path}${p.kind === 'dir' ? '/' : ''}  (${p.category}, ${p.files} files, ${fmtBytes(p.bytes)})`),
     ...(!verbose && a.paths.length > 12 ? [`… and ${a.paths.length - 12} more (--verbose lists all)`] : []),
   ],
+  backupInputs: (_ctx, a) => ({ paths: a.paths.map((p) => p.path) }),
   checks: (a) => [`${a.paths.length} path(s) gone`],
   async verify(ctx, _story, a) {
     const left = a.paths.filter((p) => existsNoFollow(path.join(ctx.root, p.path)));

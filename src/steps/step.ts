@@ -1,6 +1,8 @@
 export type { Log } from '../model/log.js';
 import type { FlagView, PackageDecision, Plan, PlannedStep, ServiceSpec, Story, StoryPlan } from '../model/types.js';
 import type { PackageFootprint, StorySnapshot } from '../model/snapshot.js';
+import type { EnvRemovalRecord, YamlRemovalRecord } from '../edits/index.js';
+import type { NpmRemovalPlan } from '../packages/npm-index.js';
 import type { Log } from '../model/log.js';
 import type { RollbackConfig } from '../config/rollback-config.js';
 
@@ -37,6 +39,8 @@ export interface RunContext {
   results: StepResults;
   /** Every finished step of the running story verifies its own effect (its `verify`), in plan order. */
   verifyFinished(): Promise<Check[]>;
+  /** What the story's steps after the running one will remove (each step's `backupInputs`), in plan order. */
+  backupInputsOfLaterSteps(): BackupInputs[];
   /**
    * Journals what the running step is about to do, before it does it (fsynced), so that after a crash its
    * `salvage` knows what its partial work may be. Only steps whose own effects cannot be read from the
@@ -46,7 +50,29 @@ export interface RunContext {
 }
 
 /** What a run gives every step; the engine adds, per step, its results, verification and checkpoints. */
-export type RunEnvironment = Omit<RunContext, 'results' | 'verifyFinished' | 'checkpoint'>;
+export type RunEnvironment = Omit<RunContext, 'results' | 'verifyFinished' | 'backupInputsOfLaterSteps' | 'checkpoint'>;
+
+/**
+ * What a story's rollback removes from files it shares with others, recorded in the backup's manifest
+ * before any of it is edited, so that the backup alone can put it back.
+ */
+export interface SharedRemovals {
+  env: EnvRemovalRecord | null;
+  yaml: YamlRemovalRecord[];
+  /** The npm removal planned against the files as they are now, and those files' text before the edit. */
+  npm: { plan: NpmRemovalPlan; packageJson: string | null; lockfile: string | null } | null;
+  /** Distributions to uninstall from the project's venv, and their files (all in the archive). */
+  python: { venv: string; dists: Array<{ name: string; version: string; files: string[] }> } | null;
+}
+
+/**
+ * What a step's removal needs in the backup taken before it: the paths (relative to the root) it will
+ * delete, and what it will cut from shared files. Read at the backup's turn, from the files as they are then.
+ */
+export interface BackupInputs {
+  paths?: string[];
+  shared?: Partial<SharedRemovals>;
+}
 
 /** One check a step makes of its own effect after the story's steps ran, and what was observed. */
 export interface Check {
@@ -128,6 +154,11 @@ export interface StepDefinition<A extends PlannedStep, R> {
   verify?(ctx: RunContext, story: StoryPlan, action: A, result: R): Promise<Check[]>;
   /** Its section of the Markdown report; `result` is undefined when the step did not finish. */
   report?(action: A, result: R | undefined): string[];
+  /**
+   * What this step will delete or cut, for the backup that runs before it: everything a rollback removes
+   * sits in a verified backup first, whichever step removes it. Absent: the step removes nothing.
+   */
+  backupInputs?(ctx: RunContext, action: A): BackupInputs;
   /** The backup this step made or restored from, for the story's outcome. */
   backupOf?(action: A, result: R): BackupSummary;
   /** Audit events for a finished step (not for one finished before an interruption). */
