@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { listPids, readStat } from '../../../src/services/proc-info.js';
 
 /**
- * The service stand-in. Flags: `--ignore-term` ignores SIGTERM; `--grandchild` spawns a child of its
+ * The service stand-in. Flags: `--ignore-term` ignores SIGTERM (printing `{ term: pid }`); `--grandchild` spawns a child of its
  * own (same group) and prints its pid; `--listen` listens on 127.0.0.1:0 and prints the port.
  * CommonJS on purpose, so it runs the same wherever the temp dir is.
  */
@@ -19,7 +19,8 @@ const { spawn } = require('node:child_process');
 const net = require('node:net');
 const args = process.argv.slice(2);
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
-if (args.includes('--ignore-term')) process.on('SIGTERM', () => {});
+// Says that it got SIGTERM (and goes on), so a test can tell the order of signals without a clock.
+if (args.includes('--ignore-term')) process.on('SIGTERM', () => out({ term: process.pid }));
 if (args.includes('--grandchild')) {
   const gc = spawn(process.execPath, [__filename, 'worker'], { stdio: 'ignore' });
   out({ grandchild: gc.pid });

@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FoundProcess, ServiceSpec } from '../../../src/model/types.js';
@@ -33,7 +34,6 @@ describe('stopProcesses', () => {
     const [outcome] = await stopProcesses(found, { timeoutMs: 5000 });
     expect(outcome).toMatchObject({ pid: mine.pid, service: 'data-service', signal: 'SIGTERM', gone: true });
     expect(outcome?.exitedAfterMs).toBeGreaterThanOrEqual(0);
-    expect(outcome?.exitedAfterMs).toBeLessThan(5000);
     expect((await mine.exited).signal).toBe('SIGTERM');
     expect(await verifyGone(found)).toEqual([]);
     await expectAlive(twin);
@@ -51,10 +51,10 @@ describe('stopProcesses', () => {
 
   it('takes the per-service timeout over the default', async () => {
     const { found } = await scenario(['--ignore-term']);
-    const t0 = performance.now();
-    const [outcome] = await stopProcesses(found, { timeoutMs: 30_000, timeoutMsByService: { 'data-service': 200 } });
+    // The default would outlast the test's own time-out: only the per-service one can end this in time.
+    const [outcome] = await stopProcesses(found, { timeoutMs: 3_600_000, timeoutMsByService: { 'data-service': 200 } });
     expect(outcome?.signal).toBe('SIGKILL');
-    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(outcome?.note).toMatch(/still running 200 ms after SIGTERM/);
   });
 
   it('stops the whole process group the service leads, grandchild included', async () => {
@@ -110,12 +110,19 @@ describe('stopProcesses', () => {
     const b = await startNode('tools/cli.js', ['start-data-service', '--ignore-term', 'b'], t.root);
     const { found } = await discoverServices(t.root, [spec]);
     expect(found.map((f) => f.pid).sort()).toEqual([a.pid, b.pid].sort());
-    const t0 = performance.now();
+    // The order of events, not a clock: one after the other, a's SIGKILL would come before b's SIGTERM.
+    const events: string[] = [];
+    for (const [name, c] of [['a', a], ['b', b]] as const) {
+      createInterface({ input: c.proc.stdout! }).on('line', (line) => {
+        if ((JSON.parse(line) as { term?: number }).term !== undefined) events.push(`term ${name}`);
+      });
+      void c.exited.then(() => events.push(`exit ${name}`));
+    }
     const outcomes = await stopProcesses(found, { timeoutMs: 600 });
-    const elapsed = performance.now() - t0;
+    await Promise.all([a.exited, b.exited]);
     expect(outcomes.map((o) => o.signal)).toEqual(['SIGKILL', 'SIGKILL']);
-    expect(elapsed).toBeGreaterThanOrEqual(600);
-    expect(elapsed).toBeLessThan(1200); // one after the other would take at least 2 × 600
+    const firstExit = events.findIndex((e) => e.startsWith('exit'));
+    expect(events.slice(0, firstExit).sort()).toEqual(['term a', 'term b']);
   });
 });
 
