@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RollbackError, InvalidInputError, messageOf } from '../model/errors.js';
 import type { GlobalOptions } from './global-options.js';
@@ -13,6 +14,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--root <dir>', 'project root (default: $ROLLBACK_ROOT or the current directory)')
     .option('--json', 'print one JSON document on stdout and nothing else there')
     .option('--verbose', 'more detail on stderr')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   let exitCode: number = ExitCode.ok;
@@ -104,9 +106,22 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** This package's version, from its package.json (two folders up from the source, the build and the bundle alike). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 function reportError(err: unknown, json: boolean): number {
   if (err instanceof CommanderError) {
-    // --help and --version end through here too, with code 0.
+    // --help and --version end through here too, with code 0. Commander has said what was wrong on stderr;
+    // with --json, stdout still gets its one document.
+    if (err.exitCode !== 0 && json) {
+      process.stdout.write(`${JSON.stringify({ error: { code: 'E_USAGE', message: err.message.replace(/^error: /, ''), exitCode: ExitCode.invalid } })}\n`);
+    }
     return err.exitCode === 0 ? ExitCode.ok : ExitCode.invalid;
   }
   const code = err instanceof RollbackError ? err.exitCode : ExitCode.failedReverted;

@@ -87,10 +87,18 @@ export { isInstalled } from '../model/snapshot.js';
 
 /** Parses `all`, `1.3` or `1.5,1.6,1.7` into known story ids; unknown ids are an input error. */
 export function parseIds(reg: Registry, snapshot: Snapshot, ids: string): string[] {
-  const trimmed = ids.trim();
-  if (trimmed === 'all') return reg.stories.filter((s) => isInstalled(snapshot, s.id)).map((s) => s.id);
-  const list = trimmed.split(',').map((x) => x.trim()).filter((x) => x !== '');
-  if (list.length === 0) throw new InvalidInputError('no story given: use a story id such as 1.3, a list such as 1.5,1.6,1.7, or all');
+  if (ids === 'all') return reg.stories.filter((s) => isInstalled(snapshot, s.id)).map((s) => s.id);
+  if (ids.trim() === '') throw new InvalidInputError('no story given: use a story id such as 1.3, a list such as 1.5,1.6,1.7, or all');
+  const list = ids.split(',');
+  // A typo in a list of what to remove is not something to guess about: an empty entry or one with spaces
+  // around it is refused, so `1.8,,1.7` or `" 1.8"` never runs as if it had been written right.
+  const malformed = list.filter((x) => x === '' || x !== x.trim());
+  if (malformed.length > 0) {
+    throw new InvalidInputError(
+      `"${ids}" is not a story list: ${malformed.includes('') ? 'it has an empty entry' : `${malformed.map((m) => JSON.stringify(m)).join(', ')} has spaces`}; write ids separated by commas only, such as 1.5,1.6,1.7`,
+      { code: 'E_UNKNOWN_STORY' },
+    );
+  }
   const unknown = list.filter((x) => !reg.byId.has(x));
   if (unknown.length > 0) {
     throw new InvalidInputError(
