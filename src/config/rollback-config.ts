@@ -29,8 +29,10 @@ export interface RollbackConfig {
   /** Story id ► additions (built-in) or a whole story (user's own). */
   stories: Map<string, { override: StoryOverride; keyPath: string }>;
   backups: { keep: number; compression: 'none' | 'gzip'; gzipLevel: number };
-  /** The project's own virtual environment, relative to the root. */
+  /** The project's own virtual environment, relative to the root (absolute as written until the project is loaded). */
   venv: string;
+  /** Where `venv:` was written, when it was: a venv the file names must exist (the default may not). */
+  venvAt: { line: number; column: number } | null;
   /** Where the file was read from (display path), or null when there is none. */
   source: string | null;
 }
@@ -39,6 +41,7 @@ export interface RollbackConfig {
 export const DEFAULT_CONFIG: Omit<RollbackConfig, 'source' | 'stories'> = {
   backups: { keep: 5, compression: 'none', gzipLevel: 1 },
   venv: '.venv',
+  venvAt: null,
 };
 
 const LIST_FIELDS = ['dependsOn', 'code', 'config', 'tests', 'docs', 'data', 'caches', 'npm', 'python', 'npmUses', 'pythonUses', 'envPrefixes'] as const;
@@ -120,6 +123,8 @@ export function parseRollbackConfig(text: string, file: string): RollbackConfig 
     } else if (key === 'venv') {
       if (!isScalar(value) || typeof value.value !== 'string') fail(value, 'venv', 'must be a path relative to the root');
       config.venv = String((value as import('yaml').Scalar).value);
+      const pos = value?.range ? lc.linePos(value.range[0]) : undefined;
+      config.venvAt = pos ? { line: pos.line, column: pos.col } : null;
     } else {
       fail(pair.key as YamlNode, key, 'is not a known key (stories, backups, venv)');
     }

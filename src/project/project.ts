@@ -1,15 +1,16 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { diskAvailable, inspectPaths, npmPresent, pythonPresent, type Snapshot, type StorySnapshot } from './inspect.js';
 import { buildRegistry, type Registry } from '../stories/registry.js';
 import { loadRollbackConfig, type RollbackConfig } from '../config/rollback-config.js';
+import { InvalidInputError } from '../model/errors.js';
 import { loadFlags, type FlagsDoc } from '../flags/index.js';
 import { BUILTIN_STORIES } from '../stories/index.js';
 import { planEnvRemoval } from '../edits/env-file.js';
 import { parseDocument } from 'yaml';
 import type { Story } from '../model/types.js';
 import { LAYOUT } from '../model/layout.js';
-import { readTextOrNull, realDirectory, resolveInsideRoot } from '../util/paths.js';
+import { isInside, readTextOrNull, realDirectory, resolveInsideRoot } from '../util/paths.js';
 
 /** A project root with its validated configuration: everything read, nothing changed. */
 export interface Project {
@@ -30,7 +31,42 @@ export async function loadProject(rootArg: string): Promise<Project> {
     loadRollbackConfig(path.join(root, LAYOUT.config), LAYOUT.config),
   ]);
   const registry = buildRegistry(BUILTIN_STORIES, config);
-  return { root, config, flags, registry, stateDir: path.join(root, LAYOUT.state), flagsAbs };
+  return { root, config: { ...config, venv: configuredVenv(root, config) }, flags, registry, stateDir: path.join(root, LAYOUT.state), flagsAbs };
+}
+
+/**
+ * The venv `config/rollback.yaml` names, relative to the root. An absolute path inside the root is
+ * accepted; one outside it, or a venv the file names that is not there, is an input error naming the file,
+ * line and key: with a wrong venv the Python packages would be called absent and silently left installed.
+ * Without `venv:` the default `.venv` may be missing (the project has no venv).
+ */
+function configuredVenv(root: string, config: RollbackConfig): string {
+  if (config.venvAt === null) return config.venv;
+  const file = config.source ?? LAYOUT.config;
+  const at = { file, keyPath: 'venv', line: config.venvAt.line, column: config.venvAt.column };
+  const where = `${file}:${at.line}:${at.column}: venv`;
+  let rel = config.venv;
+  if (path.isAbsolute(rel)) {
+    const real = realpathLoose(rel);
+    if (!isInside(root, real)) {
+      throw new InvalidInputError(`${where} "${config.venv}" is outside the project root ${root}; the venv must be the project's own`, { ...at, code: 'E_PATH_ESCAPE' });
+    }
+    rel = path.relative(root, real).split(path.sep).join('/') || '.';
+  }
+  if (!existsSync(path.join(root, rel, 'pyvenv.cfg'))) {
+    throw new InvalidInputError(`${where} "${config.venv}" is not a Python virtual environment (no ${rel === '.' ? '' : `${rel}/`}pyvenv.cfg)`, { ...at, code: 'E_NO_VENV' });
+  }
+  return rel;
+}
+
+/** The real path of `abs`, or of its nearest existing ancestor with the rest appended (for a path not there). */
+function realpathLoose(abs: string): string {
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(realpathLoose(parent), path.basename(abs));
+  }
 }
 
 /**
