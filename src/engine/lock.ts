@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { LockedError } from '../model/errors.js';
@@ -37,7 +37,7 @@ export function acquireLock(stateDir: string, runId: string): HeldLock {
   const file = path.join(stateDir, 'lock');
   const me: LockHolder = { pid: process.pid, host: hostname(), runId, startedAt: new Date().toISOString() };
   let tookOver: HeldLock['tookOver'] = null;
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o600);
       writeSync(fd, JSON.stringify(me));
@@ -47,13 +47,17 @@ export function acquireLock(stateDir: string, runId: string): HeldLock {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const holder = readHolder(file);
+    const seen = observe(file);
+    if (seen === null) continue; // released meanwhile: try to create it again
+    const { holder, ino } = seen;
     // An unreadable lock older than a few seconds is a crash between create and write, not a live holder.
     const torn = holder === null && Date.now() - mtimeOf(file) > 5000;
     if (torn || (holder && holder.host === me.host && !alive(holder.pid))) {
-      tookOver = holder ?? 'torn lock file';
-      rmSync(file, { force: true });
-      continue;
+      const taken = takeOver(file, ino);
+      if (taken === 'took') tookOver = holder ?? 'torn lock file';
+      if (taken !== 'busy') continue;
+      const h = holder ?? { pid: 0, host: '?', runId: '?', startedAt: '?' };
+      throw new LockedError(`another run is taking over the lock of run ${h.runId} (pid ${h.pid}, no longer alive); try again`, h);
     }
     const h = holder ?? { pid: 0, host: '?', runId: '?', startedAt: '?' };
     throw new LockedError(
@@ -62,6 +66,72 @@ export function acquireLock(stateDir: string, runId: string): HeldLock {
     );
   }
   throw new LockedError('could not take the lock', { pid: 0, host: '?', runId: '?', startedAt: '?' });
+}
+
+/** How long a take-over token may stand before it counts as left by a process that died taking over. */
+const TAKEOVER_STALE_MS = 10_000;
+
+/** The lock file's holder and inode, read through one descriptor so that both are of the same file. */
+function observe(file: string): { holder: LockHolder | null; ino: number } | null {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    const ino = fstatSync(fd).ino;
+    let holder: LockHolder | null;
+    try {
+      holder = JSON.parse(readFileSync(fd, 'utf8')) as LockHolder;
+    } catch {
+      holder = null;
+    }
+    return { holder, ino };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Removes a dead run's lock file so that exactly one of the processes that found it dead may take the
+ * lock. Deleting and re-creating is not enough: two processes that both saw the dead holder would each
+ * delete the other's fresh lock and both proceed. So the remover first makes a hard link of the lock file
+ * (`lock.takeover`): link() is exclusive, so one process wins it, and the link's inode tells whether what
+ * it linked is still the dead run's file (and not a live run's fresh lock). Only then is the lock file
+ * unlinked; the winner then creates its lock like anyone else, and if another process was quicker, it
+ * holds the lock and the winner is refused. A token left by a process that died taking over is removed
+ * once it is older than TAKEOVER_STALE_MS (link() stamps the inode's ctime).
+ */
+function takeOver(file: string, deadIno: number): 'took' | 'busy' | 'changed' {
+  const token = `${file}.takeover`;
+  try {
+    linkSync(file, token);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'changed';
+    if (code !== 'EEXIST') throw err;
+    // Only a token that is there and old: one that just went may already be another process's new one.
+    const ctime = ctimeOf(token);
+    if (ctime !== null && Date.now() - ctime > TAKEOVER_STALE_MS) rmSync(token, { force: true });
+    return 'busy';
+  }
+  try {
+    if (statSync(token).ino !== deadIno) return 'changed';
+    unlinkSync(file);
+    return 'took';
+  } finally {
+    rmSync(token, { force: true });
+  }
+}
+
+function ctimeOf(file: string): number | null {
+  try {
+    return statSync(file).ctimeMs;
+  } catch {
+    return null;
+  }
 }
 
 function mtimeOf(file: string): number {
