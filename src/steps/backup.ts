@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { defineStep, type BackupInputs, type RunContext, type SharedRemovals, type StepDefinition } from './step.js';
 import { disableFlag } from './disable-flag.js';
-import { fmtBytes } from '../util/format.js';
+import { count, fmtBytes } from '../util/format.js';
 import { archiveFingerprint, createBackup, MANIFEST_FILE, readManifestHead, verifyBackup, type ManifestHead } from '../backup/index.js';
 import { BackupIntegrityError } from '../model/errors.js';
 import { parseFlags } from '../flags/index.js';
@@ -60,7 +60,7 @@ export const backup: StepDefinition<BackupAction, BackupStepResult> = defineStep
   describe(a) {
     return `backup: ${a.files} file(s), ${a.bytes} bytes -> ${a.destination}/`;
   },
-  render: (a) => [`back up ${a.files} files, ${fmtBytes(a.bytes)} -> ${a.destination}/ (re-read and verified before any removal)`],
+  render: (a) => [`back up ${count(a.files, 'file')}, ${fmtBytes(a.bytes)} -> ${a.destination}/ (re-read and verified before any removal)`],
   backupOf: (a, r) => ({ id: a.backupId, path: a.destination, files: a.files, bytes: a.bytes, verified: r.verified === true }),
   fingerprint: (a) => ({ kind: a.kind, files: a.files, bytes: a.bytes }),
   async apply(ctx, story, a) {

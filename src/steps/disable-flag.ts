@@ -1,6 +1,7 @@
 import type { FlagChange, FlagView } from '../model/types.js';
 import { isEffective, loadFlags } from '../flags/index.js';
 import { flagStep, type FlagStepResult } from './write-flag-changes.js';
+import { count } from '../util/format.js';
 
 /** Plan of the flag step of a rollback: the story's flag off, and the enabled flags that depend on it. */
 export type DisableFlagAction = { kind: 'disable-flag'; changes: FlagChange[]; file: string };
@@ -16,7 +17,10 @@ export const disableFlag = flagStep<DisableFlagAction>({
     a.changes.length === 0
       ? `flags: nothing to change in ${a.file}`
       : `flags: ${a.changes.map((c) => `${c.feature} ${c.from} -> ${c.to}`).join(', ')} in ${a.file}`,
-  render: (a) => [`flags in ${a.file}: ${a.changes.length === 0 ? 'already off' : ''}`, ...a.changes.map((c) => `${c.feature}: ${c.from} -> ${c.to}  (${c.why})`)],
+  render: (a) => [
+    `flags in ${a.file}: ${a.changes.length === 0 ? 'already off' : `turn off ${count(a.changes.length, 'flag')}`}`,
+    ...a.changes.map((c) => `${c.feature}: ${c.from} -> ${c.to}  (${c.why})`),
+  ],
   // Re-read at apply time: a flag someone already turned off needs no change (and no undo).
   pick: (doc, a) => a.changes.filter((c) => doc.features.get(c.feature)?.enabled === c.from),
   checks: (_a, story) => [`flag ${story.feature} effectively off`],

@@ -6,7 +6,7 @@ import { backup as backupStep } from './backup.js';
 import { StepFailedError, messageOf } from '../model/errors.js';
 import type { PackageDecision } from '../model/types.js';
 import type { PackageFootprint } from '../model/snapshot.js';
-import { fmtBytes } from '../util/format.js';
+import { count, fmtBytes } from '../util/format.js';
 import { readTextOrNull } from '../util/paths.js';
 import { npmPresent } from '../project/inspect.js';
 import { applyNpmRemoval, planNpmRemoval, revertNpmRemoval, type NpmRemovalRecord } from '../packages/npm-index.js';
@@ -45,9 +45,15 @@ export const packages: StepDefinition<PackagesAction, PackagesResult> = defineSt
       : [
           'packages:',
           ...a.decisions.map((d) => `${d.manager} ${d.name}: ${d.action}${d.reason ? ` — ${d.reason}` : ''}`),
-          ...(a.npm ? [`npm: ${a.npm.paths.length} node_modules path(s), ${fmtBytes(a.npm.bytes)} (backed up, then removed; package.json and lockfile edited)`] : []),
+          ...(a.npm
+            ? [
+                a.npm.paths.length === 0
+                  ? 'npm: package.json and lockfile entries only (no node_modules folder to remove)'
+                  : `npm: ${count(a.npm.paths.length, 'node_modules path')}, ${fmtBytes(a.npm.bytes)} (backed up, then removed; package.json and lockfile edited)`,
+              ]
+            : []),
           ...(a.python
-            ? [`python: pip uninstall in ${a.python.venv}: ${a.python.dists.map((d) => `${d.name} ${d.version} (${d.files} files)`).join(', ')}, ${fmtBytes(a.python.bytes)} backed up first`]
+            ? [`python: pip uninstall in ${a.python.venv}: ${a.python.dists.map((d) => `${d.name} ${d.version} (${count(d.files, 'file')})`).join(', ')}, ${fmtBytes(a.python.bytes)} backed up first`]
             : []),
         ],
   backupInputs(ctx, a) {

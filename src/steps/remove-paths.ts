@@ -4,7 +4,7 @@ import { defineStep, type RunContext, type StepDefinition } from './step.js';
 import { backup as backupStep, type BackupStepResult } from './backup.js';
 import { messageOf, RevertFailedError, StepFailedError } from '../model/errors.js';
 import type { PlannedPath } from '../model/types.js';
-import { fmtBytes } from '../util/format.js';
+import { count, fmtBytes } from '../util/format.js';
 import { compareTreePaths, extractBackup, ManifestFile, type ManifestEntry } from '../backup/index.js';
 import { existsNoFollow, resolveInsideRoot } from '../util/paths.js';
 
@@ -19,8 +19,8 @@ export const removePaths: StepDefinition<RemovePathsAction, { removed: string[] 
     return `remove: ${a.paths.length} path(s), ${a.files} file(s), ${a.bytes} bytes`;
   },
   render: (a, { verbose }) => [
-    `remove ${a.paths.length} paths, ${a.files} files, ${fmtBytes(a.bytes)}:`,
-    ...(verbose ? a.paths : a.paths.slice(0, 12)).map((p) => `${p.path}${p.kind === 'dir' ? '/' : ''}  (${p.category}, ${p.files} files, ${fmtBytes(p.bytes)})`),
+    `remove ${count(a.paths.length, 'path')}, ${count(a.files, 'file')}, ${fmtBytes(a.bytes)}:`,
+    ...(verbose ? a.paths : a.paths.slice(0, 12)).map((p) => `${p.path}${p.kind === 'dir' ? '/' : ''}  (${p.category}, ${count(p.files, 'file')}, ${fmtBytes(p.bytes)})`),
     ...(!verbose && a.paths.length > 12 ? [`… and ${a.paths.length - 12} more (--verbose lists all)`] : []),
   ],
   backupInputs: (_ctx, a) => ({ paths: a.paths.map((p) => p.path) }),

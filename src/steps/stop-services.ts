@@ -1,3 +1,4 @@
+import { count } from '../util/format.js';
 import { defineStep, type StepDefinition } from './step.js';
 import { StepFailedError } from '../model/errors.js';
 import type { FoundProcess } from '../model/types.js';
@@ -33,7 +34,7 @@ export const stopServices: StepDefinition<StopServicesAction, StopServicesResult
     return all.length === 0 ? 'services: none running' : `services: stop ${all.join(', ')}`;
   },
   render: (a, { verbose }) => [
-    `stop services: ${a.processes.length === 0 ? 'none running' : ''}`,
+    `stop services: ${a.processes.length === 0 && (a.containers ?? []).length === 0 ? 'none running' : [a.processes.length > 0 ? count(a.processes.length, 'process', 'processes') : '', (a.containers ?? []).length > 0 ? count((a.containers ?? []).length, 'container') : ''].filter(Boolean).join(', ')}`,
     ...a.processes.map((p) => `pid ${p.pid}${p.port ? ` port ${p.port}` : ''} ${p.service}: ${p.cmdline}  [${p.evidence}]`),
     ...(verbose && a.notFound.length > 0 ? [`not running: ${a.notFound.join(', ')}`] : []),
   ],

@@ -13,3 +13,8 @@ export function fmtBytes(n: number): string {
 export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
+
+/** `1 file`, `2 files`: a count with its noun, for what people read (the plan, the report). */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
