@@ -50,6 +50,7 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
   if (unsafe.length > 0) {
     throw new InvalidInputError(`restore of ${story.id} refused: ${unsafe.map((c) => `${c.path} ${c.reason}`).join('; ')}`, { code: 'E_PATH_ESCAPE' });
   }
+  const onDisk = inspectPaths(project.root, story);
   const flagChanges = Array.isArray(manifest.meta.flagChanges) ? (manifest.meta.flagChanges as FlagChange[]) : [];
   const missingDeps = transitiveDependencies(project.registry, project.flags, story).filter(
     (dep) => inspectPaths(project.root, project.registry.byId.get(dep) as Story).paths.length === 0,
@@ -72,7 +73,8 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
         feature: story.feature,
         title: story.title,
         installed: true,
-        presence: { present: 0, declared: count },
+        // As status counts it: the story's declared paths, and how many of them are on disk now.
+        presence: { present: onDisk.paths.length, declared: onDisk.declared },
         why: `restore from ${backupId}`,
         dependencies: [],
         actions: [

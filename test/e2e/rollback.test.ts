@@ -450,6 +450,8 @@ describe('restore', () => {
 
   it('refuses paths that exist again unless --force, and a tampered archive always', async () => {
     const sb = await sandbox({ only: ['1.8'] });
+    const status = await cliJson<{ stories: Array<{ id: string; footprint: { declared: number } }> }>(sb.root, ['status']);
+    const declared = status.json.stories.find((s) => s.id === '1.8')!.footprint.declared;
     const rb = await cliJson<RunJson>(sb.root, ['rollback', '1.8', '--force']);
     const backupDir = path.join(sb.root, rb.json.stories[0]!.backup!.path);
     const manifest = JSON.parse(readFileSync(path.join(backupDir, 'manifest.json'), 'utf8')) as { entries: Array<{ path: string; type: string }> };
@@ -464,6 +466,8 @@ describe('restore', () => {
     const dry = await cli(sb.root, ['restore', '1.8', '--dry-run']);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(`conflict: ${rel} exists again`);
+    // The story's declared paths, as status counts them (not the backup's entries), one of them back on disk.
+    expect(dry.stdout).toContain(`footprint present: 1 of ${declared} declared paths`);
     // A changed byte in the archive: verify fails, and restore writes nothing.
     rmSync(again);
     const archive = path.join(backupDir, 'archive.tar');
