@@ -1,4 +1,4 @@
-import { fmtBytes } from '../util/format.js';
+import { fmtBytes, oneLine } from '../util/format.js';
 import type { Plan, StoryPlan } from '../model/types.js';
 import { stepFor } from '../steps/registry.js';
 
@@ -6,7 +6,7 @@ import { stepFor } from '../steps/registry.js';
 export function renderPlan(plan: Plan, opts: { verbose: boolean; dryRun: boolean }): string {
   const out: string[] = [];
   out.push(`${opts.dryRun ? 'DRY RUN — nothing will be changed. ' : ''}Plan ${plan.runId} for ${plan.root}`);
-  if (plan.reason) out.push(`Reason: ${plan.reason}`);
+  if (plan.reason) out.push(`Reason: ${oneLine(plan.reason)}`);
   out.push(`Order: ${plan.stories.map((s) => s.id).join(' -> ') || '(nothing)'}`);
   out.push(`Backups need about ${fmtBytes(plan.disk.needed)}; ${fmtBytes(plan.disk.available)} free.`);
   for (const s of plan.stories) out.push('', ...renderStory(s, opts.verbose));

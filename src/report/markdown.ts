@@ -1,5 +1,5 @@
 import type { RunReport } from './run-report.js';
-import { fmtBytes, shellQuote } from '../util/format.js';
+import { fmtBytes, mdCode, mdInline, shellQuote } from '../util/format.js';
 import type { PlannedStep } from '../model/types.js';
 import { stepFor } from '../steps/registry.js';
 import type { StepRecord } from '../engine/executor.js';
@@ -9,16 +9,16 @@ export function renderMarkdown(r: RunReport): string {
   const out: string[] = [];
   out.push(`# ${r.operation === 'rollback' ? 'Rollback' : 'Restore'} ${r.runId}: ${r.status}`, '');
   out.push(`- **Stories:** ${r.stories.map((s) => `${s.id} (${s.feature}) ${s.status}`).join(', ') || 'none'}`);
-  out.push(`- **Why:** ${r.why.reason || '(no reason given)'} — trigger: ${r.why.trigger}`);
+  out.push(`- **Why:** ${r.why.reason ? mdInline(r.why.reason) : '(no reason given)'} — trigger: ${r.why.trigger}`);
   out.push(`- **Who:** ${r.who.user}@${r.who.host} (pid ${r.who.pid})`);
   out.push(`- **When:** ${r.when.startedAt} → ${r.when.finishedAt} (${(r.when.durationMs / 1000).toFixed(2)} s)`);
   out.push(`- **Root:** \`${r.root}\``);
-  out.push(`- **Command:** \`rollback-manager ${r.command.map(shellQuote).join(' ')}\``);
+  out.push(`- **Command:** ${mdCode(`rollback-manager ${r.command.map(shellQuote).join(' ')}`)}`);
   out.push(`- **Exit code:** ${r.exitCode}`, '');
   if (r.recovery) {
     out.push('## Interrupted, then ' + (r.recovery.mode === 'resume' ? 'resumed' : 'aborted'), '');
     out.push(
-      `The run \`rollback-manager ${r.recovery.originalCommand.map(shellQuote).join(' ')}\` stopped after: ${r.recovery.interruptedAfter} (its journal has every step).`,
+      `The run ${mdCode(`rollback-manager ${r.recovery.originalCommand.map(shellQuote).join(' ')}`)} stopped after: ${r.recovery.interruptedAfter} (its journal has every step).`,
       r.recovery.mode === 'resume'
         ? 'This run finished it from its journal: steps done before are marked so, the step cut short was completed (or undone and done again), the rest ran as planned.'
         : 'This run undid it from its journal, in reverse order: finished steps were reverted, the step cut short was undone as far as it had got.',

@@ -250,7 +250,7 @@ describe('the reason is inert text', () => {
   it('through the CLI and through the wrapper script', async () => {
     const sb = await sandbox({ only: ['1.8', '1.6', '1.3'] });
     const marker = path.join(sb.outside, 'pwned');
-    const reason = `$(touch ${marker}) \`touch ${marker}\`; touch ${marker}`;
+    const reason = `$(touch ${marker}) \`touch ${marker}\`; touch ${marker}\n# not a heading | not a cell`;
     const r1 = await cliJson<RunJson>(sb.root, ['rollback', '1.8', '--force', '--reason', reason]);
     expect(r1.code).toBe(0);
     const report = JSON.parse(readFileSync(path.join(sb.root, r1.json.report.json), 'utf8')) as { why: { reason: string; trigger: string } };
@@ -265,6 +265,17 @@ describe('the reason is inert text', () => {
     const report2 = JSON.parse(readFileSync(path.join(sb.root, out.report.json), 'utf8')) as { why: { reason: string; trigger: string } };
     expect(report2.why).toEqual({ reason, trigger: 'script' });
     expect(existsSync(marker)).toBe(false);
+    // Inert in what people read too: one Why line in the Markdown, with nothing Markdown would act on,
+    // and one line per run in history, the reason quoted.
+    const md = readFileSync(path.join(sb.root, r1.json.report.markdown), 'utf8').split('\n');
+    const why = md.findIndex((l) => l.startsWith('- **Why:**'));
+    expect(md[why + 1]).toMatch(/^- \*\*Who:\*\*/);
+    expect(md[why]).toContain(' ⏎ \\# not a heading \\| not a cell');
+    expect(md[why]).toContain('\\`touch');
+    expect(md.some((l) => l.startsWith('# not a heading'))).toBe(false);
+    const history = await cli(sb.root, ['history']);
+    expect(history.stdout.trim().split('\n')).toHaveLength(2);
+    expect(history.stdout).toContain(JSON.stringify(reason));
   });
 
   it('the wrapper honours ROLLBACK_DRY_RUN=1 and changes nothing', async () => {

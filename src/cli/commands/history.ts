@@ -28,7 +28,7 @@ export async function historyCommand(g: GlobalOptions, story: string | undefined
   const lines = runs.map(
     (h) =>
       `${h.runId}  ${h.operation.padEnd(8)} ${h.status.padEnd(12)} ${h.trigger.padEnd(7)} ${(h.durationMs / 1000).toFixed(1).padStart(6)} s  ` +
-      `${h.stories.map((s) => `${s.id}:${s.status}${s.backup ? `[${s.backup}]` : ''}`).join(' ')}${h.reason ? `  "${h.reason}"` : ''}`,
+      `${h.stories.map((s) => `${s.id}:${s.status}${s.backup ? `[${s.backup}]` : ''}`).join(' ')}${h.reason ? `  ${JSON.stringify(h.reason)}` : ''}`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
