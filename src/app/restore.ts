@@ -58,6 +58,13 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
   if (missingDeps.length > 0) {
     warnings.push(`${story.id} needs ${missingDeps.join(', ')}, not installed now: its flag stays effectively off until ${missingDeps.length > 1 ? 'they are' : 'it is'} restored too`);
   }
+  // A restore puts files, packages and flags back; it starts no process (a stopped service's state is gone
+  // anyway, and starting the pack's servers is the team's call). Said under the story, with the pack's commands.
+  const servicesNote =
+    story.services.length > 0
+      ? [`restore starts no service; start them again as the pack does: ${story.services.map((s) => `${s.name}: ${s.start ?? s.argv?.join(' ') ?? s.pidFile ?? 'see the pack'}`).join('; ')}`]
+      : [];
+  warnings.push(...servicesNote.map((w) => `${story.id}: ${w}`));
   const backupDir = `${LAYOUT.backups}/${backupId}`;
   const plan: Plan<PlannedAction> = {
     version: 1,
@@ -90,7 +97,7 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
           ...sharedEdits(project, manifest, backupDir),
           { kind: 'enable-flags', changes: flagChanges, file: LAYOUT.flags },
         ],
-        warnings: conflicts.map((c) => `conflict: ${c.path} ${c.reason}${req.force ? ' — replaced, after a backup of it' : ''}`),
+        warnings: [...conflicts.map((c) => `conflict: ${c.path} ${c.reason}${req.force ? ' — replaced, after a backup of it' : ''}`), ...servicesNote],
       },
     ],
     warnings,

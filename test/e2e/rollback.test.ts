@@ -459,6 +459,19 @@ describe('restore', () => {
     expect(v.code).toBe(0);
   });
 
+  it('says that it starts no service, and how the pack starts them, in the plan and the report', async () => {
+    const sb = await sandbox({ only: ['1.3'] });
+    expect((await cli(sb.root, ['rollback', '1.3', '--force'])).code).toBe(0);
+    const start = BUILTIN_STORIES.find((s) => s.id === '1.3')!.services[0]!.start!;
+    const dry = await cli(sb.root, ['restore', '1.3', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('restore starts no service; start them again as the pack does');
+    expect(dry.stdout).toContain(start);
+    const done = await cliJson<RunJson>(sb.root, ['restore', '1.3', '--force']);
+    expect(done.code).toBe(0);
+    expect(readFileSync(path.join(sb.root, done.json.report.markdown), 'utf8')).toContain(start);
+  });
+
   it('refuses paths that exist again unless --force, and a tampered archive always', async () => {
     const sb = await sandbox({ only: ['1.8'] });
     const status = await cliJson<{ stories: Array<{ id: string; footprint: { declared: number } }> }>(sb.root, ['status']);
