@@ -170,6 +170,19 @@ describe('order and dependents', () => {
     expect(listTree(sb.root)).toEqual(before);
   });
 
+  it('a dry run refused for dependents still shows the plan --cascade would make, then exits 2', async () => {
+    const sb = await sandbox();
+    const before = listTree(sb.root);
+    const r = await cli(sb.root, ['rollback', '1.3', '--dry-run']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^Refused as asked: refusing: installed stories depend on/);
+    expect(r.stdout).toContain('With --cascade the plan would be:');
+    for (const id of ['1.3', '1.4', '1.5', '1.6', '1.7']) expect(r.stdout).toMatch(new RegExp(`^Story ${id.replace('.', '\\.')} `, 'm'));
+    expect(r.stdout).toContain('(cascade: depends on 1.3)');
+    expect(r.stderr).toContain('--cascade');
+    expect(listTree(sb.root)).toEqual(before);
+  });
+
   it('all runs in reverse dependency order', async () => {
     const sb = await sandbox();
     const { code, json } = await cliJson<RunJson>(sb.root, ['rollback', 'all', '--force', '--continue-on-error']);

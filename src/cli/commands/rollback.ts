@@ -1,5 +1,7 @@
 import { prepareRollback, type RollbackRequest } from '../../app/rollback.js';
 import type { GlobalOptions } from '../global-options.js';
+import { InvalidInputError } from '../../model/errors.js';
+import { renderPlan } from '../render-plan.js';
 import { runPlan, triggerFromEnv } from '../run-plan.js';
 
 /** Options of `rollback`, as commander parses them. */
@@ -22,7 +24,16 @@ export async function rollbackCommand(g: GlobalOptions, ids: string, opts: Rollb
     trigger: triggerFromEnv(),
     command: argv,
   };
-  const { project, plan } = await prepareRollback(req);
+  const { project, plan } = await prepareRollback(req).catch(async (err: unknown) => {
+    // A dry run refused for installed dependents still shows what --cascade would do, then the refusal
+    // (exit 2): the person asked to see a plan. With --json the refusal alone stays the one document.
+    if (opts.dryRun === true && !g.json && err instanceof InvalidInputError && err.code === 'E_DEPENDENTS') {
+      const withCascade = await prepareRollback({ ...req, cascade: true });
+      process.stdout.write(`Refused as asked: ${err.message}\nWith --cascade the plan would be:\n\n`);
+      process.stdout.write(renderPlan(withCascade.plan, { verbose: g.verbose, dryRun: true }));
+    }
+    throw err;
+  });
   const replan = async (): Promise<typeof plan> => (await prepareRollback(req)).plan;
   return runPlan(g, project, plan, req, { dryRun: opts.dryRun === true, force: opts.force === true, replan });
 }
