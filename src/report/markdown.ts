@@ -69,13 +69,20 @@ export function renderMarkdown(r: RunReport): string {
 }
 
 /**
- * What each step did, in plan order, as the step itself reports it. A step's result is its record's, found
- * by step index (by kind in reports written before records carried it); a step that failed has none.
+ * What each step did, in plan order, as the step itself reports it — only for steps that ran to their end:
+ * a step that was skipped, never reached (an interrupted run's later stories) or failed did none of what its
+ * plan says, so its section would describe work never done. One undone since says so under its section.
+ * A step's record is found by step index (by kind in reports written before records carried it).
  */
 function evidence(actions: PlannedStep[], steps: StepRecord[]): string[] {
   return actions.flatMap((a, i) => {
-    const record = steps.find((x) => (x.step === undefined ? x.kind === a.kind : x.step === i) && x.status !== 'failed');
-    return stepFor(a).report?.(a, record?.result) ?? [];
+    const record = steps.find((x) => (x.step === undefined ? x.kind === a.kind : x.step === i) && x.status !== 'failed' && x.status !== 'skipped');
+    if (!record) return [];
+    const section = stepFor(a).report?.(a, record.result) ?? [];
+    if (section.length === 0 || record.status === 'done') return section;
+    const undone = record.status === 'reverted' ? `Undone since${record.revertNote ? `: ${record.revertNote}` : '.'}` : `Its undo failed: ${record.revertNote ?? 'see above'}`;
+    const body = section.at(-1) === '' ? section.slice(0, -1) : section;
+    return [...body, `_${mdInline(undone)}_`, ''];
   });
 }
 
