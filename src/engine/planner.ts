@@ -230,7 +230,7 @@ function planStory(
   if (!flags.features.has(story.feature)) warnings.push(`${story.feature} is not in ${req.flagsFile}; no flag to turn off`);
 
   // Each registered step plans itself, in the registry's order; validation, last, names the others' checks.
-  const input: Omit<PlanInput, 'planned' | 'checksSoFar'> = {
+  const input: Omit<PlanInput, 'checksSoFar'> = {
     story,
     snap,
     flags,
@@ -243,7 +243,7 @@ function planStory(
   };
   const actions: PlannedAction[] = [];
   const checksSoFar = (): string[] => actions.flatMap((a) => stepFor(a).checks?.(a, story) ?? []);
-  for (const step of STEPS) actions.push(...(step.plan?.({ ...input, planned: actions, checksSoFar }) ?? []));
+  for (const step of STEPS) actions.push(...(step.plan?.({ ...input, checksSoFar }) ?? []));
   for (const edit of story.sharedEdits) {
     if (!snapshot.existing.has(edit.file)) continue;
     warnings.push(`edited ${edit.file}${edit.owner ? ` (owned by ${edit.owner})` : ''}; that edit is not undone: ${edit.what}`);

@@ -3,7 +3,7 @@ import type { BackupInputs, Check, RunContext, RunEnvironment, StepRef, StepResu
 import { stepFor } from '../steps/registry.js';
 import type { Journal } from './journal.js';
 
-/** A finished step's result, under its step id. */
+/** A finished step's result, under its step. */
 interface Finished {
   index: number;
   action: PlannedStep;
@@ -11,12 +11,13 @@ interface Finished {
 }
 
 /**
- * The results of one story's finished steps, keyed by step id (`<story>#<index>`), and the context each
- * step runs with: it sees only the steps before it, so two steps of one kind never read each other's
- * result by mistake, and a revert reads the same results its apply did.
+ * The results of one story's finished steps, each under its step (its index in the story's plan), and the
+ * context each step runs with: it sees only the steps before it, so two steps of one kind never read each
+ * other's result by mistake, and a revert reads the same results its apply did.
  */
 export class StoryContext {
-  private readonly finished = new Map<string, Finished>();
+  /** By step index, so the steps before one are a prefix, in plan order. */
+  private readonly finished: Array<Finished | undefined> = [];
 
   constructor(
     private readonly env: RunEnvironment,
@@ -24,14 +25,9 @@ export class StoryContext {
     private readonly journal: Journal | null,
   ) {}
 
-  /** The step id of the story's step at `index`. */
-  idOf(index: number): string {
-    return `${this.story.id}#${index}`;
-  }
-
   /** Records the result of the step at `index` (finished, or read back from the journal). */
   record(index: number, result: unknown): void {
-    this.finished.set(this.idOf(index), { index, action: this.story.actions[index] as PlannedStep, result });
+    this.finished[index] = { index, action: this.story.actions[index] as PlannedStep, result };
   }
 
   /**
@@ -39,7 +35,7 @@ export class StoryContext {
    * its records (an apply or a resume); otherwise they are dropped (an undo needs none).
    */
   at(index: number, journaled: boolean): RunContext {
-    const before = (): Finished[] => [...this.finished.values()].filter((f) => f.index < index).sort((a, b) => a.index - b.index);
+    const before = (): Finished[] => this.finished.slice(0, index).filter((f): f is Finished => f !== undefined);
     const ofKind = (step: StepRef<never, unknown>): Finished[] => before().filter((f) => f.action.kind === step.kind);
     const results: StepResults = {
       // The caller names the step whose result it wants; that step's definition carries the result type.

@@ -7,8 +7,8 @@ import type { Log } from '../model/log.js';
 import type { RollbackConfig } from '../config/rollback-config.js';
 
 /**
- * The results of the finished steps of the running story, keyed by step id (`<story>#<index>`), so two
- * steps of one kind never overwrite each other. A step reads another's result through that step's own
+ * The results of the finished steps of the running story, each under its own step (its index in the
+ * story's plan), so two steps of one kind never overwrite each other. A step reads another's result through that step's own
  * definition, which types it: `ctx.results.of(backup)` is a `BackupStepResult`.
  */
 export interface StepResults {
@@ -114,8 +114,6 @@ export interface PlanInput {
   takenBackupIds: Set<string>;
   /** The package decisions the planner made for the story, and what the removals take along. */
   packages: { decisions: PackageDecision[]; footprint: PackageFootprint | null };
-  /** The story's steps planned so far, in order. */
-  planned: readonly PlannedStep[];
   /** The checks the steps planned so far will make of themselves (each step's `checks`). */
   checksSoFar(): string[];
 }
