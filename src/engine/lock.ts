@@ -49,9 +49,9 @@ export function acquireLock(stateDir: string, runId: string): HeldLock {
     }
     const seen = observe(file);
     if (seen === null) continue; // released meanwhile: try to create it again
-    const { holder, ino } = seen;
+    const { holder, ino, mtimeMs } = seen;
     // An unreadable lock older than a few seconds is a crash between create and write, not a live holder.
-    const torn = holder === null && Date.now() - mtimeOf(file) > 5000;
+    const torn = holder === null && Date.now() - mtimeMs > 5000;
     if (torn || (holder && holder.host === me.host && !alive(holder.pid))) {
       const taken = takeOver(file, ino);
       if (taken === 'took') tookOver = holder ?? 'torn lock file';
@@ -71,8 +71,8 @@ export function acquireLock(stateDir: string, runId: string): HeldLock {
 /** How long a take-over token may stand before it counts as left by a process that died taking over. */
 const TAKEOVER_STALE_MS = 10_000;
 
-/** The lock file's holder and inode, read through one descriptor so that both are of the same file. */
-function observe(file: string): { holder: LockHolder | null; ino: number } | null {
+/** The lock file's holder, inode and mtime, read through one descriptor so that all are of the same file. */
+function observe(file: string): { holder: LockHolder | null; ino: number; mtimeMs: number } | null {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -81,14 +81,8 @@ function observe(file: string): { holder: LockHolder | null; ino: number } | nul
     throw err;
   }
   try {
-    const ino = fstatSync(fd).ino;
-    let holder: LockHolder | null;
-    try {
-      holder = JSON.parse(readFileSync(fd, 'utf8')) as LockHolder;
-    } catch {
-      holder = null;
-    }
-    return { holder, ino };
+    const { ino, mtimeMs } = fstatSync(fd);
+    return { holder: parseHolder(readFileSync(fd, 'utf8')), ino, mtimeMs };
   } finally {
     closeSync(fd);
   }
@@ -134,18 +128,19 @@ function ctimeOf(file: string): number | null {
   }
 }
 
-function mtimeOf(file: string): number {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
 /** Reads the lock file; a torn or empty file (crash during write) reads as null and counts as stale. */
 export function readHolder(file: string): LockHolder | null {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
+    return parseHolder(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** A lock file's text as its holder; a torn or empty one (crash during write) is null. */
+function parseHolder(text: string): LockHolder | null {
+  try {
+    return JSON.parse(text) as LockHolder;
   } catch {
     return null;
   }
