@@ -4,7 +4,7 @@ import type { Project } from './project.js';
 import type { PackageDecision } from '../model/types.js';
 import type { PackageFootprint } from '../model/snapshot.js';
 import { planNpmRemoval } from '../packages/npm-index.js';
-import { findDistribution, findVenv } from '../packages/python-index.js';
+import { findDistribution, findVenv, type DistInfo, type VenvInfo } from '../packages/python-index.js';
 
 /**
  * The read phase's second look, once the planner's package decisions are known: for each story, the
@@ -17,26 +17,34 @@ export function measurePackageRemovals(project: Project, decisions: ReadonlyMap<
   const out = new Map<string, PackageFootprint>();
   for (const [storyId, list] of decisions) {
     const footprint: PackageFootprint = { npm: null, python: null };
-    const npmNames = list.filter((d) => d.manager === 'npm' && d.action === 'remove').map((d) => d.name);
-    const pyNames = list.filter((d) => d.manager === 'python' && d.action === 'remove').map((d) => d.name);
+    const npmNames = removedPackages(list, 'npm');
     if (npmNames.length > 0) {
       const p = planNpmRemoval(project.root, npmNames);
       footprint.npm = { remove: p.remove, paths: p.paths, bytes: p.bytes };
     }
-    if (pyNames.length > 0) {
-      const venv = findVenv(project.root, project.config.venv);
-      if (venv) {
-        const dists = pyNames.flatMap((n) => {
-          const d = findDistribution(venv, n);
-          return d ? [d] : [];
-        });
-        const bytes = dists.reduce((sum, d) => sum + d.files.reduce((s, f) => s + sizeOf(path.join(project.root, f)), 0), 0);
-        footprint.python = { venv: venv.rel, dists: dists.map((d) => ({ name: d.name, version: d.version, files: d.files.length })), bytes };
-      }
+    const py = distributionsToRemove(project.root, project.config.venv, removedPackages(list, 'python'));
+    if (py) {
+      const bytes = py.dists.reduce((sum, d) => sum + d.files.reduce((s, f) => s + sizeOf(path.join(project.root, f)), 0), 0);
+      footprint.python = { venv: py.venv.rel, dists: py.dists.map((d) => ({ name: d.name, version: d.version, files: d.files.length })), bytes };
     }
     out.set(storyId, footprint);
   }
   return out;
+}
+
+/** The names of one manager's packages that the decisions remove. */
+export function removedPackages(decisions: readonly PackageDecision[], manager: PackageDecision['manager']): string[] {
+  return decisions.filter((d) => d.manager === manager && d.action === 'remove').map((d) => d.name);
+}
+
+/**
+ * The project venv and those of `names` installed in it, as the read phase measures them and the package
+ * step backs them up; null when there is nothing to remove or no venv.
+ */
+export function distributionsToRemove(root: string, venvRel: string, names: readonly string[]): { venv: VenvInfo; dists: DistInfo[] } | null {
+  const venv = names.length > 0 ? findVenv(root, venvRel) : null;
+  if (!venv) return null;
+  return { venv, dists: names.flatMap((n) => findDistribution(venv, n) ?? []) };
 }
 
 function sizeOf(abs: string): number {

@@ -9,6 +9,7 @@ import type { PackageFootprint } from '../model/snapshot.js';
 import { count, fmtBytes } from '../util/format.js';
 import { readTextOrNull } from '../util/paths.js';
 import { npmPresent } from '../project/inspect.js';
+import { distributionsToRemove, removedPackages } from '../project/package-removals.js';
 import { applyNpmRemoval, planNpmRemoval, revertNpmRemoval, type NpmRemovalRecord } from '../packages/npm-index.js';
 import { findDistribution, findVenv, uninstallDistributions } from '../packages/python-index.js';
 
@@ -58,7 +59,7 @@ export const packages: StepDefinition<PackagesAction, PackagesResult> = defineSt
         ],
   backupInputs(ctx, a) {
     const inputs: BackupInputs = { paths: [], shared: {} };
-    const npmNames = removed(a, 'npm');
+    const npmNames = removedPackages(a.decisions, 'npm');
     if (npmNames.length > 0) {
       const plan = planNpmRemoval(ctx.root, npmNames);
       if (plan.remove.length > 0) {
@@ -67,26 +68,20 @@ export const packages: StepDefinition<PackagesAction, PackagesResult> = defineSt
         inputs.paths?.push(...plan.paths);
       }
     }
-    const pyNames = removed(a, 'python');
-    const venv = pyNames.length > 0 ? findVenv(ctx.root, ctx.config.venv) : null;
-    if (venv) {
-      const dists = pyNames.flatMap((n) => {
-        const d = findDistribution(venv, n);
-        return d ? [{ name: d.name, version: d.version, files: d.files }] : [];
-      });
-      if (dists.length > 0) {
-        inputs.shared = { ...inputs.shared, python: { venv: venv.rel, dists } };
-        inputs.paths?.push(...dists.flatMap((d) => d.files));
-      }
+    const py = distributionsToRemove(ctx.root, ctx.config.venv, removedPackages(a.decisions, 'python'));
+    if (py && py.dists.length > 0) {
+      const dists = py.dists.map((d) => ({ name: d.name, version: d.version, files: d.files }));
+      inputs.shared = { ...inputs.shared, python: { venv: py.venv.rel, dists } };
+      inputs.paths?.push(...dists.flatMap((d) => d.files));
     }
     return inputs;
   },
   async verify(ctx, _story, a) {
     const checks: Check[] = [];
-    const npmGone = removed(a, 'npm');
+    const npmGone = removedPackages(a.decisions, 'npm');
     const stillListed = npmPresent(ctx.root, npmGone);
     if (npmGone.length > 0) checks.push({ check: 'npm packages gone', ok: stillListed.length === 0, detail: stillListed.length === 0 ? npmGone.join(', ') : `still in package.json: ${stillListed.join(', ')}` });
-    const pyGone = removed(a, 'python');
+    const pyGone = removedPackages(a.decisions, 'python');
     const venv = pyGone.length > 0 ? findVenv(ctx.root, ctx.config.venv) : null;
     if (venv) {
       const still = pyGone.filter((n) => findDistribution(venv, n) !== null);
@@ -159,11 +154,6 @@ export const packages: StepDefinition<PackagesAction, PackagesResult> = defineSt
     return npm || python ? { npm, python, kept: [] } : null;
   },
 });
-
-/** The names of one manager's packages the plan removes. */
-export function removed(a: PackagesAction, manager: PackageDecision['manager']): string[] {
-  return a.decisions.filter((d) => d.manager === manager && d.action === 'remove').map((d) => d.name);
-}
 
 async function undo(ctx: RunContext, r: PackagesResult): Promise<void> {
   const backup = verifiedBackup(ctx);
