@@ -67,7 +67,7 @@ function clearLeftovers(project: Project, plan: Plan): void {
   const dirs = new Set<string>(['', 'config']);
   for (const s of plan.stories) for (const a of s.actions) for (const d of stepFor(a).writesIn?.(a) ?? []) dirs.add(d);
   for (const d of dirs) {
-    const abs = path.join(project.root, d === '.' ? '' : d);
+    const abs = path.join(project.root, d);
     let names: string[] = [];
     try {
       names = readdirSync(abs);
@@ -77,7 +77,6 @@ function clearLeftovers(project: Project, plan: Plan): void {
     for (const n of names) if (isAtomicWriteTemp(n)) rmSync(path.join(abs, n), { force: true });
   }
 }
-
 
 /** One step of an interrupted run, and what `resume` or `abort` would do with it. */
 export interface RecoveryStepPreview {

@@ -18,7 +18,6 @@ export type BackupAction = {
   files: number;
   bytes: number;
 };
-type Backup = BackupAction;
 
 export type { SharedRemovals } from './step.js';
 
@@ -125,7 +124,7 @@ export const backup: StepDefinition<BackupAction, BackupStepResult> = defineStep
 });
 
 /** A finished backup read back from its folder and checked against its manifest, file by file. */
-async function loadVerifiedBackup(ctx: RunContext, a: Backup): Promise<BackupStepResult> {
+async function loadVerifiedBackup(ctx: RunContext, a: BackupAction): Promise<BackupStepResult> {
   const dir = path.join(ctx.root, a.destination);
   const manifest = readManifestHead(dir);
   const report = await verifyBackup(dir);

@@ -2,6 +2,7 @@ import { previewRecovery, recoverRun, type RecoveryPreview } from '../../app/rec
 import { loadProject } from '../../project/project.js';
 import { liveHolder } from '../../engine/lock.js';
 import { pickInterruptedRun, readRunState, type RunState } from '../../engine/run-state.js';
+import { oneLine } from '../../util/format.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
 import { plainProgress, terminalProgress } from '../progress.js';
 import { printOutcome, triggerFromEnv } from '../run-plan.js';
@@ -42,7 +43,7 @@ export async function recoverCommand(g: GlobalOptions, mode: 'resume' | 'abort',
 
 function renderPreview(state: RunState, mode: 'resume' | 'abort', stories: RecoveryPreview[]): string {
   const out = [
-    `Run ${state.runId} (${state.plan.operation}${state.plan.reason ? `, reason: ${state.plan.reason}` : ''}) was interrupted after: ${state.lastRecord}`,
+    `Run ${state.runId} (${state.plan.operation}${state.plan.reason ? `, reason: ${oneLine(state.plan.reason)}` : ''}) was interrupted after: ${state.lastRecord}`,
     `${mode === 'resume' ? 'resume would finish it' : 'abort would undo it'} (dry run: nothing changed):`,
   ];
   for (const s of mode === 'abort' ? [...stories].reverse() : stories) {
