@@ -2,8 +2,8 @@
  * `npm run bench`: build, then `node dist-dev/dev/bench/main.js [--size-mb N] [--compression none|gzip]
  * [--gzip-level N] [--repeat N] [--keep] [--scale-files N,N,…|0] [--no-scale] [--repo-root DIR] [--help]`. Prints a
  * table and merges the results into `.bench/results.json` under one key per section and configuration
- * (today: `backup-<compression>-<size>mb`, `scale-<N>-<N>-…` for memory versus number of files, and
- * `startup` for `status` beside `node -e 0`).
+ * (today: `backup-<compression>-<size>mb`, `scale-<N>-<N>-…` for memory versus number of files,
+ * `kill-switch` for when `rollback all` turns its last flag off, and `startup` for `status` beside `node -e 0`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { formatBackupBench, runBackupBench } from './backup-bench.js';
 import { DEFAULT_SCALE_FILES, formatScaleBench, parseScaleFiles, runScaleBench } from './scale-bench.js';
 import { runStartupBench } from './startup-bench.js';
+import { formatKillSwitchBench, runKillSwitchBench } from './kill-switch-bench.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --size-mb N            tree size for the backup and restore comparison (default 1024)
@@ -20,6 +21,9 @@ const USAGE = `usage: npm run bench -- [options]
   --repeat N             measure every step N times: best and paired-median ratios (default 1)
   --scale-files N,N,…    file counts for the memory-versus-files section (default ${DEFAULT_SCALE_FILES.join(',')})
   --no-scale             skip that section
+  --kill-switch-mb N,N,… size of each story's analytics.db for the kill-switch section (default 2,512)
+  --no-kill-switch       skip that section
+  --no-backup            skip the backup and restore comparison
   --keep                 keep archives and restored trees under .bench/work
   --repo-root DIR        where .bench/ goes (default: this repository)
   --help                 this text`;
@@ -52,6 +56,9 @@ function parseBenchArgs() {
       repeat: { type: 'string', default: '1' },
       'scale-files': { type: 'string', default: DEFAULT_SCALE_FILES.join(',') },
       'no-scale': { type: 'boolean', default: false },
+      'no-backup': { type: 'boolean', default: false },
+      'kill-switch-mb': { type: 'string', default: '2,512' },
+      'no-kill-switch': { type: 'boolean', default: false },
       'repo-root': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -69,13 +76,15 @@ async function main(): Promise<void> {
   const gzipLevel = Number(values['gzip-level']);
   // Parsed before anything runs, so a typo does not cost a whole backup section first.
   const scaleFiles = values['no-scale'] ? [] : parseScaleFiles(values['scale-files']);
+  const killSwitchMb = values['no-kill-switch'] ? [] : values['kill-switch-mb'].split(',').map(Number);
+  if (killSwitchMb.some((n) => !(n > 0))) throw new Error(`--kill-switch-mb must list positive sizes, got ${values['kill-switch-mb']}`);
 
   // Overridable when running a build from elsewhere.
   const root = values['repo-root'] ? resolve(values['repo-root']) : repoRoot();
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, got ${values.repeat}`);
-  const result = await runBackupBench({ repoRoot: root, sizeMb, compression, gzipLevel, keep: values.keep, repeat });
-  process.stdout.write(`${formatBackupBench(result)}\n`);
+  const result = values['no-backup'] ? null : await runBackupBench({ repoRoot: root, sizeMb, compression, gzipLevel, keep: values.keep, repeat });
+  if (result) process.stdout.write(`${formatBackupBench(result)}\n`);
 
   const file = join(root, '.bench', 'results.json');
   mkdirSync(dirname(file), { recursive: true });
@@ -88,12 +97,18 @@ async function main(): Promise<void> {
     }
   }
   // One key per configuration, so a quick run does not overwrite the full one.
-  all[`backup-${compression}-${sizeMb}mb`] = result;
+  if (result) all[`backup-${compression}-${sizeMb}mb`] = result;
 
   if (scaleFiles.length > 0) {
     const scale = await runScaleBench({ repoRoot: root, counts: scaleFiles, keep: values.keep });
     process.stdout.write(`\n${formatScaleBench(scale)}\n`);
     all[`scale-${scaleFiles.join('-')}`] = scale;
+  }
+
+  if (killSwitchMb.length > 0) {
+    const killSwitch = await runKillSwitchBench(killSwitchMb.map((n) => Math.round(n * 1024 * 1024)));
+    process.stdout.write(`\n${formatKillSwitchBench(killSwitch)}\n`);
+    all['kill-switch'] = killSwitch;
   }
 
   // Start-up of `status` on this repository (the seven stories, nothing installed) beside `node -e 0`.

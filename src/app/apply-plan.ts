@@ -1,4 +1,8 @@
-import { LockedError } from '../model/errors.js';
+import { existsSync, rmdirSync } from 'node:fs';
+import path from 'node:path';
+import { InvalidInputError, LockedError } from '../model/errors.js';
+import { LAYOUT } from '../model/layout.js';
+import { realDirectory } from '../util/paths.js';
 import type { Plan } from '../model/types.js';
 import { readRunState } from '../engine/run-state.js';
 import { interruptedRuns } from '../engine/journal.js';
@@ -25,7 +29,8 @@ export async function applyPlan(
 ): Promise<{ outcome: RunOutcome; report: RunReport }> {
   const lock = acquireLock(project.stateDir, plan.runId);
   try {
-    refuseOverInterrupted(project);
+    refuseOverInterrupted(project.stateDir);
+    refuseWithoutDisk(plan);
     if (recheck) {
       // The plan was made before the lock (and maybe before a person said yes): another run may have
       // changed the project since. Plan again under the lock; if anything differs, change nothing.
@@ -49,23 +54,71 @@ export async function applyPlan(
 }
 
 /**
+ * For a run nobody confirms (`--force`, a script, the monitor): takes the lock first, then plans under it
+ * and applies at once. The plan is made once and cannot go stale between planning and the lock, so the
+ * kill switch (every flag of the run off) comes as soon as the plan exists. `onPlanned` sees the plan
+ * before anything changes (a terminal renderer needs the stories). A refused plan changes nothing: not
+ * even the tool's state folder is left behind when the run created it.
+ */
+export async function planAndApply<P extends Plan>(
+  rootArg: string,
+  runId: string,
+  makePlan: () => Promise<{ project: Project; plan: P }>,
+  req: RunRequest,
+  onPlanned?: (plan: P) => Promise<((e: ExecEvent) => void) | undefined>,
+): Promise<{ project: Project; plan: P; outcome: RunOutcome; report: RunReport }> {
+  const stateDir = path.join(realDirectory(rootArg, 'project root'), LAYOUT.state);
+  const hadState = existsSync(stateDir);
+  const lock = acquireLock(stateDir, runId);
+  let started = false;
+  try {
+    refuseOverInterrupted(stateDir);
+    const { project, plan } = await makePlan();
+    refuseWithoutDisk(plan);
+    const onEvent = await onPlanned?.(plan);
+    started = true;
+    const { outcome, report } = await runUnderLock(project, plan, req, lock, onEvent, (ctx, journal, emit) =>
+      executePlan(ctx, plan, { continueOnError: req.continueOnError, journal, onEvent: emit, command: req.command }),
+    );
+    return { project, plan, outcome, report };
+  } finally {
+    lock.release();
+    if (!started && !hadState) {
+      try {
+        rmdirSync(stateDir);
+      } catch {
+        // not empty (another run's files appeared): leave it
+      }
+    }
+  }
+}
+
+/** The backups need room: a run that would fill the disk half-way through is refused before it starts. */
+function refuseWithoutDisk(plan: Plan): void {
+  const work = plan.stories.some((s) => s.installed);
+  if (work && plan.disk.needed > plan.disk.available) {
+    throw new InvalidInputError(`not enough free disk: need ${plan.disk.needed} bytes, ${plan.disk.available} available; nothing changed`, { code: 'E_DISK' });
+  }
+}
+
+/**
  * A run a crash cut short holds the project as surely as a live one: a new run on top of its half-done
  * steps would plan from a state nobody chose. It is finished or undone first.
  */
-function refuseOverInterrupted(project: Project): void {
-  const pending = interruptedRuns(project.stateDir);
+function refuseOverInterrupted(stateDir: string): void {
+  const pending = interruptedRuns(stateDir);
   if (pending.length === 0) return;
   const id = pending[pending.length - 1] as string;
   throw new LockedError(
-    `run ${id} was interrupted (${readRunStateSafe(project, id)}); nothing changed. Finish it with \`rollback-manager resume ${id}\` ` +
+    `run ${id} was interrupted (${readRunStateSafe(stateDir, id)}); nothing changed. Finish it with \`rollback-manager resume ${id}\` ` +
       `or undo it with \`rollback-manager abort ${id}\`${pending.length > 1 ? ` (interrupted runs: ${pending.join(', ')})` : ''}`,
     { pid: 0, host: '', runId: id, startedAt: '' },
   );
 }
 
-function readRunStateSafe(project: Project, runId: string): string {
+function readRunStateSafe(stateDir: string, runId: string): string {
   try {
-    return `last journaled: ${readRunState(project.stateDir, runId).lastRecord}`;
+    return `last journaled: ${readRunState(stateDir, runId).lastRecord}`;
   } catch {
     return 'its journal has no plan';
   }

@@ -22,7 +22,7 @@ export function newRunId(now = new Date()): string {
 }
 
 /** Loads the project and plans the run. Changes nothing: a dry run stops here. */
-export async function prepareRollback(req: RollbackRequest, now = new Date()): Promise<{ project: Project; plan: Plan<PlannedAction> }> {
+export async function prepareRollback(req: RollbackRequest, now = new Date(), runId = newRunId(now)): Promise<{ project: Project; plan: Plan<PlannedAction> }> {
   const project = await loadProject(req.root);
   const snapshot = await gatherSnapshot(project);
   const planReq: PlanRequest = {
@@ -30,7 +30,7 @@ export async function prepareRollback(req: RollbackRequest, now = new Date()): P
     cascade: req.cascade,
     reason: req.reason,
     trigger: req.trigger,
-    runId: newRunId(now),
+    runId,
     now,
     flagsFile: LAYOUT.flags,
     backupsDir: LAYOUT.backups,

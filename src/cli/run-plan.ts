@@ -1,4 +1,4 @@
-import { applyPlan, type RunRequest } from '../app/apply-plan.js';
+import { applyPlan, planAndApply, type RunRequest } from '../app/apply-plan.js';
 import { InvalidInputError } from '../model/errors.js';
 import type { Project } from '../project/project.js';
 import type { Plan } from '../model/types.js';
@@ -6,7 +6,7 @@ import type { RunOutcome } from '../engine/executor.js';
 import type { RunReport } from '../report/run-report.js';
 import { canAsk, confirm } from './confirm.js';
 import { printJson, type GlobalOptions } from './global-options.js';
-import { plainProgress, terminalProgress } from './progress.js';
+import { plainProgress, terminalProgress, type Progress } from './progress.js';
 import { renderPlan } from './render-plan.js';
 
 /**
@@ -27,9 +27,6 @@ export async function runPlan(
     return 0;
   }
   const work = plan.stories.some((s) => s.installed);
-  if (work && plan.disk.needed > plan.disk.available) {
-    throw new InvalidInputError(`not enough free disk: need ${plan.disk.needed} bytes, ${plan.disk.available} available; nothing changed`, { code: 'E_DISK' });
-  }
   if (work && !opts.force) {
     if (!canAsk()) {
       throw new InvalidInputError('refusing to change anything without --force when not in a terminal (use --dry-run to see the plan)', { code: 'E_NEEDS_FORCE' });
@@ -49,6 +46,25 @@ export async function runPlan(
   await progress.done(outcome);
   printOutcome(g, plan, outcome, report);
   return outcome.exitCode;
+}
+
+/**
+ * A run nobody confirms (`--force`): the plan is made under the lock and applied at once (see
+ * {@link planAndApply}); progress starts once the plan names the stories. Returns the exit code.
+ */
+export async function runForced<P extends Plan>(g: GlobalOptions, req: RunRequest & { root: string }, runId: string, makePlan: () => Promise<{ project: Project; plan: P }>): Promise<number> {
+  let progress: Progress | null = null;
+  const run = await planAndApply(req.root, runId, makePlan, req, async (plan) => {
+    const p = !g.json && process.stderr.isTTY === true ? await terminalProgress(plan.stories.map((s) => s.id)) : plainProgress(plan.operation);
+    progress = p;
+    return (e) => p.onEvent(e);
+  }).catch(async (err: unknown) => {
+    await (progress as Progress | null)?.done({ status: 'failed', exitCode: 3, stories: [], startedAt: '', finishedAt: '' });
+    throw err;
+  });
+  await (progress as Progress | null)?.done(run.outcome);
+  printOutcome(g, run.plan, run.outcome, run.report);
+  return run.outcome.exitCode;
 }
 
 /** The outcome of a run on stdout: one JSON document with --json, a few lines for people otherwise. */

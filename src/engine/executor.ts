@@ -85,11 +85,21 @@ export async function executePlan(env: RunEnvironment, plan: Plan, opts: ExecOpt
   if (opts.resumeFrom) opts.journal.write({ event: 'recovery-start', detail: { mode: 'resume', pid: process.pid } });
   else opts.journal.write({ event: 'run-start', detail: { plan, request: { continueOnError: opts.continueOnError, command: opts.command ?? [] } } });
 
+  const first = await applyFirstSteps(env, plan, opts, emit);
+  if (first.error !== null) stop = true;
+
   for (const story of plan.stories) {
     const base = { id: story.id, feature: story.feature, why: story.why, steps: [] as StepRecord[], warnings: [...story.warnings] };
+    const ctx = new StoryContext(env, story, opts.journal);
+    const prior = mergePrior(story, opts.resumeFrom?.get(story.id), first.states.get(story.id));
+    if (first.failed.has(story.id)) {
+      outcomes.push(await undoStory(ctx, story, { ...base, error: first.error ?? '' }, prior ?? [], opts.journal, 'failed-first'));
+      continue;
+    }
     if (stop || skip.has(story.id)) {
-      const why = stop ? 'an earlier story failed' : (skip.get(story.id) as string);
-      outcomes.push({ ...base, status: 'skipped', error: why });
+      const why = stop ? (first.error ?? 'an earlier story failed') : (skip.get(story.id) as string);
+      // What the run did for it up front (its flags) goes back: a story the run does not finish is left as it was.
+      outcomes.push(await undoStory(ctx, story, { ...base, error: why }, prior ?? [], opts.journal, 'skipped'));
       continue;
     }
     if (!story.installed) {
@@ -97,14 +107,12 @@ export async function executePlan(env: RunEnvironment, plan: Plan, opts: ExecOpt
       continue;
     }
     emit({ type: 'story-start', story });
-    const ctx = new StoryContext(env, story, opts.journal);
-    const prior = opts.resumeFrom?.get(story.id);
     const outcome = !prior
       ? await runStory(ctx, story, base, opts.journal, emit, success)
       : wasReverting(prior)
         ? // It was being reverted when the run stopped: finishing the run is finishing that.
           await undoStory(ctx, story, base, prior, opts.journal)
-        : await runStory(ctx, story, base, opts.journal, emit, success, prior);
+        : await runStory(ctx, story, base, opts.journal, emit, success, prior, doneFirst(first.states.get(story.id)));
     outcomes.push(outcome);
     emit({ type: 'story-end', story, outcome });
     if (outcome.status === success) continue;
@@ -131,6 +139,98 @@ export async function executePlan(env: RunEnvironment, plan: Plan, opts: ExecOpt
   return { status, exitCode, stories: outcomes, startedAt, finishedAt };
 }
 
+/** What the up-front phase did: the state of each step it ran, by story id and step index, and why it failed. */
+interface FirstSteps {
+  states: Map<string, Map<number, StepState>>;
+  failed: Set<string>;
+  error: string | null;
+}
+
+/**
+ * Applies, before any story's turn, the steps that are made for the whole run at once (the kill switch:
+ * every flag of the run off in one write). Each story's step is journaled as usual: intent before, result
+ * after, its checkpoints under it. A step an earlier process left in progress (resume) is finished here
+ * too, one story at a time. If the shared apply throws, whatever part of it happened is salvaged and
+ * reverted story by story, and the run stops before any story's own work.
+ */
+async function applyFirstSteps(env: RunEnvironment, plan: Plan, opts: ExecOptions, emit: (e: ExecEvent) => void): Promise<FirstSteps> {
+  const out: FirstSteps = { states: new Map(), failed: new Set(), error: null };
+  const byKind = new Map<AnyStep, Array<{ story: StoryPlan; index: number; action: PlannedStep; ctx: RunContext; saved: unknown[] }>>();
+  for (const story of plan.stories) {
+    if (!story.installed) continue;
+    const prior = opts.resumeFrom?.get(story.id);
+    if (prior && wasReverting(prior)) continue;
+    for (const [index, action] of story.actions.entries()) {
+      const step = stepFor(action);
+      if (!step.applyFirst) continue;
+      const state = prior?.[index] ?? { status: 'not-started' };
+      if (state.status === 'done') continue;
+      const journaled = new StoryContext(env, story, opts.journal).at(index, true);
+      if (state.status === 'in-progress') {
+        // A crash inside the shared write: the file tells which changes were made; finish per story.
+        const result = await resumeStep(step, journaled, story, action, state.saved);
+        opts.journal.write({ event: 'done', story: story.id, kind: action.kind, step: index, detail: result });
+        setState(out, story.id, index, { status: 'done', result });
+        continue;
+      }
+      // Its checkpoints are kept here too: if the shared apply throws, they say what to salvage.
+      const saved: unknown[] = [];
+      const ctx: RunContext = { ...journaled, checkpoint: (detail, o) => { saved.push(detail); journaled.checkpoint(detail, o); } };
+      byKind.set(step, [...(byKind.get(step) ?? []), { story, index, action, ctx, saved }]);
+    }
+  }
+  for (const [step, items] of byKind) {
+    const startedAt = new Date();
+    for (const it of items) {
+      const description = step.describe(it.action);
+      emit({ type: 'step-start', story: it.story, kind: it.action.kind, description });
+      // Not fsynced one by one: the step's checkpoints, synced before its change, put these on disk first.
+      opts.journal.write({ event: 'intent', story: it.story.id, kind: it.action.kind, step: it.index, detail: description }, { sync: false });
+    }
+    try {
+      const results = await (step.applyFirst as NonNullable<AnyStep['applyFirst']>)(items);
+      items.forEach((it, n) => {
+        const result = results[n];
+        opts.journal.write({ event: 'done', story: it.story.id, kind: it.action.kind, step: it.index, detail: result }, { sync: n === items.length - 1 });
+        setState(out, it.story.id, it.index, { status: 'done', result });
+        const record: StepRecord = { kind: it.action.kind, step: it.index, description: step.describe(it.action), status: 'done', startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), result, note: FIRST_NOTE };
+        emit({ type: 'step-end', story: it.story, record, ...(step.audit ? { audit: step.audit(it.action, result) } : {}) });
+      });
+    } catch (err) {
+      out.error = `${step.describe(items[0]?.action as PlannedStep)} failed: ${messageOf(err)}`;
+      for (const it of items) {
+        opts.journal.write({ event: 'failed', story: it.story.id, kind: it.action.kind, step: it.index, detail: messageOf(err) });
+        setState(out, it.story.id, it.index, { status: 'failed', saved: it.saved, error: messageOf(err) });
+        out.failed.add(it.story.id);
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+const FIRST_NOTE = 'done first, for every story of the run at once';
+
+function setState(out: FirstSteps, story: string, index: number, state: StepState): void {
+  const m = out.states.get(story) ?? new Map<number, StepState>();
+  m.set(index, state);
+  out.states.set(story, m);
+}
+
+/**
+ * A story's step states as its turn sees them: those of an interrupted run (resume), overlaid with the
+ * steps the up-front phase ran. Undefined when neither applies (a fresh story, nothing done yet).
+ */
+function mergePrior(story: StoryPlan, prior: StepState[] | undefined, first: Map<number, StepState> | undefined): StepState[] | undefined {
+  if (!first || first.size === 0) return prior;
+  return story.actions.map((_a, i): StepState => first.get(i) ?? prior?.[i] ?? { status: 'not-started' });
+}
+
+/** The indices of the steps the up-front phase finished for a story in this process. */
+function doneFirst(first: Map<number, StepState> | undefined): Set<number> {
+  return new Set([...(first ?? [])].filter(([, st]) => st.status === 'done').map(([i]) => i));
+}
+
 /** Stories later in the plan that this story depends on (the plan lists dependents first). */
 function dependenciesInPlan(plan: Plan, story: StoryPlan): string[] {
   const idx = plan.stories.indexOf(story);
@@ -145,6 +245,7 @@ async function runStory(
   emit: (e: ExecEvent) => void,
   success: 'rolled-back' | 'restored',
   prior?: StepState[],
+  firstHere?: Set<number>,
 ): Promise<StoryOutcome> {
   const done: Done = [];
   const steps = base.steps;
@@ -154,7 +255,9 @@ async function runStory(
     const before = prior?.[i] ?? { status: 'not-started' };
     const startedAt = new Date();
     const stepCtx = ctx.at(i, true);
-    emit({ type: 'step-start', story, kind: action.kind, description });
+    // Done up front in this process: the up-front phase already told the renderers and the audit log.
+    const wasFirst = firstHere?.has(i) === true;
+    if (!wasFirst) emit({ type: 'step-start', story, kind: action.kind, description });
     if (before.status !== 'done') journal.write({ event: 'intent', story: story.id, kind: action.kind, step: i, detail: description });
     try {
       const result =
@@ -167,12 +270,13 @@ async function runStory(
             : await step.apply(stepCtx, story, action);
       ctx.record(i, result);
       const record: StepRecord = { kind: action.kind, step: i, description, status: 'done', startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), result };
-      if (before.status === 'done') record.note = 'done before the interruption';
+      if (wasFirst) record.note = FIRST_NOTE;
+      else if (before.status === 'done') record.note = 'done before the interruption';
       else if (before.status === 'in-progress') record.note = 'interrupted, finished by resume';
       if (before.status !== 'done') journal.write({ event: 'done', story: story.id, kind: action.kind, step: i, detail: result });
       steps.push(record);
       done.push({ step, index: i, action, record, result });
-      emit({ type: 'step-end', story, record, ...(before.status !== 'done' && step.audit ? { audit: step.audit(action, result) } : {}) });
+      if (!wasFirst) emit({ type: 'step-end', story, record, ...(before.status !== 'done' && step.audit ? { audit: step.audit(action, result) } : {}) });
     } catch (err) {
       const error = messageOf(err);
       const record: StepRecord = { kind: action.kind, step: i, description, status: 'failed', startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), error };
@@ -220,7 +324,14 @@ async function undoStory(
   base: Omit<StoryOutcome, 'status'>,
   states: StepState[],
   journal: Journal,
+  /**
+   * `recovery`: undoing a story of an interrupted run (resume, abort). `skipped`/`failed-first`: in the run
+   * itself, undoing what the up-front phase did for a story the run then did not finish, or whose up-front
+   * step failed.
+   */
+  why: 'recovery' | 'skipped' | 'failed-first' = 'recovery',
 ): Promise<StoryOutcome> {
+  const inRun = why !== 'recovery';
   const records: Array<StepRecord | null> = story.actions.map(() => null);
   const results: unknown[] = story.actions.map(() => null);
   let firstError: string | null = null;
@@ -237,10 +348,13 @@ async function undoStory(
     try {
       if (st.status === 'done' || st.status === 'revert-failed' || st.status === 'reverted') {
         results[i] = step.rehydrate ? await step.rehydrate(ctx.at(i, false), story, action, st.result) : st.result;
-        records[i] = rec(st.status === 'reverted' ? 'reverted' : 'done', `${st.status === 'reverted' ? 'reverted' : 'done'} before the interruption`);
+        records[i] = rec(
+          st.status === 'reverted' ? 'reverted' : 'done',
+          inRun ? `${FIRST_NOTE}; turned back: the run did not finish this story` : `${st.status === 'reverted' ? 'reverted' : 'done'} before the interruption`,
+        );
       } else if (st.status === 'in-progress' || st.status === 'failed') {
         results[i] = step.salvage ? await step.salvage(ctx.at(i, false), story, action, st.saved) : null;
-        records[i] = rec('failed', st.status === 'failed' ? `failed before the interruption: ${st.error}` : 'cut short by the interruption');
+        records[i] = rec('failed', st.status === 'failed' ? `failed${inRun ? '' : ' before the interruption'}: ${st.error}` : 'cut short by the interruption');
       }
       if (results[i] !== null) ctx.record(i, results[i]);
     } catch (err) {
@@ -270,15 +384,16 @@ async function undoStory(
   const backup = backupIdx >= 0 && results[backupIdx] ? backupOf([{ action: story.actions[backupIdx] as PlannedStep, result: results[backupIdx] }]) : undefined;
   return {
     ...base,
-    status: firstError ? 'revert-failed' : 'reverted',
+    status: firstError ? 'revert-failed' : why === 'skipped' ? 'skipped' : 'reverted',
     ...(firstError ? { error: `undo incomplete: ${firstError}` } : {}),
     ...(backup ? { backup } : {}),
   };
 }
 
 /**
- * `abort`: undoes everything an interrupted run did, story by story in the reverse of its order. Stories
- * it had not reached are untouched.
+ * `abort`: undoes everything an interrupted run did, story by story in the reverse of its order, including
+ * what the up-front phase did for stories whose turn had not come (their flags go back on). Stories the run
+ * had not touched at all are left be.
  */
 export async function abortRun(env: RunEnvironment, plan: Plan, states: Map<string, StepState[]>, opts: ExecOptions): Promise<RunOutcome> {
   const startedAt = new Date().toISOString();

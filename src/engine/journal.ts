@@ -32,8 +32,12 @@ export class Journal {
 
   private written = 0;
 
-  /** Appends one record and fsyncs it. */
-  write(rec: Omit<JournalRecord, 'at' | 'runId'>): void {
+  /**
+   * Appends one record and fsyncs it. With `sync: false` the fsync is left to the next synced record,
+   * which puts both on disk in order: for records written back to back before one change (the kill
+   * switch's intents and checkpoints, one per story), where only the last must be on disk before it.
+   */
+  write(rec: Omit<JournalRecord, 'at' | 'runId'>, opts: { sync?: boolean } = {}): void {
     if (this.fd === null) {
       mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
       this.fd = openSync(this.file, 'a+', 0o600);
@@ -44,7 +48,7 @@ export class Journal {
     // already sits, fsynced, in its backup folder: the journal names the backup instead of repeating it.
     const line = JSON.stringify({ at: new Date().toISOString(), runId: this.runId, ...rec }, (k, v: unknown) => (k === 'manifest' ? undefined : v));
     writeSync(this.fd, `${line}\n`);
-    fsyncSync(this.fd);
+    if (opts.sync !== false) fsyncSync(this.fd);
     this.written++;
     if (this.written === CRASH_AFTER) process.kill(process.pid, 'SIGKILL');
   }

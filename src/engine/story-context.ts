@@ -47,7 +47,7 @@ export class StoryContext {
     const ctx: RunContext = {
       ...this.env,
       results,
-      checkpoint: journal ? (detail) => journal.write({ event: 'progress', story: this.story.id, kind, step: index, detail }) : () => undefined,
+      checkpoint: journal ? (detail, opts) => journal.write({ event: 'progress', story: this.story.id, kind, step: index, detail }, opts) : () => undefined,
       verifyFinished: async () => {
         const checks: Check[] = [];
         for (const f of before()) {

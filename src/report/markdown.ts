@@ -58,7 +58,7 @@ export function renderMarkdown(r: RunReport): string {
     if (s.steps.length > 0) {
       out.push('| step | outcome | time | detail |', '| --- | --- | --- | --- |');
       for (const st of s.steps) {
-        const detail = [st.description, st.error ? `error: ${st.error}` : '', st.revertNote ? `undo: ${st.revertNote}` : ''].filter(Boolean).join(' — ');
+        const detail = [st.description, st.note ?? '', st.error ? `error: ${st.error}` : '', st.revertNote ? `undo: ${st.revertNote}` : ''].filter(Boolean).join(' — ');
         out.push(`| ${st.kind} | ${st.status} | ${st.durationMs} ms | ${cell(detail)} |`);
       }
       out.push('');

@@ -9,9 +9,14 @@ export type DisableFlagAction = { kind: 'disable-flag'; changes: FlagChange[]; f
 /** What the flag step changed, so its undo turns back on exactly those flags and no others. */
 export type DisableFlagResult = FlagStepResult;
 
-/** Turns the story's flag off, cascading to enabled dependents: the kill switch, first because it is instant. */
+/**
+ * Turns the story's flag off, cascading to enabled dependents: the kill switch. Every story's flag of a run
+ * goes off first, in one write, before any story is backed up or removed: in an incident the flags are the
+ * first minute, and a large backup must not hold a flag on behind it.
+ */
 export const disableFlag = flagStep<DisableFlagAction>({
   kind: 'disable-flag',
+  first: true,
   plan: ({ story, flags, enabled, flagsFile }) => [{ kind: 'disable-flag', changes: cascadeOff(flags, enabled, story.feature), file: flagsFile }],
   describe: (a) =>
     a.changes.length === 0

@@ -44,9 +44,10 @@ export interface RunContext {
   /**
    * Journals what the running step is about to do, before it does it (fsynced), so that after a crash its
    * `salvage` knows what its partial work may be. Only steps whose own effects cannot be read from the
-   * disk alone need it.
+   * disk alone need it. `sync: false` defers the fsync to the next synced record: only for several
+   * checkpoints written back to back, the last of them synced, before the one change they announce.
    */
-  checkpoint(detail: unknown): void;
+  checkpoint(detail: unknown, opts?: { sync?: boolean }): void;
 }
 
 /** What a run gives every step; the engine adds, per step, its results, verification and checkpoints. */
@@ -144,6 +145,13 @@ export interface StepDefinition<A extends PlannedStep, R> {
   /** Its lines in the plan a person reads before saying yes: a heading, then indented detail. */
   render(action: A, opts: RenderOptions): string[];
   apply(ctx: RunContext, story: StoryPlan, action: A): Promise<R>;
+  /**
+   * Applies this step of every story of the run at once, before any story's other steps, and returns each
+   * item's result in order: the kill switch, every flag of the run off in one write. Each item's context
+   * journals under its own story's step, so a crash inside is recovered per story as usual, and a story
+   * the run then does not finish has it reverted. Absent: each story applies the step in its turn.
+   */
+  applyFirst?(items: ReadonlyArray<{ ctx: RunContext; story: StoryPlan; action: A }>): Promise<R[]>;
   /** Returns a note for the report when the undo is partial (e.g. services are not restarted). */
   revert(ctx: RunContext, story: StoryPlan, action: A, result: R): Promise<string | undefined>;
   /** The checks `verify` will make, named in the plan; absent: it checks nothing. */

@@ -25,6 +25,32 @@ export async function writeFlagChanges(
   return changes;
 }
 
+/**
+ * {@link writeFlagChanges} for several steps at once: one read, each step's own changes picked and
+ * checkpointed under its own step, then one atomic write of them all, so every flag of a run goes off at
+ * the same instant and a crash leaves either all of them changed or none.
+ */
+export async function writeFlagChangesTogether(
+  items: ReadonlyArray<{ ctx: RunContext; file: string; pick: (doc: Awaited<ReturnType<typeof loadFlags>>) => FlagChange[] }>,
+): Promise<FlagChange[][]> {
+  const first = items[0];
+  if (!first) return [];
+  const files = new Set(items.map((i) => i.file));
+  if (files.size > 1) throw new Error(`flag steps of one run name different flags files: ${[...files].join(', ')}`);
+  const doc = await loadFlags(first.ctx.flagsAbs, first.file);
+  const picked = items.map((i) => i.pick(doc));
+  const all = picked.flat();
+  if (all.length === 0) return picked;
+  // One fsync for them all, with the last: each story's checkpoint is on disk before the one write.
+  const announcing = items.flatMap((i, n) => ((picked[n] ?? []).length > 0 ? [{ ctx: i.ctx, changes: picked[n] }] : []));
+  announcing.forEach((a, n) => a.ctx.checkpoint({ flagChanges: a.changes }, { sync: n === announcing.length - 1 }));
+  await writeFlags(first.ctx.flagsAbs, applyFlagChanges(doc, all, new Date()));
+  for (const c of all) {
+    first.ctx.log.info({ event: 'feature_flag_changed', feature: c.feature, from: c.from, to: c.to, why: c.why }, `flag ${c.feature} -> ${c.to}`);
+  }
+  return picked;
+}
+
 /** The inverse of applied changes, for an undo. */
 export function inverse(changes: readonly FlagChange[]): FlagChange[] {
   return changes.map((c) => ({ ...c, from: c.to, to: c.from, why: 'revert' }));
@@ -54,6 +80,8 @@ export interface FlagStepResult {
 export type FlagStepSpecifics<A extends FlagAction> = Pick<StepDefinition<A, FlagStepResult>, 'kind' | 'plan' | 'describe' | 'render' | 'checks' | 'verify' | 'report' | 'audit'> & {
   /** Which changes to make, given the flags file as it is now. */
   pick(doc: Awaited<ReturnType<typeof loadFlags>>, a: A): FlagChange[];
+  /** Made for every story of the run at once, before anything else (see {@link StepDefinition.applyFirst}). */
+  first?: boolean;
 };
 
 /** The shape both flag steps' actions share. */
@@ -65,11 +93,17 @@ export type FlagAction = { kind: string; file: string; changes: FlagChange[] };
  * tells which of the announced changes were made (the write is atomic), and a resume keeps those and makes
  * the rest.
  */
-export function flagStep<A extends FlagAction>({ pick, ...own }: FlagStepSpecifics<A>): StepDefinition<A, FlagStepResult> {
+export function flagStep<A extends FlagAction>({ pick, first, ...own }: FlagStepSpecifics<A>): StepDefinition<A, FlagStepResult> {
   const apply = async (ctx: RunContext, a: A): Promise<FlagStepResult> => ({ applied: await writeFlagChanges(ctx, a.file, (doc) => pick(doc, a)) });
   return defineStep<A, FlagStepResult>({
     ...own,
     apply: (ctx, _story, a) => apply(ctx, a),
+    ...(first
+      ? {
+          applyFirst: async (items) =>
+            (await writeFlagChangesTogether(items.map(({ ctx, action }) => ({ ctx, file: action.file, pick: (doc) => pick(doc, action) })))).map((applied) => ({ applied })),
+        }
+      : {}),
     async revert(ctx, _story, a, r) {
       await writeFlagChanges(ctx, a.file, () => inverse(r.applied));
       return undefined;

@@ -1,8 +1,8 @@
-import { prepareRollback, type RollbackRequest } from '../../app/rollback.js';
+import { newRunId, prepareRollback, type RollbackRequest } from '../../app/rollback.js';
 import type { GlobalOptions } from '../global-options.js';
 import { InvalidInputError } from '../../model/errors.js';
 import { renderPlan } from '../render-plan.js';
-import { runPlan, triggerFromEnv } from '../run-plan.js';
+import { runForced, runPlan, triggerFromEnv } from '../run-plan.js';
 
 /** Options of `rollback`, as commander parses them. */
 export interface RollbackFlags {
@@ -24,6 +24,11 @@ export async function rollbackCommand(g: GlobalOptions, ids: string, opts: Rollb
     trigger: triggerFromEnv(),
     command: argv,
   };
+  if (opts.force === true && opts.dryRun !== true) {
+    const now = new Date();
+    const runId = newRunId(now);
+    return runForced(g, req, runId, () => prepareRollback(req, now, runId));
+  }
   const { project, plan } = await prepareRollback(req).catch(async (err: unknown) => {
     // A dry run refused for installed dependents still shows what --cascade would do, then the refusal
     // (exit 2): the person asked to see a plan. With --json the refusal alone stays the one document.
