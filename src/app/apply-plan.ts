@@ -46,7 +46,7 @@ export async function applyPlan(
       }
     }
     return await runUnderLock(project, plan, req, lock, onEvent, (ctx, journal, emit) =>
-      executePlan(ctx, plan, { continueOnError: req.continueOnError, journal, onEvent: emit, command: req.command }),
+      executePlan(ctx, plan, { continueOnError: req.continueOnError, journal, onEvent: emit, command: req.command, ...(req.signal ? { signal: req.signal } : {}) }),
     );
   } finally {
     lock.release();
@@ -78,7 +78,7 @@ export async function planAndApply<P extends Plan>(
     const onEvent = await onPlanned?.(plan);
     started = true;
     const { outcome, report } = await runUnderLock(project, plan, req, lock, onEvent, (ctx, journal, emit) =>
-      executePlan(ctx, plan, { continueOnError: req.continueOnError, journal, onEvent: emit, command: req.command }),
+      executePlan(ctx, plan, { continueOnError: req.continueOnError, journal, onEvent: emit, command: req.command, ...(req.signal ? { signal: req.signal } : {}) }),
     );
     return { project, plan, outcome, report };
   } finally {

@@ -46,8 +46,9 @@ export async function recoverRun(
       onEvent,
       (ctx, journal, emit) =>
         mode === 'resume'
-          ? executePlan(ctx, plan, { continueOnError: state.continueOnError, journal, onEvent: emit, resumeFrom: state.steps })
-          : abortRun(ctx, plan, state.steps, { continueOnError: false, journal, onEvent: emit }),
+          ? executePlan(ctx, plan, { continueOnError: state.continueOnError, journal, onEvent: emit, resumeFrom: state.steps, ...(req.signal ? { signal: req.signal } : {}) })
+          : // Not stopped by a first signal: an abort is already the way back, and stopping it half-way helps nobody.
+            abortRun(ctx, plan, state.steps, { continueOnError: false, journal, onEvent: emit }),
       { mode, interruptedAfter: state.lastRecord, originalCommand: state.command },
     );
     return { outcome, report, state };

@@ -18,6 +18,8 @@ export interface RunRequest {
   /** The command as typed, recorded in the report. */
   command: string[];
   trigger: Trigger;
+  /** Aborted on SIGINT/SIGTERM: the run stops at its next step boundary (see ExecOptions.signal). */
+  signal?: AbortSignal;
 }
 
 /** Runs the plan's steps (a new run, a resume or an abort) with the run's environment and journal. */

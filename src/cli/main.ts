@@ -1,14 +1,26 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RollbackError, InvalidInputError, messageOf } from '../model/errors.js';
 import type { GlobalOptions } from './global-options.js';
+import { notice, onSignal } from './interrupt.js';
 
 /**
  * The only place that exits. Commands are loaded lazily so that `status` does not pay for what
  * `rollback` needs (pino, listr2, the archive engine).
  */
 async function main(argv: string[]): Promise<number> {
+  for (const name of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(name, () => {
+      const { exit, message } = onSignal(name);
+      if (exit) {
+        // Straight to the terminal: a progress renderer holding stderr back would lose it on exit.
+        if (message) writeSync(2, `\nrollback-manager: ${message}\n`);
+        process.exit(ExitCode.interrupted);
+      }
+      notice(message);
+    });
+  }
   const program = new Command('rollback-manager')
     .description('Verified, journaled rollback of the Data Practitioner pack stories 1.2-1.8')
     .option('--root <dir>', 'project root (default: $ROLLBACK_ROOT or the current directory)')

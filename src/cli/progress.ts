@@ -1,4 +1,5 @@
 import type { ExecEvent, RunOutcome } from '../engine/executor.js';
+import { setNoticeSink } from './interrupt.js';
 
 /** Renders executor events; `done` resolves when rendering has finished. */
 export interface Progress {
@@ -62,11 +63,20 @@ export async function terminalProgress(storyIds: string[]): Promise<Progress> {
         }),
     })),
     // Concurrent only so every row exists from the start; the engine still runs stories one by one.
-    { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false } },
+    // The CLI owns SIGINT (cli/interrupt.ts): listr2's own listener would exit 127 mid-step.
+    { concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseErrors: false } },
   );
   const running = list.run().catch(() => undefined);
+  // listr2 holds stderr back while it draws: a notice (a signal was heard) goes under the story in progress.
+  let current: string | null = null;
+  setNoticeSink((message) => {
+    const row = current === null ? undefined : rows.get(current);
+    if (row && !row.settled) row.task.output = message;
+    else for (const r of rows.values()) if (!r.settled) r.task.output = message;
+  });
   return {
     onEvent(e) {
+      if (e.type === 'story-start') current = e.story.id;
       const row = rows.get(e.story.id);
       if (row) apply(row, e);
       else pending.set(e.story.id, [...(pending.get(e.story.id) ?? []), e]);
@@ -82,6 +92,7 @@ export async function terminalProgress(storyIds: string[]): Promise<Progress> {
         row.settle();
       }
       await running;
+      setNoticeSink(null);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { applyPlan, planAndApply, type RunRequest } from '../app/apply-plan.js';
-import { InvalidInputError } from '../model/errors.js';
+import { ExitCode, InvalidInputError } from '../model/errors.js';
+import { runStarting } from './interrupt.js';
 import type { Project } from '../project/project.js';
 import type { Plan } from '../model/types.js';
 import type { RunOutcome } from '../engine/executor.js';
@@ -32,14 +33,19 @@ export async function runPlan(
       throw new InvalidInputError('refusing to change anything without --force when not in a terminal (use --dry-run to see the plan)', { code: 'E_NEEDS_FORCE' });
     }
     process.stderr.write(renderPlan(plan, { verbose: g.verbose, dryRun: false }));
-    if (!(await confirm(`${plan.operation === 'restore' ? 'Restore' : 'Roll back'} as planned?`))) {
+    const answer = await confirm(`${plan.operation === 'restore' ? 'Restore' : 'Roll back'} as planned?`);
+    if (answer === 'interrupted') {
+      process.stderr.write('Nothing changed.\n');
+      return ExitCode.interrupted;
+    }
+    if (!answer) {
       process.stderr.write('Nothing changed.\n');
       return 0;
     }
   }
   const tty = !g.json && process.stderr.isTTY === true;
   const progress = tty ? await terminalProgress(plan.stories.map((s) => s.id)) : plainProgress(plan.operation);
-  const { outcome, report } = await applyPlan(project, plan, req, (e) => progress.onEvent(e), opts.replan).catch(async (err: unknown) => {
+  const { outcome, report } = await applyPlan(project, plan, { ...req, signal: runStarting() }, (e) => progress.onEvent(e), opts.replan).catch(async (err: unknown) => {
     await progress.done({ status: 'failed', exitCode: 3, stories: [], startedAt: '', finishedAt: '' });
     throw err;
   });
@@ -54,7 +60,7 @@ export async function runPlan(
  */
 export async function runForced<P extends Plan>(g: GlobalOptions, req: RunRequest & { root: string }, runId: string, makePlan: () => Promise<{ project: Project; plan: P }>): Promise<number> {
   let progress: Progress | null = null;
-  const run = await planAndApply(req.root, runId, makePlan, req, async (plan) => {
+  const run = await planAndApply(req.root, runId, makePlan, { ...req, signal: runStarting() }, async (plan) => {
     const p = !g.json && process.stderr.isTTY === true ? await terminalProgress(plan.stories.map((s) => s.id)) : plainProgress(plan.operation);
     progress = p;
     return (e) => p.onEvent(e);

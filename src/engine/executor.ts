@@ -37,8 +37,11 @@ export interface StoryOutcome {
 
 /** The outcome of a run; `exitCode` is what the CLI exits with. */
 export interface RunOutcome {
-  /** `reverted`: an interrupted run undone on request (`abort`). */
-  status: 'rolled-back' | 'restored' | 'nothing-to-do' | 'failed' | 'revert-failed' | 'reverted';
+  /**
+   * `reverted`: an interrupted run undone on request (`abort`). `interrupted`: stopped by a signal after a
+   * step; the story in progress was reverted and the stories not reached left as they were.
+   */
+  status: 'rolled-back' | 'restored' | 'nothing-to-do' | 'failed' | 'revert-failed' | 'reverted' | 'interrupted';
   exitCode: ExitCodeValue;
   stories: StoryOutcome[];
   startedAt: string;
@@ -63,6 +66,11 @@ export interface ExecOptions {
   command?: string[];
   /** Resuming an interrupted run: each story's step states, from its journal. */
   resumeFrom?: Map<string, StepState[]>;
+  /**
+   * Aborted by the CLI on SIGINT/SIGTERM: the run stops at the next step boundary, reverts the story in
+   * progress like a failed one, and leaves the stories it has not reached as they were.
+   */
+  signal?: AbortSignal;
 }
 
 type Done = Array<{ step: AnyStep; index: number; action: PlannedStep; record: StepRecord; result: unknown }>;
@@ -79,14 +87,16 @@ export async function executePlan(env: RunEnvironment, plan: Plan, opts: ExecOpt
   const success = plan.operation === 'restore' ? 'restored' : 'rolled-back';
   const outcomes: StoryOutcome[] = [];
   const skip = new Map<string, string>();
-  let stop = false;
+  /** Why the run stops taking stories: set by a failure (without --continue-on-error) or the up-front phase. */
+  let stopWhy: string | null = null;
   // The whole plan goes in the journal, so that an interrupted run can be understood (and finished or
   // undone) from the journal alone.
   if (opts.resumeFrom) opts.journal.write({ event: 'recovery-start', detail: { mode: 'resume', pid: process.pid } });
   else opts.journal.write({ event: 'run-start', detail: { plan, request: { continueOnError: opts.continueOnError, command: opts.command ?? [] } } });
 
   const first = await applyFirstSteps(env, plan, opts, emit);
-  if (first.error !== null) stop = true;
+  if (first.error !== null) stopWhy = first.error;
+  const interruption = (): string | null => (opts.signal?.aborted ? `interrupted by ${String(opts.signal.reason ?? 'a signal')}` : null);
 
   for (const story of plan.stories) {
     const base = { id: story.id, feature: story.feature, why: story.why, steps: [] as StepRecord[], warnings: [...story.warnings] };
@@ -96,8 +106,9 @@ export async function executePlan(env: RunEnvironment, plan: Plan, opts: ExecOpt
       outcomes.push(await undoStory(ctx, story, { ...base, error: first.error ?? '' }, prior ?? [], opts.journal, 'failed-first'));
       continue;
     }
-    if (stop || skip.has(story.id)) {
-      const why = stop ? (first.error ?? 'an earlier story failed') : (skip.get(story.id) as string);
+    const interrupted = interruption();
+    if (stopWhy !== null || skip.has(story.id) || interrupted) {
+      const why = stopWhy ?? interrupted ?? (skip.get(story.id) as string);
       // What the run did for it up front (its flags) goes back: a story the run does not finish is left as it was.
       outcomes.push(await undoStory(ctx, story, { ...base, error: why }, prior ?? [], opts.journal, 'skipped'));
       continue;
@@ -108,16 +119,21 @@ export async function executePlan(env: RunEnvironment, plan: Plan, opts: ExecOpt
     }
     emit({ type: 'story-start', story });
     const outcome = !prior
-      ? await runStory(ctx, story, base, opts.journal, emit, success)
+      ? await runStory(ctx, story, base, opts.journal, emit, success, undefined, undefined, interruption)
       : wasReverting(prior)
         ? // It was being reverted when the run stopped: finishing the run is finishing that.
           await undoStory(ctx, story, base, prior, opts.journal)
-        : await runStory(ctx, story, base, opts.journal, emit, success, prior, doneFirst(first.states.get(story.id)));
+        : await runStory(ctx, story, base, opts.journal, emit, success, prior, doneFirst(first.states.get(story.id)), interruption);
     outcomes.push(outcome);
     emit({ type: 'story-end', story, outcome });
     if (outcome.status === success) continue;
+    const byInterruption = interruption();
+    if (byInterruption !== null && outcome.error === byInterruption) {
+      stopWhy = byInterruption;
+      continue;
+    }
     if (!opts.continueOnError || outcome.status === 'revert-failed') {
-      stop = true;
+      stopWhy = 'an earlier story failed';
       continue;
     }
     for (const dep of dependenciesInPlan(plan, story)) skip.set(dep, `${story.id} failed and still needs it`);
@@ -125,14 +141,23 @@ export async function executePlan(env: RunEnvironment, plan: Plan, opts: ExecOpt
 
   const revertFailed = outcomes.some((o) => o.status === 'revert-failed');
   const anyWork = outcomes.some((o) => o.status !== 'not-installed');
+  const interrupted = interruption() !== null && outcomes.some((o) => o.status === 'reverted' || o.status === 'skipped');
   const status: RunOutcome['status'] = revertFailed
     ? 'revert-failed'
-    : outcomes.some((o) => o.status === 'reverted' || o.status === 'skipped')
+    : interrupted
+      ? 'interrupted'
+      : outcomes.some((o) => o.status === 'reverted' || o.status === 'skipped')
       ? 'failed'
       : anyWork
         ? success
         : 'nothing-to-do';
-  const exitCode = revertFailed ? ExitCode.failedUnreverted : status === 'failed' ? ExitCode.failedReverted : ExitCode.ok;
+  const exitCode = revertFailed
+    ? ExitCode.failedUnreverted
+    : status === 'interrupted'
+      ? ExitCode.interrupted
+      : status === 'failed'
+        ? ExitCode.failedReverted
+        : ExitCode.ok;
   const finishedAt = new Date().toISOString();
   // No run-end here: the caller writes it once the report is on disk, so that a kill before the report
   // leaves a run that is still interrupted (and gets its report from resume), never one without a report.
@@ -155,6 +180,7 @@ interface FirstSteps {
  */
 async function applyFirstSteps(env: RunEnvironment, plan: Plan, opts: ExecOptions, emit: (e: ExecEvent) => void): Promise<FirstSteps> {
   const out: FirstSteps = { states: new Map(), failed: new Set(), error: null };
+  if (opts.signal?.aborted) return out; // interrupted before anything changed: the stories see it and skip
   const byKind = new Map<AnyStep, Array<{ story: StoryPlan; index: number; action: PlannedStep; ctx: RunContext; saved: unknown[] }>>();
   for (const story of plan.stories) {
     if (!story.installed) continue;
@@ -246,6 +272,7 @@ async function runStory(
   success: 'rolled-back' | 'restored',
   prior?: StepState[],
   firstHere?: Set<number>,
+  interruption: () => string | null = () => null,
 ): Promise<StoryOutcome> {
   const done: Done = [];
   const steps = base.steps;
@@ -253,6 +280,19 @@ async function runStory(
     const step = stepFor(action);
     const description = step.describe(action);
     const before = prior?.[i] ?? { status: 'not-started' };
+    // A signal stops the story at a step boundary, and it is reverted like a failed one: a story is either
+    // rolled back whole or left as it was. Steps already done (up front or before a crash) are not work.
+    const interrupted = before.status === 'done' ? null : interruption();
+    if (interrupted) {
+      emit({ type: 'revert-start', story, error: interrupted });
+      const revertError = await revertAll(ctx, story, done, journal);
+      for (const [j, later] of story.actions.entries()) {
+        if (j < i) continue;
+        steps.push({ kind: later.kind, step: j, description: stepFor(later).describe(later), status: 'skipped', startedAt: new Date().toISOString(), durationMs: 0 });
+      }
+      const backup = backupOf(done);
+      return { ...base, status: revertError ? 'revert-failed' : 'reverted', error: revertError ? `${interrupted}; revert failed: ${revertError}` : interrupted, ...(backup ? { backup } : {}) };
+    }
     const startedAt = new Date();
     const stepCtx = ctx.at(i, true);
     // Done up front in this process: the up-front phase already told the renderers and the audit log.

@@ -15,6 +15,12 @@ export const ExitCode = {
   locked: 3,
   /** Failed and could not be reverted: the report says what to do. */
   failedUnreverted: 4,
+  /**
+   * Stopped by SIGINT or SIGTERM (128 + 2, as shells report Ctrl-C): the run finished its current step,
+   * reverted the story in progress, put back the flags of the stories it had not reached, and wrote its
+   * report. A second signal stops at once and leaves the journal for `resume` or `abort`.
+   */
+  interrupted: 130,
 } as const;
 
 /** One of the CLI's exit codes. */

@@ -32,7 +32,9 @@ export async function pruneCommand(g: GlobalOptions, opts: PruneFlags): Promise<
   if (!opts.force) {
     if (!canAsk()) throw new InvalidInputError('refusing to delete backups without --force when not in a terminal (use --dry-run to see which)', { code: 'E_NEEDS_FORCE' });
     process.stderr.write(`${text}\n`);
-    if (!(await confirm(`Delete ${plan.remove.length} backup(s)?`))) return ExitCode.ok;
+    const answer = await confirm(`Delete ${plan.remove.length} backup(s)?`);
+    if (answer === 'interrupted') return ExitCode.interrupted;
+    if (!answer) return ExitCode.ok;
   }
   applyPrune(project, plan, newRunId());
   if (g.json) printJson({ dryRun: false, ...plan });

@@ -6,6 +6,7 @@ import { oneLine } from '../../util/format.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
 import { plainProgress, terminalProgress } from '../progress.js';
 import { printOutcome, triggerFromEnv } from '../run-plan.js';
+import { runStarting } from '../interrupt.js';
 
 /** Options of `resume` and `abort`. */
 export interface RecoverFlags {
@@ -30,7 +31,8 @@ export async function recoverCommand(g: GlobalOptions, mode: 'resume' | 'abort',
   }
   const tty = !g.json && process.stderr.isTTY === true;
   const progress = tty ? await terminalProgress(state.plan.stories.map((s) => s.id)) : plainProgress(state.plan.operation);
-  const { outcome, report } = await recoverRun(project, mode, id, { command: argv, trigger: triggerFromEnv() }, (e) => progress.onEvent(e)).catch(
+  const signal = runStarting(mode === 'resume');
+  const { outcome, report } = await recoverRun(project, mode, id, { command: argv, trigger: triggerFromEnv(), signal }, (e) => progress.onEvent(e)).catch(
     async (err: unknown) => {
       await progress.done({ status: 'failed', exitCode: 3, stories: [], startedAt: '', finishedAt: '' });
       throw err;
