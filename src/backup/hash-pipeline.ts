@@ -235,6 +235,14 @@ const SLACK_SLOTS = 2;
 const WORKER_FILE = './hash-worker.mjs';
 /** `NODE_DEBUG=hash-pipeline` reports whether the worker started, and why not: a fallback is silent otherwise. */
 const debug = debuglog('hash-pipeline');
+/** Default of `WorkerPipelineOptions.stallMs`. */
+export const STALL_MS = 60_000;
+
+/** Options of `WorkerHashPipeline.start`. */
+export interface WorkerPipelineOptions {
+  /** How long the main thread waits on a worker that makes no progress before it gives up (default STALL_MS). Tests lower it. */
+  stallMs?: number;
+}
 
 /** Hashing in a worker thread over shared slots. Create with `WorkerHashPipeline.start()`. */
 export class WorkerHashPipeline implements HashPipeline {
@@ -284,6 +292,7 @@ export class WorkerHashPipeline implements HashPipeline {
     argsSab: SharedArrayBuffer,
     readonly slotSize: number,
     slotCount: number,
+    private readonly stallMs: number,
   ) {
     this.ctl = new Int32Array(ctlSab);
     this.recordArgs = new Float64Array(argsSab);
@@ -298,7 +307,7 @@ export class WorkerHashPipeline implements HashPipeline {
   }
 
   /** Start the worker. Rejects when worker threads are unavailable (callers fall back to local hashing). */
-  static async start(slotSize: number = SLOT_SIZE, slotCount: number = SLOTS): Promise<WorkerHashPipeline> {
+  static async start(slotSize: number = SLOT_SIZE, slotCount: number = SLOTS, options: WorkerPipelineOptions = {}): Promise<WorkerHashPipeline> {
     const ctlSab = new SharedArrayBuffer((RECORDS + RING * RECORD_INTS) * 4);
     const dataSab = new SharedArrayBuffer(slotSize * slotCount);
     const digestSab = new SharedArrayBuffer(RING * DIGEST_BYTES);
@@ -327,7 +336,7 @@ export class WorkerHashPipeline implements HashPipeline {
       worker.once('exit', (code) => reject(new Error(`hash worker exited with code ${code} before it was ready`)));
     });
     debug('worker ready: %s', url.href);
-    return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, argsSab, slotSize, slotCount);
+    return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, argsSab, slotSize, slotCount, options.stallMs ?? STALL_MS);
   }
 
   acquire(): Buffer {
@@ -606,7 +615,7 @@ export class WorkerHashPipeline implements HashPipeline {
       Atomics.wait(ctl, TAIL, tail, MAIN_POLL_MS);
       const now = Atomics.load(ctl, TAIL);
       if (now !== tail) stalledSince = performance.now();
-      else if (performance.now() - stalledSince > 60_000) throw new Error('hash worker stalled for 60 s');
+      else if (performance.now() - stalledSince > this.stallMs) throw new Error(`hash worker stalled for ${this.stallMs / 1000} s`);
       tail = now;
     }
   }
