@@ -34,6 +34,12 @@ export const HEAD = 0;
 export const TAIL = 16;
 /** Set to 1 by the worker when it hits an error (its JSON in the error area). */
 export const FAILED = 32;
+/**
+ * Bytes the worker has read or written, counted as they move (a file copied or read back is one record
+ * however large, so records done say nothing while it lasts): the main thread's stall watch looks at its
+ * changes only, so it may wrap.
+ */
+export const MOVED = 48;
 /** First record. */
 export const RECORDS = 128;
 /** Int32s per record: [op, stream, offset, length]. */
@@ -115,6 +121,16 @@ export const YIELD_RECORDS = 4096;
  */
 
 /**
+ * Count `n` bytes moved in the control block's MOVED word, when there is one (the worker's loops).
+ *
+ * @param {Int32Array | undefined} progress
+ * @param {number} n
+ */
+function moved(progress, n) {
+  if (progress !== undefined) Atomics.add(progress, MOVED, n);
+}
+
+/**
  * sha256 of the open file `fd` from its start (positional reads), through `buf`; then `times` set, and
  * `fd` closed unless `keepOpen`, also when it fails.
  *
@@ -122,13 +138,15 @@ export const YIELD_RECORDS = 4096;
  * @param {Buffer} buf
  * @param {boolean} keepOpen
  * @param {FileTimes} [times]
+ * @param {Int32Array} [progress] the worker's control block, whose MOVED word counts the bytes read
  * @returns {Hash} not yet digested: the worker writes the raw digest to shared memory, the main thread wants hex
  */
-export function hashFile(fd, buf, keepOpen, times) {
+export function hashFile(fd, buf, keepOpen, times, progress) {
   const h = createHash('sha256');
   try {
     let pos = 0;
     for (let n = readSync(fd, buf, 0, buf.length, 0); n > 0; n = readSync(fd, buf, 0, buf.length, pos)) {
+      moved(progress, n);
       h.update(buf.subarray(0, n));
       pos += n;
     }
@@ -147,13 +165,15 @@ export function hashFile(fd, buf, keepOpen, times) {
  * @param {number} position
  * @param {number} length
  * @param {Buffer} buf
+ * @param {Int32Array} [progress] as for hashFile
  * @returns {Hash}
  */
-export function hashRange(fd, position, length, buf) {
+export function hashRange(fd, position, length, buf, progress) {
   const h = createHash('sha256');
   for (let at = 0; at < length; ) {
     const n = readSync(fd, buf, 0, Math.min(buf.length, length - at), position + at);
     if (n === 0) break;
+    moved(progress, n);
     h.update(buf.subarray(0, n));
     at += n;
   }
@@ -169,14 +189,17 @@ export function hashRange(fd, position, length, buf) {
  * @param {number} at
  * @param {number} length
  * @param {Buffer} buf
+ * @param {Int32Array} [progress] as for hashFile (bytes read, then written)
  * @returns {void}
  */
-export function copyRange(fd, src, at, length, buf) {
+export function copyRange(fd, src, at, length, buf, progress) {
   let left = length;
   while (left > 0) {
     const n = readSync(src, buf, 0, Math.min(buf.length, left), at);
     if (n === 0) throw Object.assign(new Error(SHORT_SOURCE_MESSAGE), { code: E_SHORT_SOURCE });
+    moved(progress, n);
     writeAll(fd, buf, 0, n);
+    moved(progress, n);
     at += n;
     left -= n;
   }
@@ -193,16 +216,19 @@ export function copyRange(fd, src, at, length, buf) {
  * @param {Buffer} buf
  * @param {(how: 'grew' | 'shrank') => Error} changed the error to throw for a source of another length
  * (each thread reports it its own way)
+ * @param {Int32Array} [progress] as for copyRange
  * @returns {Hash} the hash of the bytes copied
  */
-export function copyIn(fd, src, position, length, buf, changed) {
+export function copyIn(fd, src, position, length, buf, changed, progress) {
   const h = createHash('sha256');
   try {
     for (let at = 0; at < length; ) {
       const n = readSync(src, buf, 0, Math.min(buf.length, length - at), null);
       if (n === 0) throw changed('shrank');
+      moved(progress, n);
       h.update(buf.subarray(0, n));
       writeAll(fd, buf, 0, n, position + at);
+      moved(progress, n);
       at += n;
     }
     if (readSync(src, buf, 0, 1, null) !== 0) throw changed('grew');

@@ -30,6 +30,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync } from 'node:fs';
 import { debuglog } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { StepFailedError } from '../model/errors.js';
 import { writeAll } from '../util/write-all.js';
 import { E_FILE_CHANGED, sizeChanged } from './file-changed-error.js';
 import {
@@ -49,6 +50,7 @@ import {
   type HashWorkerData,
   HEAD,
   MAIN_POLL_MS,
+  MOVED,
   OP_COPY,
   OP_COPY_IN,
   OP_END,
@@ -78,6 +80,13 @@ export { E_SHORT_SOURCE, SLOT_SIZE, type FileTimes };
 export const PARALLEL_COPY_BYTES = 4 * 1024 * 1024;
 /** Slot size of a copying pipeline: its worker reads through its own buffer, so its slots stay unused. */
 export const COPY_SLOT_BYTES = 64 * 1024;
+
+/**
+ * Code of the error a worker pipeline fails with when its worker reads and writes nothing for the stall
+ * limit: a StepFailedError (exit 1), so a backup fails before anything is deleted, a restore before
+ * anything is moved into place.
+ */
+export const E_IO_STALLED = 'E_IO_STALLED';
 
 /** Receives a stream's digest (lowercase hex). */
 export type DigestCallback = (hex: string) => void;
@@ -147,7 +156,12 @@ export interface HashPipeline {
   settleOldest(): void;
   /** Wait for all hashing; every `done` has been called when it resolves. The pipeline can be used again after it. */
   finish(): Promise<void>;
-  /** Stop the worker (if any). Always call it, also after an error. */
+  /**
+   * Stop the worker (if any). Always call it, also after an error. After a stall (E_IO_STALLED) it does
+   * not wait: the worker is stuck in a read or write that only the system can end; it stops when that
+   * returns (the process cannot exit before, Node joins its threads), and the files given to it are
+   * closed then.
+   */
   close(): Promise<void>;
 }
 
@@ -235,6 +249,18 @@ const SLACK_SLOTS = 2;
 const WORKER_FILE = './hash-worker.mjs';
 /** `NODE_DEBUG=hash-pipeline` reports whether the worker started, and why not: a fallback is silent otherwise. */
 const debug = debuglog('hash-pipeline');
+/** Default of `WorkerPipelineOptions.stallMs`. */
+export const STALL_MS = 60_000;
+
+/** Options of `WorkerHashPipeline.start`. */
+export interface WorkerPipelineOptions {
+  /**
+   * How long the main thread waits on a worker that moves no byte and finishes no record before it fails
+   * with E_IO_STALLED (default STALL_MS). A slow worker that keeps moving bytes is waited for however long
+   * it takes. Tests lower it.
+   */
+  stallMs?: number;
+}
 
 /** Hashing in a worker thread over shared slots. Create with `WorkerHashPipeline.start()`. */
 export class WorkerHashPipeline implements HashPipeline {
@@ -253,6 +279,8 @@ export class WorkerHashPipeline implements HashPipeline {
   private copySlot: Buffer | null = null;
   private copyPos = 0;
   private workerError: unknown = null;
+  /** Set when the worker stalled: every later wait throws it at once (the worker is being stopped). */
+  private stalled: StepFailedError | null = null;
   /** Streams hashed on this thread (the worker was behind when they were opened). */
   private readonly local = new Map<number, Hash>();
   /** Digests written by the worker, one per ring record. */
@@ -284,6 +312,7 @@ export class WorkerHashPipeline implements HashPipeline {
     argsSab: SharedArrayBuffer,
     readonly slotSize: number,
     slotCount: number,
+    private readonly stallMs: number,
   ) {
     this.ctl = new Int32Array(ctlSab);
     this.recordArgs = new Float64Array(argsSab);
@@ -298,7 +327,7 @@ export class WorkerHashPipeline implements HashPipeline {
   }
 
   /** Start the worker. Rejects when worker threads are unavailable (callers fall back to local hashing). */
-  static async start(slotSize: number = SLOT_SIZE, slotCount: number = SLOTS): Promise<WorkerHashPipeline> {
+  static async start(slotSize: number = SLOT_SIZE, slotCount: number = SLOTS, options: WorkerPipelineOptions = {}): Promise<WorkerHashPipeline> {
     const ctlSab = new SharedArrayBuffer((RECORDS + RING * RECORD_INTS) * 4);
     const dataSab = new SharedArrayBuffer(slotSize * slotCount);
     const digestSab = new SharedArrayBuffer(RING * DIGEST_BYTES);
@@ -327,7 +356,7 @@ export class WorkerHashPipeline implements HashPipeline {
       worker.once('exit', (code) => reject(new Error(`hash worker exited with code ${code} before it was ready`)));
     });
     debug('worker ready: %s', url.href);
-    return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, argsSab, slotSize, slotCount);
+    return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, argsSab, slotSize, slotCount, options.stallMs ?? STALL_MS);
   }
 
   acquire(): Buffer {
@@ -522,7 +551,13 @@ export class WorkerHashPipeline implements HashPipeline {
   }
 
   async close(): Promise<void> {
+    // After a stall the worker was asked to stop already, and waiting for it could be waiting forever.
+    if (this.stalled !== null) return;
     await this.worker.terminate();
+    this.closeOpenFds();
+  }
+
+  private closeOpenFds(): void {
     for (const fd of this.openFds) {
       try {
         closeSync(fd);
@@ -593,22 +628,52 @@ export class WorkerHashPipeline implements HashPipeline {
     return new Error(`hash worker failed${info.message ? `: ${info.message}` : ''}`);
   }
 
-  /** Block until the worker has processed `count` records. Throws if the worker failed or stalled. */
+  /**
+   * Block until the worker has processed `count` records. Throws if the worker failed, or if for the
+   * stall limit it finished no record and moved no byte: a large file copied or read back is a single
+   * record, so the bytes it moves are what tell a slow disk or source from one that stopped.
+   */
   private waitTail(count: number): void {
+    if (this.stalled !== null) throw this.stalled;
     const ctl = this.ctl;
     let tail = Atomics.load(ctl, TAIL);
     if (tail >= count) return;
     this.flushHead(); // the worker must see what we wait for
     for (let i = 0; i < SPIN && tail < count; i++) tail = Atomics.load(ctl, TAIL);
+    let moved = Atomics.load(ctl, MOVED);
     let stalledSince = performance.now();
     while (tail < count) {
       if (Atomics.load(ctl, FAILED) !== 0 || this.workerError) throw this.failure();
       Atomics.wait(ctl, TAIL, tail, MAIN_POLL_MS);
       const now = Atomics.load(ctl, TAIL);
-      if (now !== tail) stalledSince = performance.now();
-      else if (performance.now() - stalledSince > 60_000) throw new Error('hash worker stalled for 60 s');
+      const movedNow = Atomics.load(ctl, MOVED);
+      if (now !== tail || movedNow !== moved) stalledSince = performance.now();
+      else if (performance.now() - stalledSince > this.stallMs) throw this.stall();
       tail = now;
+      moved = movedNow;
     }
+  }
+
+  /**
+   * The worker moved nothing for the limit: fail, now and at every later wait, and stop it. It is asked
+   * to stop before the caller, handling the error, closes the files it may be stuck on: once its read or
+   * write returns, it runs no further (and writes nothing to a descriptor number reused meanwhile).
+   */
+  private stall(): StepFailedError {
+    const seconds = this.stallMs / 1000;
+    this.stalled = new StepFailedError(
+      `no byte read or written for ${seconds} s by the hash worker: the disk, or a file it was copying or reading back, stopped responding`,
+      { code: E_IO_STALLED },
+    );
+    debug('worker stalled: no record done and no byte moved for %d ms; stopping it', this.stallMs);
+    const stopped = (): void => {
+      this.closeOpenFds();
+      debug('worker stopped after the stall');
+    };
+    void this.worker.terminate().then(stopped, stopped);
+    // Nothing waits for it any more: it must not keep the process alive either.
+    this.worker.unref();
+    return this.stalled;
   }
 }
 

@@ -17,6 +17,7 @@ import {
   HASH_KEEP_OPEN,
   HASH_SET_TIMES,
   HEAD,
+  MOVED,
   OP_COPY,
   OP_COPY_IN,
   OP_END,
@@ -89,26 +90,29 @@ function run() {
         h.digest().copy(digestArea, (tail % RING) * DIGEST_BYTES);
       } else if (op === OP_WRITE) {
         const pos = /** @type {number} */ (recordArgs[a]);
-        writeAll(stream, data, /** @type {number} */ (ctl[r + 2]), /** @type {number} */ (ctl[r + 3]), pos >= 0 ? pos : undefined);
+        const length = /** @type {number} */ (ctl[r + 3]);
+        writeAll(stream, data, /** @type {number} */ (ctl[r + 2]), length, pos >= 0 ? pos : undefined);
+        // TAIL moves every BATCH records: all the slots' bytes may go to a slow disk before it does.
+        Atomics.add(ctl, MOVED, length);
       } else if (op === OP_COPY_IN) {
         if (readBuf === null) readBuf = Buffer.allocUnsafe(SLOT_SIZE);
         const record = tail;
         const changed = (/** @type {'grew' | 'shrank'} */ how) => Object.assign(new Error(how), { code: E_FILE_CHANGED, record });
-        const h = copyIn(stream, /** @type {number} */ (ctl[r + 2]), /** @type {number} */ (recordArgs[a]), /** @type {number} */ (recordArgs[a + 1]), readBuf, changed);
+        const h = copyIn(stream, /** @type {number} */ (ctl[r + 2]), /** @type {number} */ (recordArgs[a]), /** @type {number} */ (recordArgs[a + 1]), readBuf, changed, ctl);
         h.digest().copy(digestArea, (tail % RING) * DIGEST_BYTES);
       } else if (op === OP_HASH_RANGE) {
         if (readBuf === null) readBuf = Buffer.allocUnsafe(SLOT_SIZE);
-        const h = hashRange(stream, /** @type {number} */ (recordArgs[a]), /** @type {number} */ (recordArgs[a + 1]), readBuf);
+        const h = hashRange(stream, /** @type {number} */ (recordArgs[a]), /** @type {number} */ (recordArgs[a + 1]), readBuf, ctl);
         h.digest().copy(digestArea, (tail % RING) * DIGEST_BYTES);
       } else if (op === OP_HASH_FILE) {
         if (readBuf === null) readBuf = Buffer.allocUnsafe(SLOT_SIZE);
         const flags = /** @type {number} */ (ctl[r + 2]);
         const times = flags & HASH_SET_TIMES ? { atime: /** @type {number} */ (recordArgs[a]), mtime: /** @type {number} */ (recordArgs[a + 1]) } : undefined;
-        const h = hashFile(stream, readBuf, (flags & HASH_KEEP_OPEN) !== 0, times);
+        const h = hashFile(stream, readBuf, (flags & HASH_KEEP_OPEN) !== 0, times, ctl);
         h.digest().copy(digestArea, (tail % RING) * DIGEST_BYTES);
       } else if (op === OP_COPY) {
         if (readBuf === null) readBuf = Buffer.allocUnsafe(SLOT_SIZE);
-        copyRange(stream, /** @type {number} */ (ctl[r + 2]), /** @type {number} */ (recordArgs[a]), /** @type {number} */ (recordArgs[a + 1]), readBuf);
+        copyRange(stream, /** @type {number} */ (ctl[r + 2]), /** @type {number} */ (recordArgs[a]), /** @type {number} */ (recordArgs[a + 1]), readBuf, ctl);
       }
       tail++;
       sinceYield++;
