@@ -45,7 +45,7 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
   const manifest = file.head;
   const count = file.entryCount;
   // A file already back exactly as backed up (a restore interrupted, or restored by hand) is not in the way.
-  const { conflicts } = scanRestore(file.entries(), count, project.root, { skipIdentical: true });
+  const { conflicts, outsideLinks } = scanRestore(file.entries(), count, project.root, { skipIdentical: true });
   const unsafe = conflicts.filter((c) => c.kind === 'unsafe');
   if (unsafe.length > 0) {
     throw new InvalidInputError(`restore of ${story.id} refused: ${unsafe.map((c) => `${c.path} ${c.reason}`).join('; ')}`, { code: 'E_PATH_ESCAPE' });
@@ -93,6 +93,7 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
             bytes: manifest.totals.bytes,
             conflicts: conflicts.map((c) => c.path),
             overwrite: req.force,
+            outsideLinks,
           },
           ...sharedEdits(project, manifest, backupDir),
           { kind: 'enable-flags', changes: flagChanges, file: LAYOUT.flags },

@@ -43,10 +43,23 @@ export interface RestoreScan {
   /** Size of the largest file to write (0: none). */
   largestFile: number;
   conflicts: Conflict[];
-  /** Symlink entries to restore that lead out of the root (`path -> target (resolved)`), at most 10. */
-  escaping: string[];
+  /** Symlink entries to write (a restore makes them last, as links, after every file and directory). */
+  symlinks: number;
+  /**
+   * Those of them whose target lies outside the root, each as recorded: a restore recreates the link
+   * itself and never follows it, but a person reading the plan should see every one.
+   */
+  outsideLinks: OutsideLink[];
   /** An entry to restore that lies inside one of `forbidden`, or null. */
   forbiddenHit: string | null;
+}
+
+/** A symlink entry whose target lies outside the root (`../../x` or `/home/u/.dbt/profiles.yml`). */
+export interface OutsideLink {
+  /** The link's own path, relative to the root (always inside it). */
+  path: string;
+  /** Its target exactly as the backup recorded it, and as the restore writes it. */
+  target: string;
 }
 
 /** Options of scanRestore. */
@@ -86,7 +99,7 @@ export function scanRestore(entries: Iterable<ManifestEntry>, count: number, roo
   const memo = new LstatMemo(rootAbs);
   const finder = new ConflictFinder(rootAbs, rootReal, memo);
   const same = opts.skipIdentical ? new IdenticalCheck(rootAbs, memo) : null;
-  const scan: RestoreScan = { mark, toRestore: 0, unchanged: 0, largestFile: 0, conflicts: finder.conflicts, escaping: [], forbiddenHit: null };
+  const scan: RestoreScan = { mark, toRestore: 0, unchanged: 0, largestFile: 0, conflicts: finder.conflicts, symlinks: 0, outsideLinks: [], forbiddenHit: null };
   let i = 0;
   for (const e of entries) {
     const index = i++;
@@ -111,9 +124,9 @@ export function scanRestore(entries: Iterable<ManifestEntry>, count: number, roo
     scan.toRestore++;
     if (e.type === 'file' && e.size > scan.largestFile) scan.largestFile = e.size;
     if (scan.forbiddenHit === null && forbidden.some((f) => e.path === f || isBelow(e.path, f))) scan.forbiddenHit = e.path;
-    if (e.type === 'symlink' && scan.escaping.length < 10) {
-      const out = symlinkEscape(rootAbs, rootReal, e);
-      if (out !== null) scan.escaping.push(`${e.path} -> ${e.linkTarget} (${out})`);
+    if (e.type === 'symlink') {
+      scan.symlinks++;
+      if (leadsOutside(rootAbs, rootReal, e)) scan.outsideLinks.push({ path: e.path, target: e.linkTarget ?? '' });
     }
     finder.visit(e, true);
   }
@@ -146,12 +159,15 @@ function describe(st: Stats): string {
   return 'a special file';
 }
 
-/** Where a symlink entry's target points when restored under `root` (lexically), or null if inside. */
-export function symlinkEscape(root: string, rootReal: string, e: ManifestEntry): string | null {
+/**
+ * Whether a symlink entry's target, read lexically from where the link goes under `root`, lies outside
+ * it. Lexically: the link is never followed, and what its target is on this machine (or whether it
+ * exists) does not change what the restore writes.
+ */
+function leadsOutside(root: string, rootReal: string, e: ManifestEntry): boolean {
   const target = e.linkTarget ?? '';
   const resolved = isAbsolute(target) ? resolve(target) : resolve(root, dirname(e.path), target);
-  if (isInside(root, resolved) || isInside(rootReal, resolved)) return null;
-  return resolved;
+  return !isInside(root, resolved) && !isInside(rootReal, resolved);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Restore a backup into the root, byte for byte: check and extract into a staging directory inside the
- * root, then move each entry into place with rename (same file system), then re-hash what was restored.
+ * root, then move each entry into place with rename (same file system), make the backup's symlinks last,
+ * then re-hash what was restored.
  */
 import {
   type Dirent,
@@ -13,6 +14,7 @@ import {
   lstatSync,
   lutimesSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   readFileSync,
   readdirSync,
@@ -54,11 +56,6 @@ export interface ExtractOptions {
   skipIdentical?: boolean;
   /** Absolute, inside the root (same file system, so moves are renames), must not exist. Created and removed here. */
   stagingDir: string;
-  /**
-   * Restore symlinks whose target lies outside the root (a venv's `bin/python -> /usr/bin/python3`).
-   * Default false: such a backup is refused. Nothing is ever written *through* such a link either way.
-   */
-  allowOutsideSymlinks?: boolean;
   /** I/O buffer size in bytes (default 1 MiB). For tests and benchmarks. */
   bufferSize?: number;
   /** Hash in a worker thread (default true; false hashes on the calling thread). For tests and benchmarks. */
@@ -128,12 +125,14 @@ function lstatOrNull(p: string): Stats | null {
  * Restore the backup in `opts.dir` under `opts.root`.
  *
  * 1. One read-only pass over the manifest (which completes its own checks): what is selected, what is in
- *    place already (`skipIdentical`), symlinks leading out of the root, conflicts — refused with
- *    InvalidInputError, nothing written. Entries are streamed in tree order, never held (see manifest.ts).
+ *    place already (`skipIdentical`), conflicts — refused with InvalidInputError, nothing written. Entries
+ *    are streamed in tree order, never held (see manifest.ts). A symlink leading out of the root is not
+ *    refused: the restore makes the link, as it was, and never writes where it points.
  * 2. One pass over the archive: every entry is checked against the manifest (see verifyBackup) and the
- *    selected ones are written into the staging directory as they pass. Any problem (changed byte, extra,
- *    missing or unsafe entry, archive size) → the staging directory is deleted and BackupIntegrityError
- *    is thrown: nothing outside staging was touched. The archive is read once, not twice.
+ *    selected files and directories are written into the staging directory as they pass (a symlink entry
+ *    is checked, type and target, like any other, but made only in step 3). Any problem (changed byte,
+ *    extra, missing or unsafe entry, archive size) → the staging directory is deleted and
+ *    BackupIntegrityError is thrown: nothing outside staging was touched. The archive is read once, not twice.
  *    Each file written is read back from disk through the descriptor that wrote it and hashed by the
  *    worker while this thread writes the next ones; a file that does not read back as its manifest sha256
  *    fails the restore before anything leaves staging. That read-back is the content check of the files
@@ -150,7 +149,8 @@ function lstatOrNull(p: string): Stats | null {
  *    refused; the archive's size is still compared. What the archive hash alone would see (uid/gid/uname
  *    fields, padding bytes) is never written anywhere.
  * 3. Conflicts are checked again (time has passed), then each top-level staged entry is renamed into
- *    place; existing directories are merged, their children moved one by one.
+ *    place; existing directories are merged, their children moved one by one. Then the symlinks are made
+ *    in place, after every file and directory (see makeLinks).
  * 4. Every restored path is compared with the manifest (type, size, mode, link target), and each file is
  *    shown to be the very inode that was read back and hashed (a rename moves a file, it does not touch
  *    its content); in the same pass directory modes and mtimes are set, each after its content.
@@ -186,9 +186,6 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
       code: 'E_RESTORE_UNSAFE',
     });
   }
-  if (!opts.allowOutsideSymlinks && scan.escaping.length > 0) {
-    throw new InvalidInputError(`refusing to restore symlink(s) leading outside the root: ${scan.escaping.join('; ')}`, { code: 'E_RESTORE_UNSAFE' });
-  }
   checkConflicts(scan.conflicts, overwrite);
   const mark = scan.mark;
 
@@ -223,6 +220,7 @@ export async function extractBackup(opts: ExtractOptions): Promise<ExtractResult
     }
     checkConflicts(findConflicts(manifest.entries(), root, mark), overwrite);
     const placed = placeAll(staging, root, rootReal, staged.dirs, overwrite);
+    if (scan.symlinks > 0) makeLinks(manifest.entries(), mark, root, rootReal, staging, overwrite);
     const problems = recheckPlaced(root, manifest.entries(), mark, placed, staged.dirs, reread.inodes);
     if (problems.length > 0) {
       throw new BackupIntegrityError(`restored files under ${root} do not match the manifest`, problems);
@@ -330,10 +328,8 @@ async function extractToStaging(
             ensureDir(m.path);
             return undefined;
           }
-          if (m.type === 'symlink') {
-            symlinkSync(m.linkTarget as string, abs);
-            return undefined;
-          }
+          // A link is made last, in place (makeLinks): only its folder is staged.
+          if (m.type === 'symlink') return undefined;
           // Only content the file holds: a truncated archive is read here, and found short as it streams.
           const copy = copier !== null && m.size >= copier.minBytes && dataOffset + m.size <= archiveSize ? copier.pipe : null;
           fdPipe = copy ?? hashes;
@@ -381,8 +377,6 @@ async function extractToStaging(
             );
             files++;
             bytes += m.size;
-          } else if (m.type === 'symlink') {
-            lutimesSync(join(staging, m.path), atime, mtime);
           }
         },
       },
@@ -464,6 +458,57 @@ function placeAll(staging: string, root: string, rootReal: string, stagedDirs: S
   };
   placeChildren('');
   return moved;
+}
+
+/**
+ * Pass 3b: the backup's symlinks, made once every file and directory is in place, each as the same link
+ * (its target exactly as recorded, wherever it points: inside the root, outside it, or nowhere). A link is
+ * never followed: it is made in its folder found by real path, which must be a directory inside the root
+ * (checked again here, right before, since the conflict check ran a while ago), and `symlink` itself
+ * never writes through its last component. Made last, no link of this restore is on the way of anything
+ * it writes, whatever an archive holds. Something at the link's path is replaced only with `overwrite`
+ * (a conflict already backed up by the caller); otherwise it is a concurrent writer and stops the restore.
+ */
+function makeLinks(entries: Iterable<ManifestEntry>, mark: Uint8Array, root: string, rootReal: string, staging: string, overwrite: boolean): void {
+  const atime = Date.now() / 1000;
+  // Where a link is made before it is renamed over what it replaces: a folder of its own, new, so that no
+  // name of the staged tree left there by a merge can be in the way.
+  let spare: string | null = null;
+  let i = -1;
+  for (const e of entries) {
+    i++;
+    if (mark[i] !== SELECTED || e.type !== 'symlink') continue;
+    const cut = e.path.lastIndexOf('/');
+    const folder = cut > 0 ? e.path.slice(0, cut) : '';
+    let real: string;
+    try {
+      real = realpathSync(join(root, folder));
+    } catch (err) {
+      throw new InvalidInputError(`restore stopped: the folder of ${e.path} is gone (${messageOf(err)})`, { code: 'E_RESTORE_CONFLICT', cause: err });
+    }
+    if (!isInside(rootReal, real) || !statSync(real).isDirectory()) {
+      throw new InvalidInputError(`restore stopped: the folder of ${e.path} now leads to ${real}, not a directory inside the root: nothing is written through it`, {
+        code: 'E_RESTORE_UNSAFE',
+      });
+    }
+    const dst = join(real, e.path.slice(cut + 1));
+    const target = e.linkTarget as string;
+    const st = lstatOrNull(dst);
+    if (st === null) {
+      // Fails with EEXIST rather than replace anything that appeared since.
+      symlinkSync(target, dst);
+    } else if (!overwrite) {
+      throw new InvalidInputError(`restore stopped: ${e.path} appeared during the restore`, { code: 'E_RESTORE_CONFLICT' });
+    } else {
+      if (st.isDirectory()) rmSync(dst, { recursive: true });
+      spare ??= mkdtempSync(join(staging, 'link-'));
+      const made = join(spare, 'link');
+      symlinkSync(target, made);
+      // A file or link in the way is replaced in one step; rename never follows the name it replaces.
+      renameSync(made, dst);
+    }
+    lutimesSync(dst, atime, e.mtimeMs / 1000);
+  }
 }
 
 function wasPlaced(path: string, placed: Set<string>): boolean {

@@ -5,7 +5,7 @@
 export { createBackup, type CreateBackupOptions, type BackupResult } from './create-backup.js';
 export { verifyBackup, type VerifyReport } from './verify-backup.js';
 export { extractBackup, type ExtractOptions, type ExtractResult } from './extract-backup.js';
-export { findConflicts, scanRestore, SELECTED, IDENTICAL, type Conflict, type RestoreScan } from './conflicts.js';
+export { findConflicts, scanRestore, SELECTED, IDENTICAL, type Conflict, type OutsideLink, type RestoreScan } from './conflicts.js';
 export { ManifestFile, readManifest, readManifestHead } from './manifest-file.js';
 export {
   archiveFingerprint,

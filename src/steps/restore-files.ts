@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { defineStep, type StepDefinition } from './step.js';
 import { fmtBytes } from '../util/format.js';
-import { createBackup, extractBackup, isBelow, MANIFEST_FILE, ManifestFile } from '../backup/index.js';
+import { createBackup, extractBackup, isBelow, MANIFEST_FILE, ManifestFile, type OutsideLink } from '../backup/index.js';
 import { existsNoFollow } from '../util/paths.js';
 
 /** Plan of a restore's file step: the backup to restore from, and what is in the way. */
@@ -16,7 +16,15 @@ export type RestoreFilesAction = {
   /** Paths that exist again with other content; restored over only with --force, after a backup of them. */
   conflicts: string[];
   overwrite: boolean;
+  /**
+   * The backup's symlinks whose target lies outside the root (a dbt `profiles.yml` linked to `~/.dbt`):
+   * each is recreated as the same link, after every file, and never followed. Listed so a reader knows.
+   */
+  outsideLinks: OutsideLink[];
 };
+
+/** Outward links the plan shows one by one; the JSON plan lists them all. */
+const LINKS_SHOWN = 20;
 
 /** What a restore put in place, so that its undo removes exactly that and puts back what it replaced. */
 export interface RestoreFilesResult {
@@ -36,11 +44,14 @@ export const restoreFiles: StepDefinition<RestoreFilesAction, RestoreFilesResult
   kind: 'restore-files',
   describe(a) {
     const c = a.conflicts.length > 0 ? `; ${a.conflicts.length} conflict(s) ${a.overwrite ? 'replaced after a backup of them' : 'refused'}` : '';
-    return `restore: ${a.files} file(s), ${a.bytes} bytes from ${a.backupDir}/${c}`;
+    const l = a.outsideLinks.length > 0 ? `; ${a.outsideLinks.length} symlink(s) pointing outside the project recreated as links` : '';
+    return `restore: ${a.files} file(s), ${a.bytes} bytes from ${a.backupDir}/${c}${l}`;
   },
   render: (a) => [
     `restore ${a.files} files, ${fmtBytes(a.bytes)} from ${a.backupDir}/ (archive verified against its manifest; every file re-hashed after)`,
     ...a.conflicts.map((c) => `conflict: ${c} exists again — ${a.overwrite ? 'replaced after a backup of it' : 'refused without --force'}`),
+    ...a.outsideLinks.slice(0, LINKS_SHOWN).map((l) => `recreate symlink ${l.path} -> ${l.target} (points outside the project)`),
+    ...(a.outsideLinks.length > LINKS_SHOWN ? [`… and ${a.outsideLinks.length - LINKS_SHOWN} more symlink(s) pointing outside the project (--json lists them all)`] : []),
   ],
   backupOf: (a) => ({ id: a.backupId, path: a.backupDir, files: a.files, bytes: a.bytes, verified: true }),
   async apply(ctx, story, a) {

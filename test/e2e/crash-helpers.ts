@@ -2,7 +2,7 @@
  * Shared by the crash tests: a sandbox with enough files that backup and removal take a while, a tree
  * snapshot, and the checks that a recovered project is consistent.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { buildSandbox, diffTrees, listTree, type Sandbox } from '../../dev/sandbox/index.js';
@@ -11,9 +11,19 @@ import { cli, cliJson, isRunArtifact, type CliResult } from './cli-helpers.js';
 /** The run every crash test interrupts: two stories (1.4 first, then 1.3), each with every kind of step. */
 export const CRASH_RUN = ['rollback', '1.3', '--cascade', '--force', '--reason', 'crash test'];
 
-/** 1.3 and 1.4 installed, their services running; with `extraFiles`, many small files in 1.3's cache. */
+/**
+ * 1.3 and 1.4 installed, their services running; with `extraFiles`, many small files in 1.3's cache. 1.4's
+ * `profiles.yml` lives outside the project and is linked from its dbt folder, as dbt users do: every
+ * interrupted run removes, puts back or restores a link leading out of the root (relative, so that the
+ * trees of two sandboxes compare equal).
+ */
 export async function crashSandbox(extraFiles = 0): Promise<Sandbox> {
   const sb = await buildSandbox({ services: true, only: ['1.3', '1.4'] });
+  const profiles = path.join(sb.root, 'bmad-data-practitioner/dbt-project/profiles.yml');
+  const moved = path.join(sb.outside, '.dbt/profiles.yml');
+  mkdirSync(path.dirname(moved));
+  renameSync(profiles, moved);
+  symlinkSync(path.relative(path.dirname(profiles), moved), profiles);
   for (let d = 0; d < (extraFiles > 0 ? 30 : 0); d++) {
     const dir = path.join(sb.root, '.cache/analytics', `part-${d}`);
     mkdirSync(dir, { recursive: true });

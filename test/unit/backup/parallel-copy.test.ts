@@ -33,7 +33,7 @@ afterEach(() => cleanup(base));
 const staging = (): string => join(root, '.rollback-manager', 'staging', 'x');
 const isState = (rel: string): boolean => rel === '.rollback-manager' || rel === 'backups';
 // 64 KiB reads: a 700 kB file spans eleven of them, a 1 MB one sixteen.
-const opts = (parallelCopyBytes: number) => ({ dir: dest, root, stagingDir: staging(), allowOutsideSymlinks: true, bufferSize: 64 * 1024, parallelCopyBytes });
+const opts = (parallelCopyBytes: number) => ({ dir: dest, root, stagingDir: staging(), bufferSize: 64 * 1024, parallelCopyBytes });
 
 /** The restore must fail with BackupIntegrityError and leave the root as it was (only keep.txt). */
 async function expectRefused(parallelCopyBytes: number): Promise<BackupIntegrityError> {

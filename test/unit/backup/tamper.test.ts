@@ -3,15 +3,15 @@
  * refused by extract, with nothing written outside the staging directory.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync, lutimesSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackupIntegrityError, InvalidInputError } from '../../../src/model/errors.js';
-import { createBackup, extractBackup, verifyBackup } from '../../../src/backup/index.js';
+import { ManifestFile, createBackup, extractBackup, scanRestore, verifyBackup } from '../../../src/backup/index.js';
 import type { TarHeader } from '../../../src/backup/tar-format.js';
 import { type Manifest, serializeManifest } from '../../../src/backup/manifest.js';
-import { cleanup, copyEntries, fixChecksum, resealManifest, rewriteArchive, tempDir, write } from './helpers.js';
+import { cleanup, copyEntries, fixChecksum, resealManifest, rewriteArchive, snapshot, tempDir, write } from './helpers.js';
 
 let base: string;
 let root: string;
@@ -319,28 +319,89 @@ describe('hostile or broken manifests', () => {
 });
 
 describe('symlinks on restore', () => {
-  it('refuses a symlink entry pointing outside the root, and writes nothing', async () => {
+  /** A backup of story2: a file, links out of the root (relative and absolute) and one inside; story2 then rolled back. */
+  async function backupWithOutsideLinks(): Promise<{ outside: string; links: Record<string, string> }> {
     const outside = join(base, 'outside');
     mkdirSync(outside);
+    writeFileSync(join(outside, 'profiles.yml'), 'outside: true\n');
     write(root, 'story2/ok.txt', 'ok\n');
-    const { symlinkSync } = await import('node:fs');
-    symlinkSync('../../outside', join(root, 'story2/escape'));
-    symlinkSync(join(base, 'outside'), join(root, 'story2/escape-abs'));
-    symlinkSync('ok.txt', join(root, 'story2/fine'));
+    const links = { 'story2/escape': '../../outside', 'story2/escape-abs': join(outside, 'profiles.yml'), 'story2/fine': 'ok.txt' };
+    for (const [rel, target] of Object.entries(links)) {
+      symlinkSync(target, join(root, rel));
+      lutimesSync(join(root, rel), 1_600_000_000, 1_600_000_000);
+    }
     rmSync(dest, { recursive: true });
     await createBackup({ root, paths: ['story2'], destDir: dest, backupId: 'b' });
     rmSync(join(root, 'story2'), { recursive: true });
+    return { outside, links };
+  }
 
-    const err = (await expectRefusedRestore(InvalidInputError)) as InvalidInputError;
-    expect(err.code).toBe('E_RESTORE_UNSAFE');
-    expect(err.message).toContain('story2/escape -> ../../outside');
-    expect(err.message).toContain('story2/escape-abs ->');
-    expect(err.message).not.toContain('story2/fine');
-    expect(readdirSync(outside)).toEqual([]);
-    // Explicitly allowed, they are restored as links (and nothing is written through them).
-    await extractBackup({ dir: dest, root, stagingDir: staging(), allowOutsideSymlinks: true });
+  it('recreates symlinks pointing outside the root as the same links, writing nothing where they point', async () => {
+    const { outside, links } = await backupWithOutsideLinks();
+    const outsideBefore = snapshot(outside);
+    const m = ManifestFile.open(dest);
+    const scan = scanRestore(m.entries(), m.entryCount, root);
+    expect(scan.symlinks).toBe(3);
+    expect(scan.outsideLinks).toEqual([
+      { path: 'story2/escape', target: '../../outside' },
+      { path: 'story2/escape-abs', target: join(outside, 'profiles.yml') },
+    ]);
+    await extractBackup({ dir: dest, root, stagingDir: staging() });
     expect(readdirSync(join(root, 'story2')).sort()).toEqual(['escape', 'escape-abs', 'fine', 'ok.txt']);
-    expect(readdirSync(outside)).toEqual([]);
+    for (const [rel, target] of Object.entries(links)) {
+      expect(lstatSync(join(root, rel)).isSymbolicLink(), rel).toBe(true);
+      expect(readlinkSync(join(root, rel)), rel).toBe(target);
+      expect(lstatSync(join(root, rel)).mtimeMs, rel).toBe(1_600_000_000_000);
+    }
+    expect(snapshot(outside)).toEqual(outsideBefore);
+    expect(existsSync(staging())).toBe(false);
+  });
+
+  it('replaces what is in the way of a link only with overwrite, never writing through it', async () => {
+    const { outside } = await backupWithOutsideLinks();
+    const outsideBefore = snapshot(outside);
+    write(root, 'story2/escape-abs', 'a file where the backup has a link\n');
+    write(root, 'story2/escape/inner.txt', 'a folder where the backup has a link\n');
+    const err = await extractBackup({ dir: dest, root, stagingDir: staging() }).catch((e: unknown) => e as InvalidInputError);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as InvalidInputError).code).toBe('E_RESTORE_CONFLICT');
+    expect(readFileSync(join(root, 'story2/escape-abs'), 'utf8')).toBe('a file where the backup has a link\n');
+    await extractBackup({ dir: dest, root, stagingDir: staging(), overwrite: true });
+    expect(readlinkSync(join(root, 'story2/escape-abs'))).toBe(join(outside, 'profiles.yml'));
+    expect(readlinkSync(join(root, 'story2/escape'))).toBe('../../outside');
+    expect(snapshot(outside)).toEqual(outsideBefore);
+  });
+
+  it('still refuses an archive whose link disagrees with the manifest, or holds a link where the manifest has a file', async () => {
+    const { outside } = await backupWithOutsideLinks();
+    const outsideBefore = snapshot(outside);
+    const original = [readFileSync(join(dest, 'archive.tar')), readFileSync(join(dest, 'manifest.json'))] as const;
+    const tampers: Array<[Parameters<typeof rewriteArchive>[1], string]> = [
+      [
+        async (w, entries) => {
+          for (const e of entries) await w.addEntry(e.header.path === 'story2/escape-abs' ? { ...e.header, linkTarget: '/etc/passwd' } : e.header, e.content);
+        },
+        `"story2/escape-abs": links to "/etc/passwd" in the archive, ${JSON.stringify(join(outside, 'profiles.yml'))} in the manifest`,
+      ],
+      [
+        async (w, entries) => {
+          for (const e of entries) {
+            const swap = e.header.path === 'story2/ok.txt';
+            await w.addEntry(swap ? { ...e.header, type: 'symlink', size: 0, linkTarget: '/etc/passwd' } : e.header, swap ? Buffer.alloc(0) : e.content);
+          }
+        },
+        '"story2/ok.txt": is a symlink in the archive, a file in the manifest',
+      ],
+    ];
+    for (const [edit, problem] of tampers) {
+      await rewriteArchive(dest, edit);
+      expect((await verifyBackup(dest)).problems).toEqual([problem]);
+      const err = (await expectRefusedRestore(BackupIntegrityError)) as BackupIntegrityError;
+      expect(err.problems).toEqual([problem]);
+      expect(snapshot(outside)).toEqual(outsideBefore);
+      writeFileSync(join(dest, 'archive.tar'), original[0]);
+      writeFileSync(join(dest, 'manifest.json'), original[1]);
+    }
   });
 
   it('refuses to write through a parent symlink that leads outside the root', async () => {
