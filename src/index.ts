@@ -15,3 +15,5 @@ export { defineStep, type StepDefinition, type RunContext, type PlanInput, type 
 export type { RunOutcome, StoryOutcome, StepRecord, ExecEvent } from './engine/executor.js';
 export type { RunReport } from './report/run-report.js';
 export { BUILTIN_STORIES } from './stories/index.js';
+export { ConfigError, type ConfigProblem, type LocatedProblem } from './config/config-problems.js';
+export type { RollbackConfig, StoryOverride } from './config/rollback-config.js';

@@ -2,6 +2,7 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RollbackError, InvalidInputError, messageOf } from '../model/errors.js';
+import { ConfigError } from '../config/config-problems.js';
 import type { GlobalOptions } from './global-options.js';
 import { notice, onSignal } from './interrupt.js';
 
@@ -138,9 +139,11 @@ function reportError(err: unknown, json: boolean): number {
   }
   const code = err instanceof RollbackError ? err.exitCode : ExitCode.failedReverted;
   const where = err instanceof InvalidInputError ? { file: err.file, line: err.line, column: err.column, keyPath: err.keyPath } : {};
+  // A bad config lists every problem, each with its own place; `where` above is the first one's.
+  const problems = err instanceof ConfigError ? { problems: err.problems } : {};
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ error: { code: err instanceof RollbackError ? err.code : 'E_UNEXPECTED', message: messageOf(err), exitCode: code, ...where } })}\n`,
+      `${JSON.stringify({ error: { code: err instanceof RollbackError ? err.code : 'E_UNEXPECTED', message: messageOf(err), exitCode: code, ...where, ...problems } })}\n`,
     );
   }
   process.stderr.write(`rollback-manager: ${messageOf(err)}\n`);

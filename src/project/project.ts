@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { diskAvailable, inspectPaths, npmPresent, pythonPresent, type Snapshot, type StorySnapshot } from './inspect.js';
-import { buildRegistry, type Registry } from '../stories/registry.js';
-import { loadRollbackConfig, type RollbackConfig } from '../config/rollback-config.js';
-import { InvalidInputError } from '../model/errors.js';
+import { mergeStories, type Registry } from '../stories/registry.js';
+import { loadRollbackConfig } from '../config/load-rollback-config.js';
+import type { RollbackConfig } from '../config/rollback-config.js';
+import { configError, type ConfigProblem } from '../config/config-problems.js';
 import { loadFlags, type FlagsDoc } from '../flags/index.js';
 import { BUILTIN_STORIES } from '../stories/index.js';
 import { planEnvRemoval } from '../edits/env-file.js';
@@ -22,41 +23,45 @@ export interface Project {
   flagsAbs: string;
 }
 
-/** Resolves the root and loads flags, config and stories. Bad input throws InvalidInputError naming the file. */
+/**
+ * Resolves the root and loads flags, config and stories. Bad input throws InvalidInputError naming the file;
+ * a bad `config/rollback.yaml` throws one ConfigError listing every problem of the file: the schema's, the
+ * stories' and the venv's.
+ */
 export async function loadProject(rootArg: string): Promise<Project> {
   const root = realDirectory(rootArg, 'project root');
   const flagsAbs = path.join(root, LAYOUT.flags);
-  const [flags, config] = await Promise.all([
+  const [flags, checked] = await Promise.all([
     loadFlags(flagsAbs, LAYOUT.flags),
     loadRollbackConfig(path.join(root, LAYOUT.config), LAYOUT.config),
   ]);
-  const registry = buildRegistry(BUILTIN_STORIES, config);
-  return { root, config: { ...config, venv: configuredVenv(root, config) }, flags, registry, stateDir: path.join(root, LAYOUT.state), flagsAbs };
+  const { config } = checked;
+  const merged = mergeStories(BUILTIN_STORIES, config);
+  const venv = configuredVenv(root, config);
+  const error = configError(config.source, checked.problems, merged.problems, venv.problems);
+  if (error) throw error;
+  return { root, config: { ...config, venv: venv.rel }, flags, registry: merged.registry, stateDir: path.join(root, LAYOUT.state), flagsAbs };
 }
 
 /**
  * The venv `config/rollback.yaml` names, relative to the root. An absolute path inside the root is
- * accepted; one outside it, or a venv the file names that is not there, is an input error naming the file,
- * line and key: with a wrong venv the Python packages would be called absent and silently left installed.
+ * accepted; one outside it, or a venv the file names that is not there, is a problem at the file's line:
+ * with a wrong venv the Python packages would be called absent and silently left installed.
  * Without `venv:` the default `.venv` may be missing (the project has no venv).
  */
-function configuredVenv(root: string, config: RollbackConfig): string {
-  if (config.venvAt === null) return config.venv;
-  const file = config.source ?? LAYOUT.config;
-  const at = { file, keyPath: 'venv', line: config.venvAt.line, column: config.venvAt.column };
-  const where = `${file}:${at.line}:${at.column}: venv`;
+function configuredVenv(root: string, config: RollbackConfig): { rel: string; problems: ConfigProblem[] } {
+  if (!config.source?.find(['venv'])) return { rel: config.venv, problems: [] };
+  const refuse = (message: string, code: string) => ({ rel: config.venv, problems: [{ path: ['venv'], message, code }] });
   let rel = config.venv;
   if (path.isAbsolute(rel)) {
     const real = realpathLoose(rel);
-    if (!isInside(root, real)) {
-      throw new InvalidInputError(`${where} "${config.venv}" is outside the project root ${root}; the venv must be the project's own`, { ...at, code: 'E_PATH_ESCAPE' });
-    }
+    if (!isInside(root, real)) return refuse(`"${config.venv}" is outside the project root ${root}; the venv must be the project's own`, 'E_PATH_ESCAPE');
     rel = path.relative(root, real).split(path.sep).join('/') || '.';
   }
   if (!existsSync(path.join(root, rel, 'pyvenv.cfg'))) {
-    throw new InvalidInputError(`${where} "${config.venv}" is not a Python virtual environment (no ${rel === '.' ? '' : `${rel}/`}pyvenv.cfg)`, { ...at, code: 'E_NO_VENV' });
+    return refuse(`"${config.venv}" is not a Python virtual environment (no ${rel === '.' ? '' : `${rel}/`}pyvenv.cfg)`, 'E_NO_VENV');
   }
-  return rel;
+  return { rel, problems: [] };
 }
 
 /** The real path of `abs`, or of its nearest existing ancestor with the rest appended (for a path not there). */

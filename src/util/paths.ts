@@ -7,20 +7,24 @@ import { InvalidInputError } from '../model/errors.js';
  * Returns the normalised form without a trailing slash. Throws InvalidInputError naming `where`.
  */
 export function normaliseDeclaredPath(declared: string, where: string): string {
-  if (typeof declared !== 'string' || declared.trim() === '') {
-    throw new InvalidInputError(`${where}: a path must be a non-empty string`, { keyPath: where });
-  }
-  if (declared.includes('\0')) throw new InvalidInputError(`${where}: path contains a NUL byte`, { keyPath: where });
+  const problem = declaredPathProblem(declared);
+  if (problem !== null) throw new InvalidInputError(`${where}: ${problem}`, { keyPath: where });
+  return path.posix.normalize(declared).replace(/\/+$/, '');
+}
+
+/**
+ * What is wrong with a declared path, said of the path (`"../x" points outside the project root`), or null
+ * when it is fine. The config schema reports it with the key path and line; normaliseDeclaredPath throws it.
+ */
+export function declaredPathProblem(declared: unknown): string | null {
+  if (typeof declared !== 'string' || declared.trim() === '') return 'must be a non-empty path';
+  if (declared.includes('\0')) return 'contains a NUL byte';
   if (path.posix.isAbsolute(declared) || /^[A-Za-z]:[\\/]/.test(declared)) {
-    throw new InvalidInputError(`${where}: "${declared}" is absolute; paths are relative to the project root`, {
-      keyPath: where,
-    });
+    return `"${declared}" is absolute; paths are relative to the project root`;
   }
   const normal = path.posix.normalize(declared).replace(/\/+$/, '');
-  if (normal === '.' || normal === '' || normal === '..' || normal.startsWith('../')) {
-    throw new InvalidInputError(`${where}: "${declared}" points outside the project root`, { keyPath: where });
-  }
-  return normal;
+  if (normal === '.' || normal === '' || normal === '..' || normal.startsWith('../')) return `"${declared}" points outside the project root`;
+  return null;
 }
 
 /** True when `child` is `parent` or lies below it (both absolute and normalised). */

@@ -56,12 +56,11 @@ describe('config/rollback.yaml', () => {
   });
 
   it('refuses a path that leaves the root, naming where it was declared', () => {
-    const cfg = parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    code: [../../etc/passwd]\n', FILE);
-    const e = invalidInputErrorOf(() => buildRegistry(BUILTIN_STORIES, cfg));
+    const load = (text: string) => () => buildRegistry(BUILTIN_STORIES, parseRollbackConfig(text, FILE));
+    const e = invalidInputErrorOf(load('stories:\n  "1.9":\n    feature: x\n    code: [../../etc/passwd]\n'));
     expect(e.keyPath).toBe('stories.1.9.code[0]');
     expect(e.message).toMatch(/outside the project root/);
-    const abs = parseRollbackConfig('stories:\n  "1.9":\n    feature: x\n    data: [/var/lib/data]\n', FILE);
-    expect(invalidInputErrorOf(() => buildRegistry(BUILTIN_STORIES, abs)).message).toMatch(/absolute/);
+    expect(invalidInputErrorOf(load('stories:\n  "1.9":\n    feature: x\n    data: [/var/lib/data]\n')).message).toMatch(/absolute/);
   });
 
   it('refuses a path that another story owns, or that lies inside one of its directories', () => {

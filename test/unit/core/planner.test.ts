@@ -110,8 +110,7 @@ describe('planner', () => {
     // The pack's evidence: express is also used by 1.3 and 1.5. Declare that for 1.8 here (nothing depends on 1.8).
     const reg2 = buildRegistry(BUILTIN_STORIES, {
       ...DEFAULT_CONFIG,
-      source: 'config/rollback.yaml',
-      stories: new Map([['1.8', { override: { npm: ['express'] }, keyPath: 'stories.1.8' }]]),
+      stories: new Map([['1.8', { npm: ['express'] }]]),
     });
     const snap = snapshotWith(['1.2', '1.8']);
     const decisionsOf = (ids: string, id: string) => {

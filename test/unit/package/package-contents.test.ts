@@ -11,16 +11,17 @@ async function packedFiles(): Promise<string[]> {
 }
 
 describe('the npm package', () => {
-  it('ships the CLI, the library with its types, tools/rollback and the example config, and no dev code', async () => {
+  it('ships the CLI, the library with its types, tools/rollback, the example config and its JSON Schema, and no dev code', async () => {
     const files = await packedFiles();
     expect(files).toContain('dist/bundle/main.mjs');
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.d.ts');
     expect(files).toContain('tools/rollback/rollback-manager.js');
     expect(files).toContain('config/rollback.example.yaml');
+    expect(files).toContain('config/rollback.schema.json');
     const dev = files.filter((f) => /(^|\/)(bench|demo|sandbox|test|dev|dist-dev)\//.test(f) || /\.(test|spec)\.|\.map$/.test(f));
     expect(dev).toEqual([]);
-    expect(files.every((f) => /^(dist\/|tools\/rollback\/|config\/rollback\.example\.yaml$|package\.json$|README\.md$|LICENSE)/.test(f))).toBe(true);
+    expect(files.every((f) => /^(dist\/|tools\/rollback\/|config\/rollback\.(example\.yaml|schema\.json)$|package\.json$|README\.md$|LICENSE)/.test(f))).toBe(true);
   });
 
   it('runs no script when installed (the build is prepack, not prepare)', () => {
