@@ -44,6 +44,9 @@ function readEnabled(root: string): Map<string, boolean> | null {
  */
 async function runOnce(dataBytes: number): Promise<KillSwitchRun> {
   const sb = await buildSandbox({ services: true, packages: true, dataBytes });
+  // The data just written is still in the page cache, dirty: flush it, so the run's fsyncs wait for its own
+  // writes only, as on a project whose data was written long before the incident.
+  spawnSync('sync');
   try {
     const before = readEnabled(sb.root) ?? new Map<string, boolean>();
     const on = new Set([...before].filter(([, v]) => v).map(([k]) => k));

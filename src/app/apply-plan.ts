@@ -12,6 +12,8 @@ import { stepFor } from '../steps/registry.js';
 import type { Project } from '../project/project.js';
 import type { RunReport } from '../report/run-report.js';
 import { runUnderLock, type RunRequest } from './run-under-lock.js';
+import type { Journal } from '../engine/journal.js';
+import type { RunEnvironment } from '../steps/step.js';
 
 export type { RunRequest } from './run-under-lock.js';
 
@@ -60,13 +62,15 @@ export async function applyPlan(
  * before anything changes (a terminal renderer needs the stories). A refused plan changes nothing: not
  * even the tool's state folder is left behind when the run created it.
  */
-export async function planAndApply<P extends Plan>(
+export async function planAndApply(
   rootArg: string,
   runId: string,
-  makePlan: () => Promise<{ project: Project; plan: P }>,
+  makePlan: () => Promise<{ project: Project; plan: Plan }>,
   req: RunRequest,
-  onPlanned?: (plan: P) => Promise<((e: ExecEvent) => void) | undefined>,
-): Promise<{ project: Project; plan: P; outcome: RunOutcome; report: RunReport }> {
+  onPlanned?: (plan: Plan) => Promise<((e: ExecEvent) => void) | undefined>,
+  /** How to carry the plan out; by default {@link executePlan}. Its outcome may name the plan it ended up with. */
+  execute?: (project: Project, plan: Plan, env: RunEnvironment, journal: Journal, emit: (e: ExecEvent) => void) => Promise<RunOutcome>,
+): Promise<{ project: Project; plan: Plan; outcome: RunOutcome; report: RunReport }> {
   const stateDir = path.join(realDirectory(rootArg, 'project root'), LAYOUT.state);
   const hadState = existsSync(stateDir);
   const lock = acquireLock(stateDir, runId);
@@ -78,9 +82,11 @@ export async function planAndApply<P extends Plan>(
     const onEvent = await onPlanned?.(plan);
     started = true;
     const { outcome, report } = await runUnderLock(project, plan, req, lock, onEvent, (ctx, journal, emit) =>
-      executePlan(ctx, plan, { continueOnError: req.continueOnError, journal, onEvent: emit, command: req.command, ...(req.signal ? { signal: req.signal } : {}) }),
+      execute
+        ? execute(project, plan, ctx, journal, emit)
+        : executePlan(ctx, plan, { continueOnError: req.continueOnError, journal, onEvent: emit, command: req.command, ...(req.signal ? { signal: req.signal } : {}) }),
     );
-    return { project, plan, outcome, report };
+    return { project, plan: outcome.plan ?? plan, outcome, report };
   } finally {
     lock.release();
     if (!started && !hadState) {
@@ -94,7 +100,7 @@ export async function planAndApply<P extends Plan>(
 }
 
 /** The backups need room: a run that would fill the disk half-way through is refused before it starts. */
-function refuseWithoutDisk(plan: Plan): void {
+export function refuseWithoutDisk(plan: Plan): void {
   const work = plan.stories.some((s) => s.installed);
   if (work && plan.disk.needed > plan.disk.available) {
     throw new InvalidInputError(`not enough free disk: need ${plan.disk.needed} bytes, ${plan.disk.available} available; nothing changed`, { code: 'E_DISK' });

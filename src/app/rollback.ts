@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { RunRequest } from './apply-plan.js';
+import { messageOf } from '../model/errors.js';
+import { planAndApply, refuseWithoutDisk, type RunRequest } from './apply-plan.js';
+import { beginUpFront, executePlan, type ExecEvent, type RunOutcome } from '../engine/executor.js';
+import type { RunReport } from '../report/run-report.js';
+import { stepFor } from '../steps/registry.js';
+import type { FlagView } from '../model/types.js';
 import { assemblePlan, packageDecisionsOf, selectStories, type PlanRequest } from '../engine/planner.js';
 import { measurePackageRemovals } from '../project/package-removals.js';
 import type { PlannedAction } from '../steps/registry.js';
@@ -21,9 +26,18 @@ export function newRunId(now = new Date()): string {
   return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${randomBytes(2).toString('hex')}`;
 }
 
-/** Loads the project and plans the run. Changes nothing: a dry run stops here. */
-export async function prepareRollback(req: RollbackRequest, now = new Date(), runId = newRunId(now)): Promise<{ project: Project; plan: Plan<PlannedAction> }> {
-  const project = await loadProject(req.root);
+/**
+ * Loads the project and plans the run. Changes nothing: a dry run stops here. `project` reuses one already
+ * loaded; `flags` plans against the flags as they were before the run's kill switch turned them off.
+ */
+export async function prepareRollback(
+  req: RollbackRequest,
+  now = new Date(),
+  runId = newRunId(now),
+  given: { project?: Project; flags?: FlagView } = {},
+): Promise<{ project: Project; plan: Plan<PlannedAction> }> {
+  const project = given.project ?? (await loadProject(req.root));
+  const flags = given.flags ?? project.flags;
   const snapshot = await gatherSnapshot(project);
   const planReq: PlanRequest = {
     ids: req.ids,
@@ -36,7 +50,83 @@ export async function prepareRollback(req: RollbackRequest, now = new Date(), ru
     backupsDir: LAYOUT.backups,
   };
   // The read phase ends with what the package removals take along, so the pure planner's plan is final.
-  const selection = selectStories(project.registry, project.flags, snapshot, planReq);
+  const selection = selectStories(project.registry, flags, snapshot, planReq);
   const footprints = measurePackageRemovals(project, packageDecisionsOf(project.registry, snapshot, selection));
-  return { project, plan: assemblePlan(project.registry, project.flags, snapshot, planReq, footprints) };
+  return { project, plan: assemblePlan(project.registry, flags, snapshot, planReq, footprints) };
+}
+
+/**
+ * The kill switch's plan: the stories and, of each, only the steps made for every story at once (its flags),
+ * from a quick look at what is installed: no sizes, no packages, so it comes as fast whatever the data.
+ * The same planner as the whole plan's, so its flag changes are the ones the whole plan would make.
+ */
+export async function prepareKillSwitch(project: Project, req: RollbackRequest, now: Date, runId: string): Promise<Plan<PlannedAction>> {
+  const snapshot = await gatherSnapshot(project, { quick: true });
+  const planReq: PlanRequest = { ids: req.ids, cascade: req.cascade, reason: req.reason, trigger: req.trigger, runId, now, flagsFile: LAYOUT.flags, backupsDir: LAYOUT.backups };
+  const plan = assemblePlan(project.registry, project.flags, snapshot, planReq);
+  return {
+    ...plan,
+    upFrontOnly: true,
+    stories: plan.stories.map((s) => ({ ...s, actions: s.actions.filter((a) => stepFor(a).applyFirst !== undefined) })),
+    warnings: [],
+    disk: { needed: 0, available: snapshot.diskAvailable },
+  };
+}
+
+/**
+ * Why the whole plan cannot carry on from the kill switch's, or null when it can: the same stories with the
+ * same up-front steps, which lead each story's steps (so the journal's step numbers mean the same in both).
+ */
+export function divergence(upFront: Plan, whole: Plan): string | null {
+  const key = (p: Plan, all: boolean): string =>
+    JSON.stringify(p.stories.map((s) => ({ id: s.id, installed: s.installed, first: all ? s.actions.slice(0, upFrontCount(s)) : s.actions })));
+  const upFrontCount = (s: Plan['stories'][number]): number => upFront.stories.find((u) => u.id === s.id)?.actions.length ?? 0;
+  return key(upFront, false) === key(whole, true) ? null : 'the project changed while the run planned (a story was installed or removed meanwhile); every story is put back as it was';
+}
+
+/**
+ * `rollback --force` (and every run nobody confirms): under the lock, the kill switch first — every flag of
+ * the run off in one journaled write, planned from a quick look — then the whole plan, made with the flags as
+ * they were, journaled, and carried out. If the rest cannot be planned (a package the venv holds twice, the
+ * project changed meanwhile, not enough disk), every story is put back as it was and the report says why.
+ */
+export async function rollbackNow(
+  req: RollbackRequest,
+  onPlanned?: (plan: Plan) => Promise<((e: ExecEvent) => void) | undefined>,
+): Promise<{ project: Project; plan: Plan; outcome: RunOutcome; report: RunReport }> {
+  const now = new Date();
+  const runId = newRunId(now);
+  return planAndApply(
+    req.root,
+    runId,
+    async () => {
+      const project = await loadProject(req.root);
+      return { project, plan: await prepareKillSwitch(project, req, now, runId) };
+    },
+    req,
+    onPlanned,
+    async (project, first, env, journal, emit) => {
+      const opts = {
+        continueOnError: req.continueOnError,
+        journal,
+        onEvent: emit,
+        command: req.command,
+        rollback: { ids: req.ids, cascade: req.cascade },
+        ...(req.signal ? { signal: req.signal } : {}),
+      };
+      const upFront = await beginUpFront(env, first, opts);
+      let whole: Plan = first;
+      let refuse: string | undefined;
+      try {
+        whole = (await prepareRollback(req, now, runId, { project })).plan;
+        refuse = divergence(first, whole) ?? undefined;
+        if (refuse === undefined) refuseWithoutDisk(whole);
+      } catch (err) {
+        refuse = `the rest of the run could not be planned: ${messageOf(err)}; every story is put back as it was`;
+      }
+      if (refuse !== undefined) whole = first;
+      const outcome = await executePlan({ ...env, plan: whole }, whole, { ...opts, upFront, ...(refuse !== undefined ? { refuse } : {}) });
+      return { ...outcome, plan: whole };
+    },
+  );
 }

@@ -64,7 +64,7 @@ export async function runUnderLock(
         onEvent?.(e);
       },
     );
-    const report = buildReport(project, plan, req, outcome, started, recovery);
+    const report = buildReport(project, outcome.plan ?? plan, req, outcome, started, recovery);
     await writeReport(project.root, report);
     const ok = outcome.exitCode === ExitCode.ok;
     audit(

@@ -29,7 +29,17 @@ async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'more detail on stderr')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 done or nothing to do; 1 failed and reverted, nothing lost; 2 invalid usage, input or config,
+nothing changed; 3 locked or awaiting resume/abort, nothing changed; 4 failed and not reverted, the report says
+what to do; 130 stopped by Ctrl-C or SIGTERM.
+
+Ctrl-C during a run stops after the current step: the story in progress is put back, the stories not reached
+keep their flags, the report is written. A second Ctrl-C stops at once; then run resume or abort.`,
+    );
   let exitCode: number = ExitCode.ok;
   const globals = (): GlobalOptions => {
     const o = program.opts<{ root?: string; json?: boolean; verbose?: boolean }>();
@@ -51,6 +61,14 @@ async function main(argv: string[]): Promise<number> {
     .option('--continue-on-error', 'a failed story does not stop the others (the stories it needs are skipped)')
     .option('--reason <text>', 'why, recorded in the report and the audit log', '')
     .option('--cascade', 'also roll back installed stories that depend on the ones named')
+    .addHelpText(
+      'after',
+      `
+Order: every flag of the run goes off first, in one write (the kill switch); then, story by story, dependents
+first: stop services, back up and verify, remove, packages, shared files, validate. A story the run does not
+finish (a failure, Ctrl-C) is put back as it was, flags included. Every run writes a report with the command
+that undoes it (restore).`,
+    )
     .action(async (ids: string, opts: Record<string, unknown>) => {
       exitCode = await (await import('./commands/rollback.js')).rollbackCommand(globals(), ids, opts, argv);
     });
@@ -63,6 +81,12 @@ async function main(argv: string[]): Promise<number> {
     .option('--dry-run', 'print the plan and change nothing')
     .option('--force', 'do not ask; replace paths that exist again (after backing them up)')
     .option('--reason <text>', 'why, recorded in the report and the audit log', '')
+    .addHelpText(
+      'after',
+      `
+Restore starts no service: the plan and the report give the story's start commands. A symlink the rollback
+removed comes back as the same link, even one pointing outside the project (the plan lists it).`,
+    )
     .action(async (story: string, opts: Record<string, unknown>) => {
       exitCode = await (await import('./commands/restore.js')).restoreCommand(globals(), story, opts, argv);
     });

@@ -1,9 +1,9 @@
-import { applyPlan, planAndApply, type RunRequest } from '../app/apply-plan.js';
+import { applyPlan, type RunRequest } from '../app/apply-plan.js';
 import { ExitCode, InvalidInputError } from '../model/errors.js';
 import { runStarting } from './interrupt.js';
 import type { Project } from '../project/project.js';
 import type { Plan } from '../model/types.js';
-import type { RunOutcome } from '../engine/executor.js';
+import type { ExecEvent, RunOutcome } from '../engine/executor.js';
 import type { RunReport } from '../report/run-report.js';
 import { canAsk, confirm } from './confirm.js';
 import { printJson, type GlobalOptions } from './global-options.js';
@@ -58,9 +58,12 @@ export async function runPlan(
  * A run nobody confirms (`--force`): the plan is made under the lock and applied at once (see
  * {@link planAndApply}); progress starts once the plan names the stories. Returns the exit code.
  */
-export async function runForced<P extends Plan>(g: GlobalOptions, req: RunRequest & { root: string }, runId: string, makePlan: () => Promise<{ project: Project; plan: P }>): Promise<number> {
+export async function runForced(
+  g: GlobalOptions,
+  run: (signal: AbortSignal, onPlanned: (plan: Plan) => Promise<(e: ExecEvent) => void>) => Promise<{ plan: Plan; outcome: RunOutcome; report: RunReport }>,
+): Promise<number> {
   let progress: Progress | null = null;
-  const run = await planAndApply(req.root, runId, makePlan, { ...req, signal: runStarting() }, async (plan) => {
+  const done = await run(runStarting(), async (plan) => {
     const p = !g.json && process.stderr.isTTY === true ? await terminalProgress(plan.stories.map((s) => s.id)) : plainProgress(plan.operation);
     progress = p;
     return (e) => p.onEvent(e);
@@ -68,9 +71,9 @@ export async function runForced<P extends Plan>(g: GlobalOptions, req: RunReques
     await (progress as Progress | null)?.done({ status: 'failed', exitCode: 3, stories: [], startedAt: '', finishedAt: '' });
     throw err;
   });
-  await (progress as Progress | null)?.done(run.outcome);
-  printOutcome(g, run.plan, run.outcome, run.report);
-  return run.outcome.exitCode;
+  await (progress as Progress | null)?.done(done.outcome);
+  printOutcome(g, done.plan, done.outcome, done.report);
+  return done.outcome.exitCode;
 }
 
 /** The outcome of a run on stdout: one JSON document with --json, a few lines for people otherwise. */

@@ -46,6 +46,8 @@ export interface RunOutcome {
   stories: StoryOutcome[];
   startedAt: string;
   finishedAt: string;
+  /** The plan the run carried out, when it is not the one it began with (an up-front-only plan). */
+  plan?: Plan;
 }
 
 /** Progress events, for the terminal renderer and the logs; the engine never prints. */
@@ -71,6 +73,17 @@ export interface ExecOptions {
    * progress like a failed one, and leaves the stories it has not reached as they were.
    */
   signal?: AbortSignal;
+  /** What a rollback was asked to take, kept in the journal so a resume can plan what the kill switch left. */
+  rollback?: { ids: string; cascade: boolean };
+  /**
+   * The kill switch already ran ({@link beginUpFront}) with the journal's first, up-front-only plan: this
+   * plan replaces it (a `plan` record) and the run goes on from there.
+   */
+  upFront?: UpFront;
+  /** Journal this plan as a `plan` record: a resume that planned what an up-front-only plan left. */
+  planRecord?: boolean;
+  /** Why the run must not go on (the rest could not be planned): every story is put back as it was. */
+  refuse?: string;
 }
 
 type Done = Array<{ step: AnyStep; index: number; action: PlannedStep; record: StepRecord; result: unknown }>;
@@ -92,10 +105,12 @@ export async function executePlan(env: RunEnvironment, plan: Plan, opts: ExecOpt
   // The whole plan goes in the journal, so that an interrupted run can be understood (and finished or
   // undone) from the journal alone.
   if (opts.resumeFrom) opts.journal.write({ event: 'recovery-start', detail: { mode: 'resume', pid: process.pid } });
-  else opts.journal.write({ event: 'run-start', detail: { plan, request: { continueOnError: opts.continueOnError, command: opts.command ?? [] } } });
+  else if (!opts.upFront) writeRunStart(plan, opts);
+  if (opts.upFront || opts.planRecord) opts.journal.write({ event: 'plan', detail: { plan } });
 
-  const first = await applyFirstSteps(env, plan, opts, emit);
+  const first = opts.upFront ?? (await applyUpFront(env, plan, opts, emit));
   if (first.error !== null) stopWhy = first.error;
+  if (opts.refuse !== undefined) stopWhy ??= opts.refuse;
   const interruption = (): string | null => (opts.signal?.aborted ? `interrupted by ${String(opts.signal.reason ?? 'a signal')}` : null);
 
   for (const story of plan.stories) {
@@ -164,8 +179,23 @@ export async function executePlan(env: RunEnvironment, plan: Plan, opts: ExecOpt
   return { status, exitCode, stories: outcomes, startedAt, finishedAt };
 }
 
+function writeRunStart(plan: Plan, opts: ExecOptions): void {
+  const request = { continueOnError: opts.continueOnError, command: opts.command ?? [], ...(opts.rollback ? { rollback: opts.rollback } : {}) };
+  opts.journal.write({ event: 'run-start', detail: { plan, request } });
+}
+
+/**
+ * The kill switch of a `--force` rollback, before the rest is planned: journals the up-front-only plan
+ * (`Plan.upFrontOnly`) and applies its steps for every story at once. The whole plan then goes to
+ * {@link executePlan} with what this returns, and replaces this one in the journal.
+ */
+export async function beginUpFront(env: RunEnvironment, plan: Plan, opts: ExecOptions): Promise<UpFront> {
+  writeRunStart(plan, opts);
+  return applyUpFront(env, plan, opts, opts.onEvent ?? (() => undefined));
+}
+
 /** What the up-front phase did: the state of each step it ran, by story id and step index, and why it failed. */
-interface FirstSteps {
+export interface UpFront {
   states: Map<string, Map<number, StepState>>;
   failed: Set<string>;
   error: string | null;
@@ -178,8 +208,8 @@ interface FirstSteps {
  * too, one story at a time. If the shared apply throws, whatever part of it happened is salvaged and
  * reverted story by story, and the run stops before any story's own work.
  */
-async function applyFirstSteps(env: RunEnvironment, plan: Plan, opts: ExecOptions, emit: (e: ExecEvent) => void): Promise<FirstSteps> {
-  const out: FirstSteps = { states: new Map(), failed: new Set(), error: null };
+async function applyUpFront(env: RunEnvironment, plan: Plan, opts: ExecOptions, emit: (e: ExecEvent) => void): Promise<UpFront> {
+  const out: UpFront = { states: new Map(), failed: new Set(), error: null };
   if (opts.signal?.aborted) return out; // interrupted before anything changed: the stories see it and skip
   const byKind = new Map<AnyStep, Array<{ story: StoryPlan; index: number; action: PlannedStep; ctx: RunContext; saved: unknown[] }>>();
   for (const story of plan.stories) {
@@ -237,7 +267,7 @@ async function applyFirstSteps(env: RunEnvironment, plan: Plan, opts: ExecOption
 
 const FIRST_NOTE = 'done first, for every story of the run at once';
 
-function setState(out: FirstSteps, story: string, index: number, state: StepState): void {
+function setState(out: UpFront, story: string, index: number, state: StepState): void {
   const m = out.states.get(story) ?? new Map<number, StepState>();
   m.set(index, state);
   out.states.set(story, m);

@@ -4,12 +4,13 @@ import path from 'node:path';
 /**
  * One line of a run's journal. `intent` is written before a step, `done`/`failed`/`reverted` after;
  * `progress` is what a step records before it changes anything (what an undo of its partial work needs);
- * `recovery-start` opens a `resume` or `abort` of the same run, appended to the same journal.
+ * `recovery-start` opens a `resume` or `abort` of the same run, appended to the same journal; `plan` replaces
+ * the plan of `run-start` when that was the kill switch's alone (see `Plan.upFrontOnly`).
  */
 export interface JournalRecord {
   at: string;
   runId: string;
-  event: 'run-start' | 'intent' | 'progress' | 'done' | 'failed' | 'reverted' | 'revert-failed' | 'recovery-start' | 'run-end';
+  event: 'run-start' | 'plan' | 'intent' | 'progress' | 'done' | 'failed' | 'reverted' | 'revert-failed' | 'recovery-start' | 'run-end';
   story?: string;
   kind?: string;
   /** The step's index in its story's actions (a story may hold two steps of one kind). */

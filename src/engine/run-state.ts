@@ -29,6 +29,8 @@ export interface RunState {
   plan: Plan;
   continueOnError: boolean;
   command: string[];
+  /** What a rollback was asked to take (`all`, `1.3`, …) and whether with `--cascade`; absent in older journals. */
+  rollback?: { ids: string; cascade: boolean };
   /** Set when a recovery already began: `abort` cannot be turned into `resume` half-way. */
   recovering: 'resume' | 'abort' | null;
   /** Per story id, one state per action of the plan's story, in order. */
@@ -40,7 +42,7 @@ export interface RunState {
 /** The request as `run-start` records it (older journals lack it). */
 interface StartDetail {
   plan?: Plan;
-  request?: { continueOnError?: boolean; command?: string[] };
+  request?: { continueOnError?: boolean; command?: string[]; rollback?: { ids: string; cascade: boolean } };
 }
 
 /**
@@ -56,7 +58,9 @@ export function readRunState(stateDir: string, runId: string): RunState {
     throw new InvalidInputError(`no journal for run ${runId} (${file})`, { code: 'E_NO_RUN', cause: err });
   }
   const start = records.find((r) => r.event === 'run-start')?.detail as StartDetail | undefined;
-  const plan = start?.plan;
+  // The last plan journaled: the whole plan replaces the kill switch's once the disk was measured.
+  const planned = records.filter((r) => r.event === 'plan').at(-1)?.detail as { plan?: Plan } | undefined;
+  const plan = planned?.plan ?? start?.plan;
   if (!plan || !Array.isArray(plan.stories)) {
     throw new InvalidInputError(`${file}: the journal has no plan (run-start record); nothing of run ${runId} can be finished or undone`, {
       file,
@@ -118,6 +122,7 @@ export function readRunState(stateDir: string, runId: string): RunState {
     plan,
     continueOnError: start?.request?.continueOnError === true,
     command: start?.request?.command ?? [],
+    ...(start?.request?.rollback ? { rollback: start.request.rollback } : {}),
     recovering,
     steps,
     lastRecord: last ? `${last.event}${last.story ? ` ${last.story}` : ''}${last.kind ? ` ${last.kind}` : ''} at ${last.at}` : 'nothing',

@@ -188,4 +188,10 @@ export interface Plan<A extends PlannedStep = PlannedStep> {
   warnings: string[];
   /** Bytes the backups need, and what the disk has. */
   disk: { needed: number; available: number };
+  /**
+   * Set on the plan a `--force` rollback journals first: of each story only the steps made for every story
+   * at once (the kill switch), planned from a quick look at what is installed. The whole plan follows in a
+   * `plan` journal record once the disk is measured; `resume` of a run stopped in between plans the rest.
+   */
+  upFrontOnly?: true;
 }

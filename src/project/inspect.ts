@@ -30,7 +30,7 @@ export function measure(abs: string): { files: number; bytes: number } {
  * InvalidInputError (from resolveInsideRoot) before anything happens. A path nested in another path of the
  * same story is measured once, under the outer one.
  */
-export function inspectPaths(root: string, story: Story): { paths: PlannedPath[]; declared: number } {
+export function inspectPaths(root: string, story: Story, measureSizes = true): { paths: PlannedPath[]; declared: number } {
   const declared: Array<{ rel: string; category: PathCategory; where: string }> = [];
   for (const category of PATH_CATEGORIES) {
     story[category].forEach((rel, i) => declared.push({ rel, category, where: `stories.${story.id}.${category}[${i}]` }));
@@ -42,7 +42,8 @@ export function inspectPaths(root: string, story: Story): { paths: PlannedPath[]
     if (resolved.kind === null) continue;
     if (rels.some((other) => other !== d.rel && d.rel.startsWith(`${other}/`))) continue;
     const kind = resolved.kind === 'dir' ? 'dir' : resolved.kind === 'symlink' ? 'symlink' : 'file';
-    const { files, bytes } = measure(resolved.abs);
+    // Without sizes (the kill switch's quick look) a path counts as present, whatever it holds.
+    const { files, bytes } = measureSizes ? measure(resolved.abs) : { files: 0, bytes: 0 };
     paths.push({ path: d.rel, category: d.category, kind, files, bytes });
   }
   return { paths, declared: declared.length };

@@ -76,9 +76,12 @@ function realpathLoose(abs: string): string {
 
 /**
  * Looks at the disk and the process table once, for every story, so that planning is pure. Path checks
- * happen here: a declared path resolving outside the root stops everything before any change.
+ * happen here: a declared path resolving outside the root stops everything before any change. With
+ * `quick`, only what tells whether a story is installed (its paths, unmeasured; its processes and
+ * containers): enough to plan the kill switch, whatever the size of the data behind the stories.
  */
-export async function gatherSnapshot(project: Project): Promise<Snapshot> {
+export async function gatherSnapshot(project: Project, opts: { quick?: boolean } = {}): Promise<Snapshot> {
+  const quick = opts.quick === true;
   const { root, registry, config } = project;
   const { discoverServices } = await import('../services/index.js');
   const venvAbs = path.join(root, config.venv);
@@ -91,22 +94,22 @@ export async function gatherSnapshot(project: Project): Promise<Snapshot> {
   const untag = (name: string): string => name.slice(name.indexOf('::') + 2);
   const stories: Snapshot['stories'] = new Map();
   const existing = new Set<string>();
-  const envText = readTextOrNull(path.join(root, '.env'));
+  const envText = quick ? null : readTextOrNull(path.join(root, '.env'));
   // Docker is asked only when some story declares containers, and once for all of them.
   const containerSpecs = registry.stories.flatMap((s) => s.containers ?? []);
   const docker = containerSpecs.length > 0 ? await (await import('../services/docker.js')).scanContainers(containerSpecs) : null;
   for (const story of registry.stories) {
-    const { paths, declared } = inspectPaths(root, story);
+    const { paths, declared } = inspectPaths(root, story, !quick);
     stories.set(story.id, {
       id: story.id,
       paths,
       declared,
       processes: scan.found.filter((p) => storyOf(p.service) === story.id).map((p) => ({ ...p, service: untag(p.service) })),
       servicesNotFound: scan.notFound.filter((n) => storyOf(n) === story.id).map(untag),
-      npmPresent: npmPresent(root, story.npm),
-      pythonPresent: pythonPresent(venv ? venvAbs : null, story.python),
+      npmPresent: quick ? [] : npmPresent(root, story.npm),
+      pythonPresent: quick ? [] : pythonPresent(venv ? venvAbs : null, story.python),
       envEntries: envText === null || story.envPrefixes.length === 0 ? [] : planEnvRemoval(envText, story.envPrefixes).lines,
-      yamlKeys: presentYamlKeys(root, story),
+      yamlKeys: quick ? [] : presentYamlKeys(root, story),
       containers: containersOf(story, docker),
     });
     for (const edit of story.sharedEdits) if (existsSync(path.join(root, edit.file))) existing.add(edit.file);

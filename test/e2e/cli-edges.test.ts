@@ -1,5 +1,5 @@
 /**
- * The CLI's edges a new user meets first (#12 point 8): the version, story lists with a typo, an unknown
+ * The CLI's edges a new user meets first (#12 point 8): the version, --help, story lists with a typo, an unknown
  * story in history, and usage errors under --json. Run on this repository, which is laid out as a project
  * (the pack's flags file at config/feature-flags.yaml, no story installed): nothing here writes.
  */
@@ -17,6 +17,18 @@ describe('the command line', () => {
       expect(r.code).toBe(0);
       expect(r.stdout.trim()).toBe(version);
     }
+  });
+
+  it('--help says what the exit codes mean, 130 included, and what Ctrl-C does; rollback and restore say their order and limits', async () => {
+    const top = await cli(REPO, ['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/Exit codes: 0 done[\s\S]*130 stopped by Ctrl-C or SIGTERM/);
+    expect(top.stdout).toMatch(/Ctrl-C during a run stops after the current step[\s\S]*A second Ctrl-C stops at once/);
+    const rollback = await cli(REPO, ['rollback', '--help']);
+    expect(rollback.stdout).toMatch(/every flag of the run goes off first, in one write/);
+    const restore = await cli(REPO, ['restore', '--help']);
+    expect(restore.stdout).toMatch(/Restore starts no service/);
+    expect(restore.stdout).toMatch(/pointing outside the project \(the plan lists it\)/);
   });
 
   it('refuses a story list with an empty entry or spaces (exit 2), naming what is wrong', async () => {

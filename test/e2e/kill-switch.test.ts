@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { parse } from 'yaml';
 import { buildSandbox, listTree, type Sandbox } from '../../dev/sandbox/build-sandbox.js';
 import { BUILTIN_STORIES } from '../../src/stories/index.js';
+import { PATH_CATEGORIES } from '../../src/model/types.js';
 import { readJournal, type JournalRecord } from '../../src/engine/journal.js';
 import { cli, cliJson, isRunArtifact } from './cli-helpers.js';
 
@@ -34,6 +35,12 @@ function storyFlags(root: string): Record<string, boolean> {
 function journalOf(root: string, runId: string): JournalRecord[] {
   return readJournal(path.join(root, '.rollback-manager', 'journal', `${runId}.jsonl`));
 }
+
+/** Declared paths of the given stories, as prefixes. */
+function footprintOf(ids: string[]): string[] {
+  return BUILTIN_STORIES.filter((s) => ids.includes(s.id)).flatMap((s) => PATH_CATEGORIES.flatMap((c) => s[c].map((p) => p.replace(/\/$/, ''))));
+}
+const under = (rel: string, prefixes: string[]): boolean => prefixes.some((p) => rel === p || rel.startsWith(`${p}/`));
 
 const ALL_ON = Object.fromEntries(BUILTIN_STORIES.map((s) => [s.id, true]));
 
@@ -78,6 +85,20 @@ describe('the kill switch comes first', () => {
     expect(abort.code).toBe(0);
     expect(abort.json.status).toBe('reverted');
     expect(storyFlags(sb.root)).toEqual(ALL_ON);
+  });
+
+  it('killed right after the kill switch, before the rest was planned: resume plans it then and finishes the run', async () => {
+    const sb = await sandbox();
+    const killed = await cli(sb.root, ['rollback', 'all', '--force'], { ROLLBACK_MANAGER_CRASH_AFTER: '22' });
+    expect(killed.code).not.toBe(0);
+    const resumed = await cliJson<RunJson>(sb.root, ['resume']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.json.status).toBe('rolled-back');
+    expect(resumed.json.stories.map((s) => s.status)).toEqual(Array(7).fill('rolled-back'));
+    expect(Object.values(storyFlags(sb.root)).every((on) => !on)).toBe(true);
+    const left = [...listTree(sb.root).keys()].filter((rel) => !isRunArtifact(rel) && under(rel, footprintOf(BUILTIN_STORIES.map((s) => s.id))));
+    expect(left).toEqual([]);
+    expect((await cli(sb.root, ['verify'])).code).toBe(0);
   });
 
   it.skipIf(process.getuid?.() !== 0)('a story that fails stops the run; the flags of every story the run did not finish go back on', async () => {

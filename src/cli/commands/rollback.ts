@@ -1,4 +1,4 @@
-import { newRunId, prepareRollback, type RollbackRequest } from '../../app/rollback.js';
+import { prepareRollback, rollbackNow, type RollbackRequest } from '../../app/rollback.js';
 import type { GlobalOptions } from '../global-options.js';
 import { InvalidInputError } from '../../model/errors.js';
 import { renderPlan } from '../render-plan.js';
@@ -24,11 +24,7 @@ export async function rollbackCommand(g: GlobalOptions, ids: string, opts: Rollb
     trigger: triggerFromEnv(),
     command: argv,
   };
-  if (opts.force === true && opts.dryRun !== true) {
-    const now = new Date();
-    const runId = newRunId(now);
-    return runForced(g, req, runId, () => prepareRollback(req, now, runId));
-  }
+  if (opts.force === true && opts.dryRun !== true) return runForced(g, (signal, onPlanned) => rollbackNow({ ...req, signal }, onPlanned));
   const { project, plan } = await prepareRollback(req).catch(async (err: unknown) => {
     // A dry run refused for installed dependents still shows what --cascade would do, then the refusal
     // (exit 2): the person asked to see a plan. With --json the refusal alone stays the one document.
