@@ -6,7 +6,6 @@
 import { realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { InvalidInputError, StepFailedError, messageOf } from '../model/errors.js';
 import { findDistribution, normaliseDistName } from './python-dist.js';
 import type { VenvInfo } from './python-venv.js';
@@ -55,6 +54,7 @@ export async function uninstallDistributions(
   const env = pipEnv();
   await assertOwnInterpreter(venv, env, timeout);
 
+  const { execa } = await import('execa');
   const run = await execa(venv.python, ['-m', 'pip', 'uninstall', '-y', ...unique], {
     // The venv directory holds no `pip` package, so nothing there can shadow the venv's pip.
     cwd: venv.dir,
@@ -113,6 +113,8 @@ async function assertOwnInterpreter(venv: VenvInfo, env: Record<string, string>,
       code: 'E_PYTHON_NOT_VENV',
     });
   }
+  // Loaded when a venv is really used: execa is a large module, and the kill switch should not wait for it.
+  const { execa } = await import('execa');
   const probe = await execa(venv.python, ['-c', 'import sys, json; print(json.dumps([sys.prefix, sys.base_prefix]))'], {
     cwd: venv.dir,
     env,

@@ -89,7 +89,7 @@ export async function gatherSnapshot(project: Project, opts: { quick?: boolean }
   // One scan of the process table for every story (a scan costs tens of milliseconds): each spec's name is
   // tagged with its story id, which cannot contain '::', and untagged afterwards.
   const tagged = registry.stories.flatMap((s) => s.services.map((spec) => ({ ...spec, name: `${s.id}::${spec.name}` })));
-  const scan = tagged.length > 0 ? await discoverServices(root, tagged) : { found: [], notFound: [] };
+  const scan = tagged.length > 0 ? await discoverServices(root, tagged, { ports: !quick }) : { found: [], notFound: [] };
   const storyOf = (name: string): string => name.slice(0, name.indexOf('::'));
   const untag = (name: string): string => name.slice(name.indexOf('::') + 2);
   const stories: Snapshot['stories'] = new Map();

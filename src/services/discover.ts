@@ -35,6 +35,8 @@ export interface DiscoverOptions {
    * starts later than that and is refused. Default 2000.
    */
   pidFileSlackMs?: number;
+  /** Read each found process's listening ports (default true). The kill switch's quick look needs none. */
+  ports?: boolean;
 }
 
 /** What {@link discoverServices} found. */
@@ -88,7 +90,7 @@ export async function discoverServices(
     if (fresh.length === 0) notFound.push(spec.name);
     for (const { proc, evidence } of fresh) {
       claimed.add(proc.pid);
-      found.push(await toFound(spec, proc, evidence));
+      found.push(await toFound(spec, proc, evidence, opts.ports !== false));
     }
   }
   return { found, notFound };
@@ -182,8 +184,8 @@ async function byArgv(spec: ServiceSpec, proc: ProcInfo, rootReal: string): Prom
   return null;
 }
 
-async function toFound(spec: ServiceSpec, proc: ProcInfo, evidence: string): Promise<FoundProcess> {
-  const ports = await listeningPortsOf(proc.pid);
+async function toFound(spec: ServiceSpec, proc: ProcInfo, evidence: string, withPorts: boolean): Promise<FoundProcess> {
+  const ports = withPorts ? await listeningPortsOf(proc.pid) : [];
   const port = spec.port !== undefined && ports.includes(spec.port) ? spec.port : ports[0];
   const found: FoundProcess = {
     pid: proc.pid,
