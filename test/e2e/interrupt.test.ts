@@ -3,11 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { parse } from 'yaml';
 import { buildSandbox, listTree, type Sandbox } from '../../dev/sandbox/build-sandbox.js';
-import { BUILTIN_STORIES } from '../../src/stories/index.js';
-import { PATH_CATEGORIES } from '../../src/model/types.js';
 import { CLI, cli, cliJson, isRunArtifact } from './cli-helpers.js';
+import { footprintOf, storyFlags, under } from './story-helpers.js';
 
 const PTY_RUN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'pty-run.py');
 
@@ -39,16 +37,7 @@ async function rollbackInTerminal(root: string, times: 1 | 2): Promise<PtyRun> {
   return JSON.parse(r.stdout) as PtyRun;
 }
 
-function storyFlags(root: string): Record<string, boolean> {
-  const doc = parse(readFileSync(path.join(root, 'config/feature-flags.yaml'), 'utf8')) as { features: Record<string, { enabled: boolean }> };
-  return Object.fromEntries(BUILTIN_STORIES.map((s) => [s.id, doc.features[s.feature]?.enabled === true]));
-}
 
-/** Declared paths of the given stories, as prefixes. */
-function footprintOf(ids: string[]): string[] {
-  return BUILTIN_STORIES.filter((s) => ids.includes(s.id)).flatMap((s) => PATH_CATEGORIES.flatMap((c) => s[c].map((p) => p.replace(/\/$/, ''))));
-}
-const under = (rel: string, prefixes: string[]): boolean => prefixes.some((p) => rel === p || rel.startsWith(`${p}/`));
 /** Shared files the rolled-back stories edit in place. */
 const EDITED = new Set(['.env', 'package.json', 'package-lock.json']);
 

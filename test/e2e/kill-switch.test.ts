@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { parse } from 'yaml';
 import { buildSandbox, listTree, type Sandbox } from '../../dev/sandbox/build-sandbox.js';
 import { BUILTIN_STORIES } from '../../src/stories/index.js';
-import { PATH_CATEGORIES } from '../../src/model/types.js';
 import { readJournal, type JournalRecord } from '../../src/engine/journal.js';
 import { cli, cliJson, isRunArtifact } from './cli-helpers.js';
+import { footprintOf, storyFlags, under } from './story-helpers.js';
 
 const sandboxes: Sandbox[] = [];
 afterEach(async () => {
@@ -27,20 +26,11 @@ interface RunJson {
 }
 
 /** Each story's flag as the flags file says now. */
-function storyFlags(root: string): Record<string, boolean> {
-  const doc = parse(readFileSync(path.join(root, 'config/feature-flags.yaml'), 'utf8')) as { features: Record<string, { enabled: boolean }> };
-  return Object.fromEntries(BUILTIN_STORIES.map((s) => [s.id, doc.features[s.feature]?.enabled === true]));
-}
 
 function journalOf(root: string, runId: string): JournalRecord[] {
   return readJournal(path.join(root, '.rollback-manager', 'journal', `${runId}.jsonl`));
 }
 
-/** Declared paths of the given stories, as prefixes. */
-function footprintOf(ids: string[]): string[] {
-  return BUILTIN_STORIES.filter((s) => ids.includes(s.id)).flatMap((s) => PATH_CATEGORIES.flatMap((c) => s[c].map((p) => p.replace(/\/$/, ''))));
-}
-const under = (rel: string, prefixes: string[]): boolean => prefixes.some((p) => rel === p || rel.startsWith(`${p}/`));
 
 const ALL_ON = Object.fromEntries(BUILTIN_STORIES.map((s) => [s.id, true]));
 

@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { buildSandbox, listTree, type Sandbox } from '../../dev/sandbox/build-sandbox.js';
 import { BUILTIN_STORIES } from '../../src/stories/index.js';
-import { PATH_CATEGORIES } from '../../src/model/types.js';
 import { alive, cli, cliJson, isRunArtifact, REPO } from './cli-helpers.js';
+import { footprintOf, under } from './story-helpers.js';
 import { prepareRollback } from '../../src/app/rollback.js';
 import { applyPlan } from '../../src/app/apply-plan.js';
 import { LockedError } from '../../src/model/errors.js';
@@ -22,11 +22,6 @@ async function sandbox(opts: Parameters<typeof buildSandbox>[0] = {}): Promise<S
   return sb;
 }
 
-/** Declared footprint of the given stories: a set of path prefixes. */
-function footprintOf(ids: string[]): string[] {
-  return BUILTIN_STORIES.filter((s) => ids.includes(s.id)).flatMap((s) => PATH_CATEGORIES.flatMap((c) => s[c].map((p) => p.replace(/\/$/, ''))));
-}
-const under = (rel: string, prefixes: string[]): boolean => prefixes.some((p) => rel === p || rel.startsWith(`${p}/`));
 
 /** Shared files a rollback edits in place; each is checked on its own terms. */
 const EDITED = new Set(['.env', 'package.json', 'package-lock.json']);
