@@ -8,6 +8,7 @@ const LAYERS = [
   ['config'], // config/rollback.yaml
   ['flags', 'edits', 'backup', 'packages', 'services', 'stories'], // the domain rooms
   ['project'], // the read phase: loading a project and the snapshot of its disk
+  ['monitor'], // the threshold monitor: its sources, rules and decisions (acting goes through app/)
   ['steps'], // one module per step kind, and their registry
   ['engine'], // planner, executor, journal, lock, run state: reaches the domain through steps/
   ['report'], // report schema, Markdown, history, audit and run logs
