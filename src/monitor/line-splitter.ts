@@ -2,7 +2,26 @@
  * Cutting a log's bytes into JSON lines, chunk by chunk, holding at most one partial line: the part of the reader
  * that keeps its memory flat whatever the size of the log.
  */
-import type { LogLine, SkippedLine } from './log-reader.js';
+
+/** Where a line sits, for a decision's evidence: the file it was read from and its bytes `[start, end)`. */
+export interface LineRef {
+  /** The file the bytes are in (a rotated sibling's own path when read there). */
+  file: string;
+  /** First byte of the line. */
+  start: number;
+  /** One past the line's last byte, its newline included: the next line's start. Uncompressed, for a `.gz`. */
+  end: number;
+}
+
+/** One parsed line: a JSON object. */
+export interface LogLine extends LineRef {
+  value: Record<string, unknown>;
+}
+
+/** A line that was not a JSON object (or was too long to hold): counted, never thrown. */
+export interface SkippedLine extends LineRef {
+  reason: string;
+}
 
 /** Where a {@link LineSplitter} puts what it cuts. */
 export interface LineSink {

@@ -7,28 +7,10 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { LogPosition, LogTarget } from './log-position.js';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter, type LogLine, type SkippedLine } from './line-splitter.js';
 import { fingerprint, findRotated, listSiblings, rotatedAfter, sameHead } from './log-siblings.js';
 
-/** Where a line sits, for a decision's evidence: the file it was read from and its bytes `[start, end)`. */
-export interface LineRef {
-  /** The file the bytes are in (a rotated sibling's own path when read there). */
-  file: string;
-  /** First byte of the line. */
-  start: number;
-  /** One past the line's last byte, its newline included: the next line's start. Uncompressed, for a `.gz`. */
-  end: number;
-}
-
-/** One parsed line: a JSON object. */
-export interface LogLine extends LineRef {
-  value: Record<string, unknown>;
-}
-
-/** A line that was not a JSON object (or was too long to hold): counted, never thrown. */
-export interface SkippedLine extends LineRef {
-  reason: string;
-}
+export type { LineRef, LogLine, SkippedLine } from './line-splitter.js';
 
 /** Something the caller should know about the read: not an error, but never silent. */
 export interface LogReadNote {
@@ -40,6 +22,7 @@ export interface LogReadNote {
 export interface LogSourceError {
   /** `missing`: no such file (and no rotated file of ours); `unreadable`: any other failure to open or read it. */
   kind: 'missing' | 'unreadable';
+  /** The file that failed: the watched one, or the rotated sibling being finished. */
   file: string;
   message: string;
   /** The system error code (`EACCES`, `EISDIR`…) when there is one. */
@@ -85,6 +68,7 @@ export async function readLogLines(
   const opts = { ...DEFAULTS, ...options };
   const out: Collected = { lines: [], skipped: [], notes: [], budget: opts.maxBytes, kept: { lines: 0, skipped: 0 } };
   let pos = position;
+  let reading = file; // the file a failure is in: a rotated sibling's own path when it is that one
   try {
     const cur = await statTarget(file);
     if (pos === undefined) {
@@ -111,6 +95,7 @@ export async function readLogLines(
         out.notes.push({ kind: 'rotated', message: `${file} was rotated to ${ours.path}: finishing it from byte ${pos.offset}` });
         const queue = [{ t: ours, offset: pos.offset }, ...rotatedAfter(siblings, ours, file).map((t) => ({ t, offset: 0 }))];
         for (const { t, offset } of queue) {
+          reading = t.path;
           const end = await readTarget(t, offset, true, opts, out);
           pos = { file, dev: t.dev, ino: t.ino, offset: end, head: await fingerprint(t) };
           out.kept = { lines: out.lines.length, skipped: out.skipped.length };
@@ -123,11 +108,13 @@ export async function readLogLines(
       }
       if (pos.dev !== cur.dev || pos.ino !== cur.ino || ours !== undefined) pos = await positionOf(file, cur, 0);
     }
+    reading = file;
     const end = await readTarget(cur, pos.offset, false, opts, out);
     return { ok: true, ...lists(out), position: { ...pos, offset: end, head: await fingerprint(cur) }, more: out.budget <= 0 };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return failed(out, pos, { kind: 'unreadable', file, message: `cannot read ${file}: ${e.message}`, ...(e.code ? { code: e.code } : {}) });
+    const error = { kind: 'unreadable' as const, file: reading, message: `cannot read ${reading}: ${e.message}` };
+    return failed(out, pos, { ...error, ...(e.code ? { code: e.code } : {}) });
   }
 }
 

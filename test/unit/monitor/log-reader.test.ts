@@ -140,7 +140,7 @@ describe('log reader', () => {
     unlinkSync(file);
     writeFileSync(file, lines(200, 201));
     const bad = await readLogLines(file, a.pos);
-    expect(bad).toMatchObject({ ok: false, error: { kind: 'unreadable' }, lines: [] });
+    expect(bad).toMatchObject({ ok: false, error: { kind: 'unreadable', file: gz }, lines: [] });
     expect(bad.position).toEqual(a.pos);
     writeFileSync(gz, whole);
     expect((await drain(file, a.pos)).ns).toEqual(range(2, 201));
