@@ -26,9 +26,13 @@ export interface MonitorEvent {
 /** How one story recognises its lines: every field path's regex must match (a story may have several matches). */
 export interface LogMatch {
   story: string;
-  /** Only lines of this watched file (as configured); every file when absent. */
+  /** Only lines of this watched file, as the config names it (`logs/security.log`); every file when absent. */
   file?: string;
-  /** Field path (dotted: `req.url`) → regex source, e.g. `{ url: "^/api/v1/data-sources" }`. */
+  /**
+   * Field → regex source, e.g. `{ url: "^/api/v1/data-sources" }`. A key naming a {@link FieldPaths} field (`url`,
+   * `service`, `event`…) goes through the file's field paths, so one match reads the same on the pack's log and on
+   * a pino log; any other key is a dotted path into the line (`req.headers.host`).
+   */
   match: Record<string, string>;
 }
 
@@ -102,7 +106,10 @@ export function lineClassifier(file: string, format: LineFormat, table: readonly
   const fields = format.kind === 'pack' ? PACK_FIELDS : format.fields;
   const rules = table
     .filter((m) => m.file === undefined || m.file === file)
-    .map((m) => ({ story: m.story, tests: Object.entries(m.match).map(([p, re]) => [p, compile(re, m.story, p)] as const) }));
+    .map((m) => ({
+      story: m.story,
+      tests: Object.entries(m.match).map(([k, re]) => [fieldPath(fields, k), compile(re, m.story, k)] as const),
+    }));
   const attribute = (value: Record<string, unknown>): string | null => {
     const stories = new Set<string>();
     for (const r of rules) {
@@ -160,6 +167,10 @@ function genericKinds(v: Record<string, unknown>, f: FieldPaths): Kinds {
 
 function isProbe(url: unknown, method: unknown): boolean {
   return method === 'OPTIONS' || (typeof url === 'string' && HEALTH.test(url));
+}
+
+function fieldPath(fields: FieldPaths, key: string): string {
+  return Object.hasOwn(fields, key) ? (fields[key as keyof FieldPaths] ?? key) : key;
 }
 
 /** The value at a dotted field path, or `undefined`. */

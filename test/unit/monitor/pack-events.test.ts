@@ -72,7 +72,8 @@ describe('pack events', () => {
   });
 
   it('a generic JSON-lines file: status >= 500 is a server error, 4xx a client error, durations are latencies', () => {
-    const table = attributionTable({ '1.7': [{ file: 'logs/app.log', match: { 'req.url': '^/reports' } }] });
+    // `url` goes through the file's field paths (pino's req.url); any other key is a path into the line.
+    const table = attributionTable({ '1.7': [{ file: 'logs/app.log', match: { url: '^/reports', 'req.method': '^GET$' } }] });
     const c = lineClassifier('logs/app.log', { kind: 'generic', fields: PINO_FIELDS }, table);
     const line = (statusCode: number, url: string, responseTime?: number) => ({
       time: 1_700_000_000_000,
