@@ -8,18 +8,23 @@
 import { InvalidInputError } from '../model/errors.js';
 import type { LineRef } from './log-reader.js';
 
-/** What a log line means to the monitor. */
-export type MonitorEventKind = 'request' | 'server-error' | 'client-error' | 'latency' | 'python-error';
+/**
+ * What a log line means to the monitor. `excluded` is a logged request that is not traffic (a health check, an
+ * OPTIONS): counted apart, so that a decision can say what it left out.
+ */
+export type LogEventKind = 'request' | 'server-error' | 'client-error' | 'latency' | 'python-error' | 'excluded';
 
 /** One event, with the line it came from as evidence. */
-export interface MonitorEvent {
-  kind: MonitorEventKind;
+export interface LogEvent {
+  kind: LogEventKind;
   /** Milliseconds since the epoch, from the line's time field. */
   time: number;
   /** The story it belongs to, or `null`: project-level, which alerts but never rolls a story back on its own. */
   story: string | null;
   /** Milliseconds, for `latency`. */
   valueMs?: number;
+  /** Why a request was left out, for `excluded`: `health` or `options`. */
+  excluded?: string;
   source: LineRef;
 }
 
@@ -92,7 +97,7 @@ export type LineFormat = { kind: 'pack' } | { kind: 'generic'; fields: FieldPath
 
 /** A compiled classifier for one watched file. */
 export interface LineClassifier {
-  (value: Record<string, unknown>, source: LineRef): MonitorEvent[];
+  (value: Record<string, unknown>, source: LineRef): LogEvent[];
 }
 
 /** Health checks poll every service and say nothing about its traffic: they are not requests. */
@@ -124,16 +129,16 @@ export function lineClassifier(file: string, format: LineFormat, table: readonly
     const kinds = format.kind === 'pack' ? packKinds(value) : genericKinds(value, fields);
     if (kinds.length === 0) return [];
     const story = attribute(value);
-    return kinds.map(({ kind, valueMs }) => ({ kind, time, story, source, ...(valueMs === undefined ? {} : { valueMs }) }));
+    return kinds.map((k) => ({ ...k, time, story, source }));
   };
 }
 
-type Kinds = Array<{ kind: MonitorEventKind; valueMs?: number }>;
+type Kinds = Array<{ kind: LogEventKind; valueMs?: number; excluded?: string }>;
 
 function packKinds(v: Record<string, unknown>): Kinds {
   switch (v['event']) {
     case 'api_request':
-      return isProbe(v['url'], v['method']) ? [] : [{ kind: 'request' }];
+      return [notTraffic(v['url'], v['method']) ?? { kind: 'request' }];
     case 'api_error':
       return [{ kind: 'server-error' }];
     case 'auth_failure':
@@ -152,7 +157,8 @@ function packKinds(v: Record<string, unknown>): Kinds {
 }
 
 function genericKinds(v: Record<string, unknown>, f: FieldPaths): Kinds {
-  if (f.url !== undefined && isProbe(at(v, f.url), f.method === undefined ? undefined : at(v, f.method))) return [];
+  const left = notTraffic(f.url === undefined ? undefined : at(v, f.url), f.method === undefined ? undefined : at(v, f.method));
+  if (left !== undefined) return [left];
   const status = f.status === undefined ? undefined : Number(at(v, f.status));
   const ms = f.duration === undefined ? undefined : at(v, f.duration);
   const out: Kinds = [];
@@ -165,8 +171,10 @@ function genericKinds(v: Record<string, unknown>, f: FieldPaths): Kinds {
   return out;
 }
 
-function isProbe(url: unknown, method: unknown): boolean {
-  return method === 'OPTIONS' || (typeof url === 'string' && HEALTH.test(url));
+function notTraffic(url: unknown, method: unknown): Kinds[number] | undefined {
+  if (method === 'OPTIONS') return { kind: 'excluded', excluded: 'options' };
+  if (typeof url === 'string' && HEALTH.test(url)) return { kind: 'excluded', excluded: 'health' };
+  return undefined;
 }
 
 function fieldPath(fields: FieldPaths, key: string): string {

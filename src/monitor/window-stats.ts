@@ -2,7 +2,7 @@
  * What the events of one time window say, per story and project-wide. Pure: the same events and window always give
  * the same figures, so a replay over old logs judges exactly as the live monitor did.
  */
-import type { MonitorEvent } from './pack-events.js';
+import type { LogEvent } from './pack-events.js';
 
 /** Latencies seen in the window. `p95` and `max` are `null` when there were none (no data, not zero). */
 export interface LatencyStats {
@@ -18,6 +18,8 @@ export interface EventCounts {
   /** 4xx and auth failures: the callers' mistakes, never the story's errors. */
   clientErrors: number;
   pythonErrors: number;
+  /** Logged requests that are not traffic, by why (`health`, `options`): a decision says what it left out. */
+  excluded: Record<string, number>;
   latency: LatencyStats;
   /** Requests per second over the whole window. */
   throughput: number;
@@ -52,13 +54,13 @@ export interface WindowOptions {
 }
 
 /** The figures of the events in `[from, to)`. */
-export function windowStats(events: Iterable<MonitorEvent>, opts: WindowOptions): WindowStats {
+export function windowStats(events: Iterable<LogEvent>, opts: WindowOptions): WindowStats {
   const seconds = Math.max(opts.to - opts.from, 0) / 1000;
   const acc = new Map<string | null, { counts: Omit<EventCounts, 'latency' | 'throughput'>; ms: number[] }>();
   const bucket = (story: string | null) => {
     let b = acc.get(story);
     if (b === undefined) {
-      b = { counts: { requests: 0, serverErrors: 0, clientErrors: 0, pythonErrors: 0 }, ms: [] };
+      b = { counts: { requests: 0, serverErrors: 0, clientErrors: 0, pythonErrors: 0, excluded: {} }, ms: [] };
       acc.set(story, b);
     }
     return b;
@@ -72,6 +74,10 @@ export function windowStats(events: Iterable<MonitorEvent>, opts: WindowOptions)
     else if (e.kind === 'server-error') b.counts.serverErrors++;
     else if (e.kind === 'client-error') b.counts.clientErrors++;
     else if (e.kind === 'python-error') b.counts.pythonErrors++;
+    else if (e.kind === 'excluded') {
+      const why = e.excluded ?? 'other';
+      b.counts.excluded[why] = (b.counts.excluded[why] ?? 0) + 1;
+    }
     else if (e.valueMs !== undefined) b.ms.push(e.valueMs);
   }
   const finish = (b: { counts: Omit<EventCounts, 'latency' | 'throughput'>; ms: number[] }): EventCounts => ({

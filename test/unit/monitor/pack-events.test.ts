@@ -9,14 +9,14 @@ import {
   DEFAULT_LOG_MATCHES,
   lineClassifier,
   PINO_FIELDS,
-  type MonitorEvent,
+  type LogEvent,
 } from '../../../src/monitor/pack-events.js';
 
 const SAMPLE = path.join(import.meta.dirname, '../../fixtures/pack-logs/security.sample.jsonl');
 const REF = { file: 'logs/security.log', start: 0, end: 1 };
 const T = '2026-12-03T02:18:23.014Z';
 const pack = lineClassifier('logs/security.log', { kind: 'pack' }, DEFAULT_LOG_MATCHES);
-const brief = (es: MonitorEvent[]) => es.map((e) => `${e.kind}:${e.story ?? '-'}${e.valueMs === undefined ? '' : `:${e.valueMs}`}`);
+const brief = (es: LogEvent[]) => es.map((e) => `${e.kind}:${e.story ?? '-'}${e.valueMs === undefined ? '' : `:${e.valueMs}`}`);
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -32,9 +32,10 @@ describe('pack events', () => {
     if (!read.ok) throw new Error(read.error.message);
     expect(read.lines).toHaveLength(9);
     const events = read.lines.flatMap((l) => pack(l.value, l));
-    expect(brief(events)).toEqual(['request:1.2', 'client-error:-', 'server-error:-', 'request:1.2', 'client-error:-']);
+    expect(brief(events)).toEqual(['excluded:-', 'request:1.2', 'client-error:-', 'server-error:-', 'request:1.2', 'client-error:-']);
+    expect(events[0]?.excluded).toBe('health');
     // The evidence points at the lines' bytes in the file they were read from.
-    const err = events[2] as MonitorEvent;
+    const err = events[3] as LogEvent;
     expect(err.time).toBe(Date.parse('2026-12-03T02:18:23.027Z'));
     expect(err.source.file).toBe(path.join(dir, 'security.log'));
     expect(err.source.end).toBeGreaterThan(err.source.start);
@@ -53,7 +54,8 @@ describe('pack events', () => {
     expect(brief(pack({ timestamp: T, event: 'api_error', service: 'analytical-engine', message: 'x' }, REF))).toEqual(['server-error:1.3']);
     expect(brief(pack({ timestamp: T, event: 'api_request', method: 'GET', url: '/api/v1/orchestration/runs' }, REF))).toEqual(['request:1.5']);
     expect(brief(pack({ timestamp: T, event: 'permission_denied', path: '/x' }, REF))).toEqual(['client-error:-']);
-    expect(pack({ timestamp: T, event: 'api_request', method: 'OPTIONS', url: '/api/v1/analytics/q' }, REF)).toEqual([]);
+    const options = pack({ timestamp: T, event: 'api_request', method: 'OPTIONS', url: '/api/v1/analytics/q' }, REF);
+    expect(options.map((e) => [e.kind, e.excluded])).toEqual([['excluded', 'options']]);
     expect(pack({ timestamp: 'not a time', event: 'api_error' }, REF)).toEqual([]);
   });
 
@@ -84,7 +86,7 @@ describe('pack events', () => {
     expect(brief(c(line(503, '/reports/1', 40), REF))).toEqual(['request:1.7', 'server-error:1.7', 'latency:1.7:40']);
     expect(brief(c(line(404, '/other'), REF))).toEqual(['request:-', 'client-error:-']);
     expect(brief(c(line(200, '/reports'), REF))).toEqual(['request:1.7']);
-    expect(c(line(200, '/health'), REF)).toEqual([]);
+    expect(brief(c(line(200, '/health'), REF))).toEqual(['excluded:-']);
   });
 
   it('a match that is not a regex is bad config, naming the story and field', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { MonitorEvent, MonitorEventKind } from '../../../src/monitor/pack-events.js';
+import type { LogEvent, LogEventKind } from '../../../src/monitor/pack-events.js';
 import { percentile, windowStats } from '../../../src/monitor/window-stats.js';
 
-const ev = (kind: MonitorEventKind, time: number, story: string | null, valueMs?: number): MonitorEvent => ({
+const ev = (kind: LogEventKind, time: number, story: string | null, valueMs?: number): LogEvent => ({
   kind,
   time,
   story,
@@ -32,6 +32,8 @@ describe('window stats', () => {
       ...[100, 300, 200].map((ms, i) => ev('latency', 2000 + i, '1.3', ms)),
       ev('server-error', 3000, null),
       ev('python-error', 3000, null),
+      { ...ev('excluded', 3000, null), excluded: 'health' },
+      { ...ev('excluded', 3001, null), excluded: 'health' },
     ];
     const w = windowStats(events, { from: 1000, to: 11_000, minRequests: 20, stories: ['1.5'] });
     const s = w.stories['1.2'];
@@ -39,7 +41,7 @@ describe('window stats', () => {
     expect(s?.errorRateReason).toBeUndefined();
     expect(w.stories['1.3']?.latency).toEqual({ count: 3, p95: 300, max: 300 });
     expect(w.stories['1.5']).toMatchObject({ requests: 0, errorRate: null, latency: { count: 0, p95: null, max: null } });
-    expect(w.unattributed).toMatchObject({ serverErrors: 1, pythonErrors: 1, requests: 0 });
+    expect(w.unattributed).toMatchObject({ serverErrors: 1, pythonErrors: 1, requests: 0, excluded: { health: 2 } });
   });
 
   it('below minRequests the error rate is null, with the reason', () => {
