@@ -57,7 +57,7 @@ export interface LogReadOptions {
   from?: 'start' | 'end';
 }
 
-const DEFAULTS = { chunkBytes: 64 * 1024, maxBytes: 16 * 1024 * 1024, maxLineBytes: 1024 * 1024 };
+const DEFAULTS = { chunkBytes: 64 * 1024, maxBytes: 4 * 1024 * 1024, maxLineBytes: 1024 * 1024 };
 
 /** Read the lines appended to `file` since `position` (or from `options.from` when there is none). */
 export async function readLogLines(

@@ -113,15 +113,22 @@ export function lineClassifier(file: string, format: LineFormat, table: readonly
     .filter((m) => m.file === undefined || m.file === file)
     .map((m) => ({
       story: m.story,
-      tests: Object.entries(m.match).map(([k, re]) => [fieldPath(fields, k), compile(re, m.story, k)] as const),
+      // Paths split once here, not on every line: attribution runs for each event of a large log.
+      tests: Object.entries(m.match).map(([k, re]) => [fieldPath(fields, k).split('.'), compile(re, m.story, k)] as const),
     }));
   const attribute = (value: Record<string, unknown>): string | null => {
-    const stories = new Set<string>();
+    let found: string | null = null;
     for (const r of rules) {
-      if (r.tests.every(([p, re]) => { const v = at(value, p); return v !== undefined && re.test(String(v)); })) stories.add(r.story);
+      if (r.story === found) continue;
+      const hit = r.tests.every(([p, re]) => {
+        const v = at(value, p);
+        return v !== undefined && re.test(String(v));
+      });
+      // Two stories claiming one line is a configuration overlap: do not pick one.
+      if (hit && found !== null) return null;
+      if (hit) found = r.story;
     }
-    // Two stories claiming one line is a configuration overlap: do not pick one.
-    return stories.size === 1 ? ([...stories][0] ?? null) : null;
+    return found;
   };
   return (value, source) => {
     const time = toMillis(at(value, fields.time));
@@ -181,10 +188,10 @@ function fieldPath(fields: FieldPaths, key: string): string {
   return Object.hasOwn(fields, key) ? (fields[key as keyof FieldPaths] ?? key) : key;
 }
 
-/** The value at a dotted field path, or `undefined`. */
-export function at(value: unknown, fieldPath: string): unknown {
+/** The value at a dotted field path (or its parts), or `undefined`. */
+export function at(value: unknown, fieldPath: string | readonly string[]): unknown {
   let v = value;
-  for (const k of fieldPath.split('.')) {
+  for (const k of typeof fieldPath === 'string' ? fieldPath.split('.') : fieldPath) {
     if (typeof v !== 'object' || v === null) return undefined;
     v = (v as Record<string, unknown>)[k];
   }
