@@ -3,26 +3,16 @@ import type { FlagChange } from '../model/types.js';
 import { dirOf } from '../util/paths.js';
 import { applyFlagChanges, loadFlags, writeFlags } from '../flags/index.js';
 
+/** Which changes to make, given the flags file as it is now. */
+type PickChanges = (doc: Awaited<ReturnType<typeof loadFlags>>) => FlagChange[];
+
 /**
  * Re-reads the flags file, applies the changes as a minimal splice, writes it atomically and logs each
  * change. Shared by the flag steps of rollback and restore and by their undos, so every flag write goes
- * through one place. `pick` chooses, from the file as it is now, which changes to make.
+ * through one place.
  */
-export async function writeFlagChanges(
-  ctx: RunContext,
-  file: string,
-  pick: (doc: Awaited<ReturnType<typeof loadFlags>>) => FlagChange[],
-): Promise<FlagChange[]> {
-  const doc = await loadFlags(ctx.flagsAbs, file);
-  const changes = pick(doc);
-  if (changes.length === 0) return changes;
-  // Before the write: after a crash, these are the flags this step may have changed.
-  ctx.checkpoint({ flagChanges: changes });
-  await writeFlags(ctx.flagsAbs, applyFlagChanges(doc, changes, new Date()));
-  for (const c of changes) {
-    ctx.log.info({ event: 'feature_flag_changed', feature: c.feature, from: c.from, to: c.to, why: c.why }, `flag ${c.feature} -> ${c.to}`);
-  }
-  return changes;
+export async function writeFlagChanges(ctx: RunContext, file: string, pick: PickChanges): Promise<FlagChange[]> {
+  return (await writeFlagChangesTogether([{ ctx, file, pick }]))[0] ?? [];
 }
 
 /**
@@ -30,9 +20,7 @@ export async function writeFlagChanges(
  * checkpointed under its own step, then one atomic write of them all, so every flag of a run goes off at
  * the same instant and a crash leaves either all of them changed or none.
  */
-export async function writeFlagChangesTogether(
-  items: ReadonlyArray<{ ctx: RunContext; file: string; pick: (doc: Awaited<ReturnType<typeof loadFlags>>) => FlagChange[] }>,
-): Promise<FlagChange[][]> {
+export async function writeFlagChangesTogether(items: ReadonlyArray<{ ctx: RunContext; file: string; pick: PickChanges }>): Promise<FlagChange[][]> {
   const first = items[0];
   if (!first) return [];
   const files = new Set(items.map((i) => i.file));
@@ -41,7 +29,8 @@ export async function writeFlagChangesTogether(
   const picked = items.map((i) => i.pick(doc));
   const all = picked.flat();
   if (all.length === 0) return picked;
-  // One fsync for them all, with the last: each story's checkpoint is on disk before the one write.
+  // Before the write: after a crash, these are the flags each step may have changed. One fsync for them
+  // all, with the last, so each checkpoint is on disk before the one write.
   const announcing = items.flatMap((i, n) => ((picked[n] ?? []).length > 0 ? [{ ctx: i.ctx, changes: picked[n] }] : []));
   announcing.forEach((a, n) => a.ctx.checkpoint({ flagChanges: a.changes }, { sync: n === announcing.length - 1 }));
   await writeFlags(first.ctx.flagsAbs, applyFlagChanges(doc, all, new Date()));
@@ -79,7 +68,7 @@ export interface FlagStepResult {
 /** What differs between the two flag steps; the rest of a {@link StepDefinition} is the same for both. */
 export type FlagStepSpecifics<A extends FlagAction> = Pick<StepDefinition<A, FlagStepResult>, 'kind' | 'plan' | 'describe' | 'render' | 'checks' | 'verify' | 'report' | 'audit'> & {
   /** Which changes to make, given the flags file as it is now. */
-  pick(doc: Awaited<ReturnType<typeof loadFlags>>, a: A): FlagChange[];
+  pick(doc: Parameters<PickChanges>[0], a: A): FlagChange[];
   /** Made for every story of the run at once, before anything else (see {@link StepDefinition.applyFirst}). */
   first?: boolean;
 };
