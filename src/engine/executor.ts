@@ -117,7 +117,7 @@ export async function executePlan(env: RunEnvironment, plan: Plan, opts: ExecOpt
     const base = { id: story.id, feature: story.feature, why: story.why, steps: [] as StepRecord[], warnings: [...story.warnings] };
     const ctx = new StoryContext(env, story, opts.journal);
     const prior = mergePrior(story, opts.resumeFrom?.get(story.id), first.states.get(story.id));
-    if (first.failed.has(story.id)) {
+    if ([...(first.states.get(story.id)?.values() ?? [])].some((st) => st.status === 'failed')) {
       outcomes.push(await undoStory(ctx, story, { ...base, error: first.error ?? '' }, prior ?? [], opts.journal, 'failed-first'));
       continue;
     }
@@ -198,7 +198,7 @@ export async function beginUpFront(env: RunEnvironment, plan: Plan, opts: ExecOp
 /** What the up-front phase did: the state of each step it ran, by story id and step index, and why it failed. */
 export interface UpFront {
   states: Map<string, Map<number, StepState>>;
-  failed: Set<string>;
+  /** Set when the shared apply threw: its stories' steps are then `failed` in `states`. */
   error: string | null;
 }
 
@@ -210,7 +210,7 @@ export interface UpFront {
  * reverted story by story, and the run stops before any story's own work.
  */
 async function applyUpFront(env: RunEnvironment, plan: Plan, opts: ExecOptions, emit: (e: ExecEvent) => void): Promise<UpFront> {
-  const out: UpFront = { states: new Map(), failed: new Set(), error: null };
+  const out: UpFront = { states: new Map(), error: null };
   if (opts.signal?.aborted) return out; // interrupted before anything changed: the stories see it and skip
   const byKind = new Map<AnyStep, Array<{ story: StoryPlan; index: number; action: PlannedStep; ctx: RunContext; saved: unknown[] }>>();
   for (const story of plan.stories) {
@@ -258,7 +258,6 @@ async function applyUpFront(env: RunEnvironment, plan: Plan, opts: ExecOptions, 
       for (const it of items) {
         opts.journal.write({ event: 'failed', story: it.story.id, kind: it.action.kind, step: it.index, detail: messageOf(err) });
         setState(out, it.story.id, it.index, { status: 'failed', saved: it.saved, error: messageOf(err) });
-        out.failed.add(it.story.id);
       }
       break;
     }
@@ -307,6 +306,25 @@ async function runStory(
 ): Promise<StoryOutcome> {
   const done: Done = [];
   const steps = base.steps;
+  /**
+   * The story stops at step `from` (a failure, or a signal before it): the finished steps are reverted in
+   * reverse order, the steps from `from` on are recorded as skipped, and the outcome says why.
+   */
+  const giveUp = async (from: number, error: string, ownRevertFailed = false): Promise<StoryOutcome> => {
+    emit({ type: 'revert-start', story, error });
+    const revertError = (await revertAll(ctx, story, done, journal)) ?? (ownRevertFailed ? error : null);
+    for (const [j, later] of story.actions.entries()) {
+      if (j < from) continue;
+      steps.push({ kind: later.kind, step: j, description: stepFor(later).describe(later), status: 'skipped', startedAt: new Date().toISOString(), durationMs: 0 });
+    }
+    const backup = backupOf(done);
+    return {
+      ...base,
+      status: revertError ? 'revert-failed' : 'reverted',
+      error: revertError ? `${error}; revert failed: ${revertError}` : error,
+      ...(backup ? { backup } : {}),
+    };
+  };
   for (const [i, action] of story.actions.entries()) {
     const step = stepFor(action);
     const description = step.describe(action);
@@ -314,16 +332,7 @@ async function runStory(
     // A signal stops the story at a step boundary, and it is reverted like a failed one: a story is either
     // rolled back whole or left as it was. Steps already done (up front or before a crash) are not work.
     const interrupted = before.status === 'done' ? null : interruption();
-    if (interrupted) {
-      emit({ type: 'revert-start', story, error: interrupted });
-      const revertError = await revertAll(ctx, story, done, journal);
-      for (const [j, later] of story.actions.entries()) {
-        if (j < i) continue;
-        steps.push({ kind: later.kind, step: j, description: stepFor(later).describe(later), status: 'skipped', startedAt: new Date().toISOString(), durationMs: 0 });
-      }
-      const backup = backupOf(done);
-      return { ...base, status: revertError ? 'revert-failed' : 'reverted', error: revertError ? `${interrupted}; revert failed: ${revertError}` : interrupted, ...(backup ? { backup } : {}) };
-    }
+    if (interrupted) return giveUp(i, interrupted);
     const startedAt = new Date();
     const stepCtx = ctx.at(i, true);
     // Done up front in this process: the up-front phase already told the renderers and the audit log.
@@ -354,22 +363,10 @@ async function runStory(
       journal.write({ event: 'failed', story: story.id, kind: action.kind, step: i, detail: error });
       steps.push(record);
       emit({ type: 'step-end', story, record });
-      emit({ type: 'revert-start', story, error });
       // A step that could not undo its own partial work says so with RevertFailedError: nothing else can fix it.
       const ownRevertFailed = err instanceof RevertFailedError;
       if (ownRevertFailed) record.status = 'revert-failed';
-      const revertError = (await revertAll(ctx, story, done, journal)) ?? (ownRevertFailed ? error : null);
-      for (const [j, later] of story.actions.entries()) {
-        if (j <= i) continue;
-        steps.push({ kind: later.kind, step: j, description: stepFor(later).describe(later), status: 'skipped', startedAt: new Date().toISOString(), durationMs: 0 });
-      }
-      const backup = backupOf(done);
-      return {
-        ...base,
-        status: revertError ? 'revert-failed' : 'reverted',
-        error: revertError ? `${error}; revert failed: ${revertError}` : error,
-        ...(backup ? { backup } : {}),
-      };
+      return giveUp(i + 1, error, ownRevertFailed);
     }
   }
   const backup = backupOf(done);
