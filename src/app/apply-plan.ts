@@ -6,7 +6,7 @@ import { realDirectory } from '../util/paths.js';
 import type { Plan } from '../model/types.js';
 import { readRunState } from '../engine/run-state.js';
 import { interruptedRuns } from '../engine/journal.js';
-import { executePlan, type ExecEvent, type RunOutcome } from '../engine/executor.js';
+import { executePlan, type ExecEvent, type ExecOptions, type RunOutcome } from '../engine/executor.js';
 import { acquireLock } from '../engine/lock.js';
 import { stepFor } from '../steps/registry.js';
 import type { Project } from '../project/project.js';
@@ -29,30 +29,34 @@ export async function applyPlan(
   onEvent?: (e: ExecEvent) => void,
   recheck?: () => Promise<Plan>,
 ): Promise<{ outcome: RunOutcome; report: RunReport }> {
-  const lock = acquireLock(project.stateDir, plan.runId);
-  try {
-    refuseOverInterrupted(project.stateDir);
-    refuseWithoutDisk(plan);
-    if (recheck) {
-      // The plan was made before the lock (and maybe before a person said yes): another run may have
-      // changed the project since. Plan again under the lock; if anything differs, change nothing.
-      const fresh = await recheck();
-      const [was, now] = [fingerprint(plan), fingerprint(fresh)];
-      if (was !== now) {
-        throw new LockedError('the project changed since this plan was made (another run finished meanwhile?); nothing changed: look at status and plan again', {
-          pid: 0,
-          host: '',
-          runId: '',
-          startedAt: '',
-        });
+  const { outcome, report } = await planAndApply(
+    project.root,
+    plan.runId,
+    async () => {
+      if (recheck) {
+        // The plan was made before the lock (and maybe before a person said yes): another run may have
+        // changed the project since. Plan again under the lock; if anything differs, change nothing.
+        const fresh = await recheck();
+        if (fingerprint(plan) !== fingerprint(fresh)) {
+          throw new LockedError('the project changed since this plan was made (another run finished meanwhile?); nothing changed: look at status and plan again', {
+            pid: 0,
+            host: '',
+            runId: '',
+            startedAt: '',
+          });
+        }
       }
-    }
-    return await runUnderLock(project, plan, req, lock, onEvent, (ctx, journal, emit) =>
-      executePlan(ctx, plan, { continueOnError: req.continueOnError, journal, onEvent: emit, command: req.command, ...(req.signal ? { signal: req.signal } : {}) }),
-    );
-  } finally {
-    lock.release();
-  }
+      return { project, plan };
+    },
+    req,
+    async () => onEvent,
+  );
+  return { outcome, report };
+}
+
+/** The options every new run gives the executor, from how it was asked for. */
+export function execOptions(req: RunRequest, journal: Journal, emit: (e: ExecEvent) => void): ExecOptions {
+  return { continueOnError: req.continueOnError, journal, onEvent: emit, command: req.command, ...(req.signal ? { signal: req.signal } : {}) };
 }
 
 /**
@@ -82,9 +86,7 @@ export async function planAndApply(
     const onEvent = await onPlanned?.(plan);
     started = true;
     const { outcome, report } = await runUnderLock(project, plan, req, lock, onEvent, (ctx, journal, emit) =>
-      execute
-        ? execute(project, plan, ctx, journal, emit)
-        : executePlan(ctx, plan, { continueOnError: req.continueOnError, journal, onEvent: emit, command: req.command, ...(req.signal ? { signal: req.signal } : {}) }),
+      execute ? execute(project, plan, ctx, journal, emit) : executePlan(ctx, plan, execOptions(req, journal, emit)),
     );
     return { project, plan: outcome.plan ?? plan, outcome, report };
   } finally {

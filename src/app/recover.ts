@@ -1,10 +1,10 @@
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError, messageOf } from '../model/errors.js';
+import { InvalidInputError } from '../model/errors.js';
 import { actionsOf } from '../steps/step.js';
 import type { DisableFlagAction } from '../steps/disable-flag.js';
-import { divergence, prepareRollback } from './rollback.js';
-import { refuseWithoutDisk } from './apply-plan.js';
+import { planTheRest } from './rollback.js';
+import { execOptions } from './apply-plan.js';
 import type { Plan } from '../model/types.js';
 import { isAtomicWriteTemp } from '../util/atomic-write.js';
 import { abortRun, executePlan, type ExecEvent, type RunOutcome } from '../engine/executor.js';
@@ -49,12 +49,12 @@ export async function recoverRun(
       lock,
       onEvent,
       async (ctx, journal, emit) => {
-        const opts = { continueOnError: state.continueOnError, journal, onEvent: emit, ...(req.signal ? { signal: req.signal } : {}) };
+        const opts = execOptions(runReq, journal, emit);
         // Not stopped by a first signal: an abort is already the way back, and stopping it half-way helps nobody.
         if (mode === 'abort') return abortRun(ctx, plan, state.steps, { continueOnError: false, journal, onEvent: emit });
         if (!plan.upFrontOnly) return executePlan(ctx, plan, { ...opts, resumeFrom: state.steps });
         // Stopped after the kill switch, before the rest was planned: plan it now, as it would have been.
-        const { whole, refuse } = await planTheRest(project, state);
+        const { whole, refuse } = await planTheRestFromJournal(project, state);
         const steps = new Map(whole.stories.map((s) => [s.id, s.actions.map((_a, i): StepState => state.steps.get(s.id)?.[i] ?? { status: 'not-started' })]));
         const outcome = await executePlan({ ...ctx, plan: whole }, whole, { ...opts, resumeFrom: steps, planRecord: true, ...(refuse !== undefined ? { refuse } : {}) });
         return { ...outcome, plan: whole };
@@ -69,10 +69,9 @@ export async function recoverRun(
 
 /**
  * The whole plan of a rollback whose journal holds only its kill switch's: planned now, against the flags as
- * they were before the switch (the file shows which of its changes were made), with the run's own id and
- * request. When it cannot carry on from the switch, `refuse` says why and the whole plan is the switch's.
+ * they were before the switch (the file shows which of its changes were made), with the run's own request.
  */
-async function planTheRest(project: Project, state: RunState): Promise<{ whole: Plan; refuse?: string }> {
+async function planTheRestFromJournal(project: Project, state: RunState): Promise<{ whole: Plan; refuse?: string }> {
   const first = state.plan;
   if (!state.rollback) return { whole: first, refuse: 'the journal does not say what the run was asked to roll back; every story is put back as it was' };
   const features = new Map([...project.flags.features].map(([name, f]) => [name, { ...f }]));
@@ -83,14 +82,7 @@ async function planTheRest(project: Project, state: RunState): Promise<{ whole: 
     }
   }
   const req = { root: project.root, ids: state.rollback.ids, cascade: state.rollback.cascade, reason: first.reason, trigger: first.trigger, continueOnError: state.continueOnError, command: state.command };
-  try {
-    const { plan } = await prepareRollback(req, new Date(first.createdAt), first.runId, { project, flags: { features } });
-    const refuse = divergence(first, plan) ?? undefined;
-    if (refuse === undefined) refuseWithoutDisk(plan);
-    return refuse === undefined ? { whole: plan } : { whole: first, refuse };
-  } catch (err) {
-    return { whole: first, refuse: `the rest of the run could not be planned: ${messageOf(err)}; every story is put back as it was` };
-  }
+  return planTheRest(project, first, req, { features });
 }
 
 /**

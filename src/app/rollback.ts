@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { messageOf } from '../model/errors.js';
-import { planAndApply, refuseWithoutDisk, type RunRequest } from './apply-plan.js';
+import { execOptions, planAndApply, refuseWithoutDisk, type RunRequest } from './apply-plan.js';
 import { beginUpFront, executePlan, type ExecEvent, type RunOutcome } from '../engine/executor.js';
 import type { RunReport } from '../report/run-report.js';
 import { stepFor } from '../steps/registry.js';
@@ -39,20 +39,15 @@ export async function prepareRollback(
   const project = given.project ?? (await loadProject(req.root));
   const flags = given.flags ?? project.flags;
   const snapshot = await gatherSnapshot(project);
-  const planReq: PlanRequest = {
-    ids: req.ids,
-    cascade: req.cascade,
-    reason: req.reason,
-    trigger: req.trigger,
-    runId,
-    now,
-    flagsFile: LAYOUT.flags,
-    backupsDir: LAYOUT.backups,
-  };
+  const planReq = planRequest(req, now, runId);
   // The read phase ends with what the package removals take along, so the pure planner's plan is final.
   const selection = selectStories(project.registry, flags, snapshot, planReq);
   const footprints = measurePackageRemovals(project, packageDecisionsOf(project.registry, snapshot, selection));
   return { project, plan: assemblePlan(project.registry, flags, snapshot, planReq, footprints) };
+}
+
+function planRequest(req: RollbackRequest, now: Date, runId: string): PlanRequest {
+  return { ids: req.ids, cascade: req.cascade, reason: req.reason, trigger: req.trigger, runId, now, flagsFile: LAYOUT.flags, backupsDir: LAYOUT.backups };
 }
 
 /**
@@ -62,8 +57,7 @@ export async function prepareRollback(
  */
 export async function prepareKillSwitch(project: Project, req: RollbackRequest, now: Date, runId: string): Promise<Plan<PlannedAction>> {
   const snapshot = await gatherSnapshot(project, { quick: true });
-  const planReq: PlanRequest = { ids: req.ids, cascade: req.cascade, reason: req.reason, trigger: req.trigger, runId, now, flagsFile: LAYOUT.flags, backupsDir: LAYOUT.backups };
-  const plan = assemblePlan(project.registry, project.flags, snapshot, planReq);
+  const plan = assemblePlan(project.registry, project.flags, snapshot, planRequest(req, now, runId));
   return {
     ...plan,
     upFrontOnly: true,
@@ -74,10 +68,33 @@ export async function prepareKillSwitch(project: Project, req: RollbackRequest, 
 }
 
 /**
+ * The whole plan that carries on from the kill switch's `first` (same run id and time), made against
+ * `flags` as they were before the switch. When it cannot carry on — it cannot be planned, the project
+ * changed meanwhile, not enough disk — `refuse` says why and the whole plan is the switch's own, so that
+ * the run puts every story back as it was. Shared by the run itself and by a resume between the two.
+ */
+export async function planTheRest(
+  project: Project,
+  first: Plan,
+  req: RollbackRequest,
+  flags: FlagView = project.flags,
+): Promise<{ whole: Plan; refuse?: string }> {
+  try {
+    const { plan } = await prepareRollback(req, new Date(first.createdAt), first.runId, { project, flags });
+    const refuse = divergence(first, plan);
+    if (refuse !== null) return { whole: first, refuse };
+    refuseWithoutDisk(plan);
+    return { whole: plan };
+  } catch (err) {
+    return { whole: first, refuse: `the rest of the run could not be planned: ${messageOf(err)}; every story is put back as it was` };
+  }
+}
+
+/**
  * Why the whole plan cannot carry on from the kill switch's, or null when it can: the same stories with the
  * same up-front steps, which lead each story's steps (so the journal's step numbers mean the same in both).
  */
-export function divergence(upFront: Plan, whole: Plan): string | null {
+function divergence(upFront: Plan, whole: Plan): string | null {
   const key = (p: Plan, all: boolean): string =>
     JSON.stringify(p.stories.map((s) => ({ id: s.id, installed: s.installed, first: all ? s.actions.slice(0, upFrontCount(s)) : s.actions })));
   const upFrontCount = (s: Plan['stories'][number]): number => upFront.stories.find((u) => u.id === s.id)?.actions.length ?? 0;
@@ -106,25 +123,9 @@ export async function rollbackNow(
     req,
     onPlanned,
     async (project, first, env, journal, emit) => {
-      const opts = {
-        continueOnError: req.continueOnError,
-        journal,
-        onEvent: emit,
-        command: req.command,
-        rollback: { ids: req.ids, cascade: req.cascade },
-        ...(req.signal ? { signal: req.signal } : {}),
-      };
+      const opts = { ...execOptions(req, journal, emit), rollback: { ids: req.ids, cascade: req.cascade } };
       const upFront = await beginUpFront(env, first, opts);
-      let whole: Plan = first;
-      let refuse: string | undefined;
-      try {
-        whole = (await prepareRollback(req, now, runId, { project })).plan;
-        refuse = divergence(first, whole) ?? undefined;
-        if (refuse === undefined) refuseWithoutDisk(whole);
-      } catch (err) {
-        refuse = `the rest of the run could not be planned: ${messageOf(err)}; every story is put back as it was`;
-      }
-      if (refuse !== undefined) whole = first;
+      const { whole, refuse } = await planTheRest(project, first, req);
       const outcome = await executePlan({ ...env, plan: whole }, whole, { ...opts, upFront, ...(refuse !== undefined ? { refuse } : {}) });
       return { ...outcome, plan: whole };
     },
