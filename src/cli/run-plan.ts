@@ -43,27 +43,25 @@ export async function runPlan(
       return 0;
     }
   }
-  const tty = !g.json && process.stderr.isTTY === true;
-  const progress = tty ? await terminalProgress(plan.stories.map((s) => s.id)) : plainProgress(plan.operation);
-  const { outcome, report } = await applyPlan(project, plan, { ...req, signal: runStarting() }, (e) => progress.onEvent(e), opts.replan).catch(async (err: unknown) => {
-    await progress.done({ status: 'failed', exitCode: 3, stories: [], startedAt: '', finishedAt: '' });
-    throw err;
-  });
-  await progress.done(outcome);
-  printOutcome(g, plan, outcome, report);
-  return outcome.exitCode;
+  return runWithProgress(g, async (signal, onPlanned) => ({
+    plan,
+    ...(await applyPlan(project, plan, { ...req, signal }, await onPlanned(plan), opts.replan)),
+  }));
 }
 
 /**
- * A run nobody confirms (`--force`): the plan is made under the lock and applied at once (see
- * {@link planAndApply}); progress starts once the plan names the stories. Returns the exit code.
+ * Carries a run out with progress on stderr (a task list on a terminal, plain lines otherwise), then prints
+ * its outcome. `run` calls `onPlanned` once the plan names the stories (a `--force` rollback plans under the
+ * lock) and gets the signal that a first Ctrl-C aborts; with `stoppable` false (an abort) a first Ctrl-C
+ * lets the run finish. Returns the exit code.
  */
-export async function runForced(
+export async function runWithProgress(
   g: GlobalOptions,
   run: (signal: AbortSignal, onPlanned: (plan: Plan) => Promise<(e: ExecEvent) => void>) => Promise<{ plan: Plan; outcome: RunOutcome; report: RunReport }>,
+  stoppable = true,
 ): Promise<number> {
   let progress: Progress | null = null;
-  const done = await run(runStarting(), async (plan) => {
+  const done = await run(runStarting(stoppable), async (plan) => {
     const p = !g.json && process.stderr.isTTY === true ? await terminalProgress(plan.stories.map((s) => s.id)) : plainProgress(plan.operation);
     progress = p;
     return (e) => p.onEvent(e);

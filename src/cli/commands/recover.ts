@@ -4,9 +4,7 @@ import { liveHolder } from '../../engine/lock.js';
 import { pickInterruptedRun, readRunState, type RunState } from '../../engine/run-state.js';
 import { oneLine } from '../../util/format.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
-import { plainProgress, terminalProgress } from '../progress.js';
-import { printOutcome, triggerFromEnv } from '../run-plan.js';
-import { runStarting } from '../interrupt.js';
+import { runWithProgress, triggerFromEnv } from '../run-plan.js';
 
 /** Options of `resume` and `abort`. */
 export interface RecoverFlags {
@@ -29,18 +27,14 @@ export async function recoverCommand(g: GlobalOptions, mode: 'resume' | 'abort',
     else process.stdout.write(renderPreview(state, mode, steps));
     return 0;
   }
-  const tty = !g.json && process.stderr.isTTY === true;
-  const progress = tty ? await terminalProgress(state.plan.stories.map((s) => s.id)) : plainProgress(state.plan.operation);
-  const signal = runStarting(mode === 'resume');
-  const { outcome, report } = await recoverRun(project, mode, id, { command: argv, trigger: triggerFromEnv(), signal }, (e) => progress.onEvent(e)).catch(
-    async (err: unknown) => {
-      await progress.done({ status: 'failed', exitCode: 3, stories: [], startedAt: '', finishedAt: '' });
-      throw err;
-    },
+  return runWithProgress(
+    g,
+    async (signal, onPlanned) => ({
+      plan: state.plan,
+      ...(await recoverRun(project, mode, id, { command: argv, trigger: triggerFromEnv(), signal }, await onPlanned(state.plan))),
+    }),
+    mode === 'resume',
   );
-  await progress.done(outcome);
-  printOutcome(g, state.plan, outcome, report);
-  return outcome.exitCode;
 }
 
 function renderPreview(state: RunState, mode: 'resume' | 'abort', stories: RecoveryPreview[]): string {

@@ -2,7 +2,7 @@ import { prepareRollback, rollbackNow, type RollbackRequest } from '../../app/ro
 import type { GlobalOptions } from '../global-options.js';
 import { InvalidInputError } from '../../model/errors.js';
 import { renderPlan } from '../render-plan.js';
-import { runForced, runPlan, triggerFromEnv } from '../run-plan.js';
+import { runPlan, runWithProgress, triggerFromEnv } from '../run-plan.js';
 
 /** Options of `rollback`, as commander parses them. */
 export interface RollbackFlags {
@@ -24,7 +24,7 @@ export async function rollbackCommand(g: GlobalOptions, ids: string, opts: Rollb
     trigger: triggerFromEnv(),
     command: argv,
   };
-  if (opts.force === true && opts.dryRun !== true) return runForced(g, (signal, onPlanned) => rollbackNow({ ...req, signal }, onPlanned));
+  if (opts.force === true && opts.dryRun !== true) return runWithProgress(g, (signal, onPlanned) => rollbackNow({ ...req, signal }, onPlanned));
   const { project, plan } = await prepareRollback(req).catch(async (err: unknown) => {
     // A dry run refused for installed dependents still shows what --cascade would do, then the refusal
     // (exit 2): the person asked to see a plan. With --json the refusal alone stays the one document.
