@@ -9,6 +9,7 @@ import type { RunEnvironment } from '../steps/step.js';
 import type { Project } from '../project/project.js';
 import { audit, type AuditEvent } from '../report/audit-log.js';
 import type { RunReport } from '../report/run-report.js';
+import type { Decision } from '../monitor/decision-log.js';
 import { openRunLog } from '../report/run-logger.js';
 import { reportFiles, writeReport } from '../report/write-report.js';
 
@@ -20,6 +21,8 @@ export interface RunRequest {
   trigger: Trigger;
   /** Aborted on SIGINT/SIGTERM: the run stops at its next step boundary (see ExecOptions.signal). */
   signal?: AbortSignal;
+  /** For a run the monitor started: the decision, with the samples that counted, for the report's Why. */
+  monitor?: Decision;
 }
 
 /** Runs the plan's steps (a new run, a resume or an abort) with the run's environment and journal. */
@@ -127,6 +130,7 @@ function buildReport(project: Project, plan: Plan, req: RunRequest, outcome: Run
     undo,
     files: reportFiles(plan.runId),
     ...(recovery ? { recovery } : {}),
+    ...(req.monitor ? { monitor: req.monitor } : {}),
   };
 }
 

@@ -6,6 +6,9 @@ import { interruptedRuns } from '../engine/journal.js';
 import { liveHolder, type LockHolder } from '../engine/lock.js';
 import { effectiveStates } from '../flags/index.js';
 import { backupsOf, readHistory } from '../report/history.js';
+import { messageOf } from '../model/errors.js';
+import { loadStore } from './monitor-store.js';
+import { runningMonitor } from './monitor-session.js';
 
 /** One story as `status` shows it. */
 export interface StoryStatus {
@@ -28,6 +31,35 @@ export interface ProjectStatus {
   activeRun: LockHolder | null;
   /** Runs a crash cut short, awaiting resume or abort. */
   interruptedRuns: string[];
+  /** The threshold monitor: whether one is running, its last round, and each story's last verdict per rule. */
+  monitor: MonitorStatus;
+}
+
+/** What `status` says of the monitor. */
+export interface MonitorStatus {
+  running: LockHolder | null;
+  lastRound: string | null;
+  /** Story ► rule ► the last sample's verdict and value; `*` is the project-level signals. */
+  verdicts: Record<string, Record<string, { verdict: string; value: number | null; at: string }>>;
+  /** Set when the monitor's state could not be read. */
+  error?: string;
+}
+
+function monitorStatus(root: string): MonitorStatus {
+  const running = runningMonitor(root);
+  try {
+    const store = loadStore(root);
+    const verdicts: MonitorStatus['verdicts'] = {};
+    for (const [key, r] of Object.entries(store.decide.rules)) {
+      const [story, rule] = key.split('|') as [string, string];
+      if (r.last === null) continue;
+      const at = typeof r.last.at === 'number' ? new Date(r.last.at).toISOString() : r.last.at;
+      (verdicts[story] ??= {})[rule] = { verdict: r.last.verdict, value: r.last.value, at };
+    }
+    return { running, lastRound: store.lastRound?.at ?? null, verdicts };
+  } catch (err) {
+    return { running, lastRound: null, verdicts: {}, error: messageOf(err) };
+  }
 }
 
 /** Reads the project's status. Changes nothing. */
@@ -55,5 +87,11 @@ export async function projectStatus(root: string): Promise<ProjectStatus> {
     };
   });
   const lock = existsSync(lockFile) ? liveHolder(project.stateDir) : null;
-  return { root: project.root, stories, activeRun: lock, interruptedRuns: interruptedRuns(project.stateDir).filter((id) => id !== lock?.runId) };
+  return {
+    root: project.root,
+    stories,
+    activeRun: lock,
+    interruptedRuns: interruptedRuns(project.stateDir).filter((id) => id !== lock?.runId),
+    monitor: monitorStatus(project.root),
+  };
 }

@@ -104,6 +104,44 @@ removed comes back as the same link, even one pointing outside the project (the 
         exitCode = await (await import('./commands/recover.js')).recoverCommand(globals(), mode, runId, opts, argv);
       });
   }
+  const monitor = program
+    .command('monitor')
+    .description('watch the stories (error rate, latency, probes, memory) and roll one back when it stays bad')
+    .option('--once', 'one round, then exit (cron, CI); with --json one JSON document')
+    .option('--for <duration>', 'watch this long, then exit (500ms, 1s, 5m, 1h)')
+    .option('--dry-run', 'shadow mode: decide and record everything in logs/monitor.jsonl, never act')
+    .option('--interval <duration>', 'time between rounds (config monitor.interval, default 5s)')
+    .option('--window <duration>', 'observation window (config monitor.window, default 60s)')
+    .option('--consecutive <n>', 'breached rounds in a row before acting (config monitor.consecutive, default 3)')
+    .addHelpText(
+      'after',
+      `
+A story is acted on only after --consecutive breached rounds in a row of one rule; no data (too few requests,
+a service never up) is never a breach; an unreadable source is the monitor's error, never the story's. Past
+monitor.maxPerDay automatic rollbacks of a story in 24 h it only alerts. SIGINT/SIGTERM stop it cleanly.
+Every decision is a line of logs/monitor.jsonl; \`monitor explain <id>\` tells one in words.`,
+    )
+    .action(async (opts: Record<string, unknown>) => {
+      exitCode = await (await import('./commands/monitor.js')).monitorCommand(globals(), opts, argv);
+    });
+  monitor
+    .command('explain')
+    .description('one decision in words, with every sample that counted')
+    .argument('<decision-id>', 'an id from logs/monitor.jsonl (a unique prefix will do)')
+    .action(async (id: string) => {
+      exitCode = await (await import('./commands/monitor.js')).explainCommand(globals(), id);
+    });
+  monitor
+    .command('replay')
+    .description('what the rules would have done on past logs, and when (acts on nothing, writes nothing)')
+    .argument('<files...>', 'JSON-lines log files, oldest first')
+    .option('--as <file>', 'the watched file they stand for (its format and attribution); default the first configured')
+    .option('--interval <duration>', 'time between simulated rounds')
+    .option('--window <duration>', 'observation window')
+    .option('--consecutive <n>', 'breached rounds in a row before acting')
+    .action(async (files: string[], opts: Record<string, unknown>) => {
+      exitCode = await (await import('./commands/monitor.js')).replayCommand(globals(), files, opts);
+    });
   program
     .command('prune')
     .description('delete old backups: keep the newest N per story (config backups.keep, default 5) and any a rolled-back story needs')

@@ -69,22 +69,23 @@ export function sumExcluded(samples: readonly Sample[]): Record<string, number> 
   return out;
 }
 
-function fmtValue(rule: RuleKind, v: number): string {
-  if (rule === 'errorRate' || rule === 'memory') return `${Math.round(v * 10000) / 100}%`;
+/** A value in the rule's unit, for people: `12.5%`, `830.2 ms`, `4.2 req/s`. */
+export function fmtSampleValue(rule: RuleKind, v: number): string {
+  if (rule === 'errorRate' || rule === 'memory' || rule === 'probeFailure') return `${Math.round(v * 10000) / 100}%`;
   if (rule === 'latencyP95' || rule === 'latencyBaseline') return `${Math.round(v * 10) / 10} ms`;
-  return String(Math.round(v * 1000) / 1000);
+  return `${Math.round(v * 1000) / 1000} req/s`;
 }
 
 function fmtThreshold(d: Decision): string {
   if (d.rule === 'latencyBaseline' || d.rule === 'throughputBaseline') return d.comparator;
-  return `${d.comparator} ${fmtValue(d.rule, d.threshold)}`;
+  return `${d.comparator} ${fmtSampleValue(d.rule, d.threshold)}`;
 }
 
 function fmtSample(rule: RuleKind, s: Sample): string {
   const at = typeof s.at === 'number' ? new Date(s.at).toISOString() : s.at;
-  const value = s.sourceError !== undefined ? `source error: ${s.sourceError}` : s.value === null ? `no data: ${s.why ?? 'no value'}` : fmtValue(rule, s.value);
+  const value = s.sourceError !== undefined ? `source error: ${s.sourceError}` : s.value === null ? `no data: ${s.why ?? 'no value'}` : fmtSampleValue(rule, s.value);
   const parts = [`  ${at}  ${value}  from ${s.source}`];
-  if (s.baseline !== undefined) parts.push(`baseline ${fmtValue(rule, s.baseline)}`);
+  if (s.baseline !== undefined) parts.push(`baseline ${fmtSampleValue(rule, s.baseline)}`);
   if (s.evidence !== undefined) parts.push(`evidence ${JSON.stringify(s.evidence)}`);
   if (s.excluded !== undefined && Object.keys(s.excluded).length > 0) parts.push(`excluded ${JSON.stringify(s.excluded)}`);
   return parts.join('  ');

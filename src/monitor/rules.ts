@@ -30,7 +30,11 @@ export interface Sample {
 }
 
 /** The rules the monitor knows. */
-export type RuleKind = 'errorRate' | 'memory' | 'latencyP95' | 'latencyBaseline' | 'throughputBaseline';
+/**
+ * The rules the monitor knows. `probeFailure` is the share of a story's probes that failed in one round (refused,
+ * timed out, 5xx): with threshold 0, any failed probe is a breached sample, and `consecutive` rounds act.
+ */
+export type RuleKind = 'errorRate' | 'memory' | 'latencyP95' | 'probeFailure' | 'latencyBaseline' | 'throughputBaseline';
 
 /**
  * One rule and its threshold in canonical units: a fraction for errorRate and memory, milliseconds for latencyP95,
@@ -39,6 +43,11 @@ export type RuleKind = 'errorRate' | 'memory' | 'latencyP95' | 'latencyBaseline'
 export interface Rule {
   kind: RuleKind;
   threshold: number;
+  /**
+   * For `latencyBaseline`: the p95 must also be this many milliseconds above the baseline, so that 2 ms becoming
+   * 2.3 ms (a 15 % change of nothing) is not a breach.
+   */
+  minDelta?: number;
 }
 
 /** How one sample stands against one rule. */
@@ -77,13 +86,14 @@ export function judge(sample: Sample, rule: Rule): Judgement {
     case 'errorRate':
     case 'memory':
     case 'latencyP95':
+    case 'probeFailure':
       return { verdict: v > rule.threshold ? 'breached' : 'healthy' };
     case 'latencyBaseline':
     case 'throughputBaseline': {
       const b = sample.baseline;
       if (b === undefined || !Number.isFinite(b) || b <= 0) return { verdict: 'no-data', why: 'no baseline yet' };
       const limit = b * (1 + rule.threshold);
-      const breached = rule.kind === 'latencyBaseline' ? v > limit : v < limit;
+      const breached = rule.kind === 'latencyBaseline' ? v > limit && v - b > (rule.minDelta ?? 0) : v < limit;
       return { verdict: breached ? 'breached' : 'healthy' };
     }
   }

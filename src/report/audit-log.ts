@@ -14,7 +14,8 @@ export type AuditEvent =
   | 'rollback_aborted'
   | 'restore_resumed'
   | 'restore_aborted'
-  | 'backups_pruned';
+  | 'backups_pruned'
+  | 'automatic_rollback_triggered';
 
 /**
  * Appends one JSON line `{ timestamp, level, event, ... }` to `logs/security.log`, the format of the pack's

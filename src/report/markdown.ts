@@ -3,6 +3,7 @@ import { fmtBytes, mdCode, mdInline, shellQuote } from '../util/format.js';
 import type { PlannedStep } from '../model/types.js';
 import { stepFor } from '../steps/registry.js';
 import type { StepRecord } from '../engine/executor.js';
+import { renderMonitorWhy } from './monitor-why.js';
 
 /** The report a person reads afterwards: what was done, why, on what evidence, and how to undo it. */
 export function renderMarkdown(r: RunReport): string {
@@ -25,6 +26,7 @@ export function renderMarkdown(r: RunReport): string {
       '',
     );
   }
+  if (r.monitor) out.push(...renderMonitorWhy(r.monitor));
   const stuck = r.stories.filter((s) => s.status === 'revert-failed');
   if (stuck.length > 0) {
     out.push('## Action needed', '');

@@ -1,5 +1,6 @@
 import type { Plan } from '../model/types.js';
 import type { RunOutcome } from '../engine/executor.js';
+import type { Decision } from '../monitor/decision-log.js';
 
 /** Schema of `rollback_reports/<run-id>.json`. Stable: other tools read it. */
 export interface RunReport {
@@ -30,4 +31,6 @@ export interface RunReport {
     /** The interrupted run's own command line. */
     originalCommand: string[];
   };
+  /** Set when the monitor started this run: its decision, with the rule, threshold and samples that counted. */
+  monitor?: Decision;
 }

@@ -1,4 +1,4 @@
-import { projectStatus } from '../../app/status.js';
+import { projectStatus, type MonitorStatus } from '../../app/status.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
 
 /** `status`: what is installed and running per story, its flag, its last run and its backups. */
@@ -26,6 +26,20 @@ export async function statusCommand(g: GlobalOptions): Promise<number> {
   if (running.length > 0) out.push('', 'Running:', ...running);
   if (lock) out.push(`Active run: ${lock.runId} (pid ${lock.pid} on ${lock.host}, since ${lock.startedAt})`);
   for (const id of interrupted) out.push(`Interrupted run: ${id} — its journal has no end. Finish it: rollback-manager resume ${id}; or undo it: rollback-manager abort ${id} (add --dry-run to see what either does)`);
+  out.push('', ...monitorLines(status.monitor));
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
+}
+
+function monitorLines(m: MonitorStatus): string[] {
+  const head = m.running
+    ? `Monitor: running (pid ${m.running.pid} on ${m.running.host}, since ${m.running.startedAt})`
+    : 'Monitor: not running';
+  const out = [`${head}${m.lastRound ? `; last round ${m.lastRound}` : ''}`];
+  if (m.error) out.push(`  its state cannot be read: ${m.error}`);
+  for (const [story, rules] of Object.entries(m.verdicts)) {
+    const cells = Object.entries(rules).map(([rule, v]) => `${rule} ${v.verdict}${v.value === null ? '' : ` (${Math.round(v.value * 1000) / 1000})`}`);
+    out.push(`  ${story === '*' ? 'project' : story}: ${cells.join(', ')}`);
+  }
+  return out;
 }

@@ -1,0 +1,332 @@
+/**
+ * One monitor on one project: each round reads what the sources say (new log lines from saved offsets, the
+ * stories' probes, host memory), turns it into samples, lets the decision core judge them, writes every decision
+ * to `logs/monitor.jsonl`, saves its state, and only then acts. `monitor`, `monitor --once` and `--for` are loops
+ * of rounds of this one object.
+ *
+ * Which stories are watched follows their flags: a story whose flag is effectively off is not watched (its 503s
+ * and refused connections are the rollback working); when its flag comes back (a restore, an enable) a new life
+ * begins — no old line or probe counts, a service that has not answered since is "no data", and its counts start
+ * over (its cooldown and daily cap do not).
+ */
+import path from 'node:path';
+import { LAYOUT } from '../model/layout.js';
+import { LockedError, messageOf } from '../model/errors.js';
+import type { MonitorSettings } from '../config/monitor-settings.js';
+import { effectiveStates, loadFlags } from '../flags/index.js';
+import { discoverServices } from '../services/index.js';
+import { acquireLock, liveHolder, type HeldLock, type LockHolder } from '../engine/lock.js';
+import { loadProject, type Project } from '../project/project.js';
+import { monitorSettingsOf } from '../project/monitor-settings.js';
+import { step, type DecideSettings, type MonitorEvent } from '../monitor/decide.js';
+import type { Decision } from '../monitor/decision-log.js';
+import { probeAll } from '../monitor/http-probe.js';
+import { readLogLines, type LogReadNote } from '../monitor/log-reader.js';
+import { attributionTable, lineClassifier, type LineClassifier, type LogEvent } from '../monitor/pack-events.js';
+import { attributeMemory, readHostMemory, residentBytes, withDescendants } from '../monitor/proc-memory.js';
+import { observeRound, type MemoryRound, type ProbeOutcome, type StoryWatch } from '../monitor/observe.js';
+import type { RuleKind, Verdict } from '../monitor/rules.js';
+import { actOn, type ActResult } from './monitor-act.js';
+import { appendActionRecord, appendDecisions, emptyStore, loadStore, monitorDir, saveStore, type MonitorStore } from './monitor-store.js';
+
+/** The timing a command line may override (`--interval`, `--window`, `--consecutive`). */
+export interface TimingOverrides {
+  intervalMs?: number;
+  windowMs?: number;
+  consecutive?: number;
+}
+
+/** How a monitor is started. */
+export interface MonitorOptions {
+  root: string;
+  /** Shadow mode: decide and record everything (in `logs/monitor.jsonl`), act on nothing, keep no state. */
+  dryRun: boolean;
+  overrides?: TimingOverrides;
+  /** The command as typed, recorded in the reports of the rollbacks it starts. */
+  command: string[];
+  /** Aborts a rollback in progress at its next step boundary (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+}
+
+/** What one round saw and did: `monitor --once --json` prints it. */
+export interface RoundReport {
+  at: string;
+  dryRun: boolean;
+  /** A manual run holds the project's lock: the round judged nothing and waits for it. */
+  waiting?: LockHolder;
+  /** Per story: whether it is watched, since when, and each rule's last verdict and value. */
+  stories: Record<string, { watched: boolean; since: string | null; rules: Partial<Record<RuleKind, { verdict: Verdict; value: number | null }>> }>;
+  decisions: Decision[];
+  acted: ActResult[];
+  /** What the log reader noticed (started, rotated, truncated). */
+  notes: string[];
+}
+
+/** The fewest latencies a window needs before its p95 is compared with a baseline. */
+const MIN_LATENCY_SAMPLES = 10;
+/** The most bytes of one log a round reads: a monitor far behind catches up over several rounds, judging as it goes. */
+const ROUND_BYTES = 64 * 1024 * 1024;
+
+/** A running monitor of one project. Open it, call `round()` every interval, close it. */
+export class MonitorSession {
+  private readonly events: LogEvent[] = [];
+  private readonly classifiers = new Map<string, LineClassifier>();
+  private pending: MonitorEvent[] = [];
+  private readonly startedAt = Date.now();
+
+  private constructor(
+    private readonly project: Project,
+    /** With the command line's overrides applied. */
+    readonly settings: MonitorSettings,
+    private readonly opts: MonitorOptions,
+    private store: MonitorStore,
+    private readonly lock: HeldLock | null,
+  ) {
+    const table = attributionTable(Object.fromEntries(Object.entries(settings.stories).map(([id, s]) => [id, s.logs])), []);
+    for (const { file, format } of settings.logFiles) this.classifiers.set(file, lineClassifier(file, format, table));
+  }
+
+  /**
+   * Loads the project and its monitor settings (bad config: exit 2 with file, line and key), and takes the
+   * monitor's own lock: one monitor per project. A dry run takes no lock and starts from a fresh state, so a
+   * shadow monitor can run beside the real one without touching its caps or offsets.
+   */
+  static async open(opts: MonitorOptions): Promise<MonitorSession> {
+    const project = await loadProject(opts.root);
+    const settings = withOverrides(await monitorSettingsOf(project), opts.overrides ?? {});
+    const lock = opts.dryRun ? null : acquireMonitorLock(project.root);
+    try {
+      const store = opts.dryRun ? emptyStore() : loadStore(project.root);
+      return new MonitorSession(project, settings, opts, store, lock);
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
+  }
+
+  /** The project root (real path). */
+  get root(): string {
+    return this.project.root;
+  }
+
+  /** Releases the monitor's lock. The state is saved after every round already. */
+  close(): void {
+    this.lock?.release();
+  }
+
+  /** One evaluation: read, judge, record, save, act. */
+  async round(): Promise<RoundReport> {
+    const now = Date.now();
+    const report: RoundReport = { at: new Date(now).toISOString(), dryRun: this.opts.dryRun, stories: {}, decisions: [], acted: [], notes: [] };
+    const holder = liveHolder(this.project.stateDir);
+    if (holder !== null) return { ...report, waiting: holder };
+    const events: MonitorEvent[] = [...this.pending];
+    this.pending = [];
+    const watched = await this.watchList(now, events);
+    const logErrors = await this.readLogs(report.notes);
+    this.prune(now);
+    const probes = await this.runProbes(watched, now);
+    const memory = await this.readMemory(watched);
+    const { observations, candidates } = observeRound({
+      now,
+      windowMs: this.settings.windowMs,
+      minRequests: this.settings.minRequests,
+      minLatencySamples: MIN_LATENCY_SAMPLES,
+      project: this.settings.thresholds,
+      stories: watched,
+      events: this.events,
+      logErrors,
+      probes,
+      probeLatencies: Object.fromEntries(watched.map((w) => [w.id, this.store.stories[w.id]?.probeLatencies ?? []])),
+      answered: Object.fromEntries(watched.map((w) => [w.id, this.store.stories[w.id]?.answered === true])),
+      memory,
+      baselines: this.store.baselines,
+      watchingSince: this.startedAt,
+    });
+    const { state, decisions } = step(this.store.decide, { observations, events }, now, this.decideSettings());
+    this.store.decide = state;
+    for (const w of watched) {
+      const open = Object.entries(state.rules).some(([k, r]) => k.startsWith(`${w.id}|`) && (r.episode !== null || r.last?.verdict === 'breached'));
+      const c = candidates[w.id];
+      if (!open && c !== undefined) this.store.baselines[w.id] = c;
+    }
+    this.store.lastRound = { at: report.at, pid: process.pid };
+    report.decisions = decisions;
+    appendDecisions(this.project.root, decisions);
+    if (!this.opts.dryRun) saveStore(this.project.root, this.store);
+    report.acted = await this.act(decisions);
+    report.stories = this.storyReport(watched);
+    return report;
+  }
+
+  private decideSettings(): DecideSettings {
+    const s = this.settings;
+    return {
+      consecutive: s.consecutive,
+      recover: s.recover,
+      cooldownMs: s.cooldownMs,
+      maxPerDay: s.maxPerDay,
+      action: s.action,
+      cascade: s.cascade,
+      dryRun: this.opts.dryRun,
+      sourceErrorsBeforeAlert: s.sourceErrorsBeforeAlert,
+      windowMs: s.windowMs,
+    };
+  }
+
+  /** The stories whose flags are on, each with when its current life began; flag changes become resets. */
+  private async watchList(now: number, events: MonitorEvent[]): Promise<StoryWatch[]> {
+    const doc = await loadFlags(this.project.flagsAbs, LAYOUT.flags);
+    const on = effectiveStates(doc);
+    const out: StoryWatch[] = [];
+    for (const [id, cfg] of Object.entries(this.settings.stories)) {
+      const story = this.project.registry.byId.get(id);
+      const enabled = story !== undefined && on.get(story.feature) === true;
+      const prev = this.store.stories[id];
+      if (prev === undefined || prev.enabled !== enabled) {
+        if (prev !== undefined) events.push({ kind: 'reset', story: id, why: enabled ? 'enabled or restored' : 'rolled back or disabled' });
+        this.store.stories[id] = { enabled, since: now, answered: false, probeLatencies: [] };
+      }
+      if (!enabled) continue;
+      const w = this.store.stories[id];
+      const logFiles = [...new Set(cfg.logs.map((l) => l.file))];
+      out.push({ id, thresholds: cfg.thresholds, logFiles, probes: cfg.probes.length > 0, since: w?.since ?? now });
+    }
+    return out;
+  }
+
+  /** New lines of every watched file, classified into the window; a file that cannot be read is named. */
+  private async readLogs(notes: string[]): Promise<Record<string, string>> {
+    const errors: Record<string, string> = {};
+    for (const [file, classify] of this.classifiers) {
+      const abs = path.join(this.project.root, file);
+      let budget = ROUND_BYTES;
+      for (;;) {
+        const pos = this.store.positions[file];
+        const r = await readLogLines(abs, pos, { from: pos === undefined ? 'end' : 'start' });
+        for (const line of r.lines) for (const e of classify(line.value, line)) this.events.push(e);
+        notes.push(...r.notes.map((n: LogReadNote) => `${file}: ${n.message}`));
+        if (r.position !== undefined) this.store.positions[file] = r.position;
+        if (!r.ok) {
+          errors[file] = r.error.message;
+          break;
+        }
+        const read = r.lines.reduce((n, l) => n + (l.end - l.start), 0);
+        budget -= read;
+        if (!r.more || budget <= 0 || read === 0) break;
+      }
+    }
+    return errors;
+  }
+
+  /** Events older than the window (and a window's worth of slack for late lines) go. */
+  private prune(now: number): void {
+    const keepFrom = now - 2 * this.settings.windowMs;
+    let drop = 0;
+    while (drop < this.events.length && (this.events[drop] as LogEvent).time < keepFrom) drop++;
+    if (drop > 0) this.events.splice(0, drop);
+    if (this.events.length > 0 && (this.events[0] as LogEvent).time < keepFrom) {
+      // Lines are not always in time order (several writers): filter when the head says nothing.
+      const kept = this.events.filter((e) => e.time >= keepFrom);
+      this.events.length = 0;
+      this.events.push(...kept);
+    }
+  }
+
+  private async runProbes(watched: readonly StoryWatch[], now: number): Promise<Record<string, ProbeOutcome[]>> {
+    const out: Record<string, ProbeOutcome[]> = {};
+    await Promise.all(
+      watched
+        .filter((w) => w.probes)
+        .map(async (w) => {
+          const results = await probeAll(this.settings.stories[w.id]?.probes ?? []);
+          out[w.id] = results;
+          const st = this.store.stories[w.id];
+          if (st === undefined) return;
+          if (results.some((r) => r.ok || r.failure === 'server-error')) st.answered = true;
+          const from = now - this.settings.windowMs;
+          st.probeLatencies = [
+            ...st.probeLatencies.filter((p) => p.at >= from),
+            ...results.filter((r) => r.latencyMs !== null && r.failure !== 'timeout').map((r) => ({ at: r.at, ms: r.latencyMs as number })),
+          ];
+        }),
+    );
+    return out;
+  }
+
+  /**
+   * Host memory from MemAvailable. Only when it is over a threshold are the stories' processes looked up (the
+   * same discovery as a rollback's stop step), to find whose they are: most rounds cost one small file read.
+   */
+  private async readMemory(watched: readonly StoryWatch[]): Promise<MemoryRound | { error: string }> {
+    let host;
+    try {
+      host = await readHostMemory();
+    } catch (err) {
+      return { error: messageOf(err) };
+    }
+    const lowest = Math.min(this.settings.thresholds.memory, ...watched.map((w) => w.thresholds.memory));
+    if (host.usedFraction <= lowest) return { usedFraction: host.usedFraction, story: null, evidence: { totalBytes: host.totalBytes, availableBytes: host.availableBytes } };
+    const perStory: Record<string, Array<{ pid: number; rssBytes: number; name?: string }>> = {};
+    for (const w of watched) {
+      const story = this.project.registry.byId.get(w.id);
+      if (story === undefined || story.services.length === 0) continue;
+      const { found } = await discoverServices(this.project.root, story.services, { ports: false });
+      const pids = await withDescendants(found.map((f) => f.pid));
+      const rss = await residentBytes(pids);
+      perStory[w.id] = [...rss].map(([pid, rssBytes]) => ({ pid, rssBytes, name: found.find((f) => f.pid === pid)?.service }));
+    }
+    const a = attributeMemory(host, perStory, this.settings.memoryShare);
+    return { usedFraction: host.usedFraction, story: a.story, evidence: { totalBytes: host.totalBytes, availableBytes: host.availableBytes, share: a.share, top: a.top } };
+  }
+
+  /** Acts on what the decisions say, one run per story, after they are on disk and the state is saved. */
+  private async act(decisions: readonly Decision[]): Promise<ActResult[]> {
+    const acted: ActResult[] = [];
+    const done = new Set<string>();
+    for (const d of decisions) {
+      if (this.opts.dryRun || d.story === null || (d.action !== 'rollback' && d.action !== 'flag-only') || done.has(d.story)) continue;
+      done.add(d.story);
+      const result = await actOn(this.project.root, d, { command: this.opts.command, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+      acted.push(result);
+      appendActionRecord(this.project.root, d, result);
+      // The story's own failures while it went down, and just after, are the rollback working.
+      this.pending.push({ kind: 'mute', stories: [d.story], until: Date.now() + this.settings.windowMs });
+    }
+    return acted;
+  }
+
+  private storyReport(watched: readonly StoryWatch[]): RoundReport['stories'] {
+    const out: RoundReport['stories'] = {};
+    for (const id of Object.keys(this.settings.stories)) {
+      const w = watched.find((x) => x.id === id);
+      const rules: RoundReport['stories'][string]['rules'] = {};
+      for (const [key, r] of Object.entries(this.store.decide.rules)) {
+        const [sid, kind] = key.split('|');
+        if (sid === id && r.last !== null) rules[kind as RuleKind] = { verdict: r.last.verdict, value: r.last.value };
+      }
+      out[id] = { watched: w !== undefined, since: w === undefined ? null : new Date(w.since).toISOString(), rules };
+    }
+    return out;
+  }
+}
+
+/** One monitor per project: a second one is refused with the first one's pid. */
+function acquireMonitorLock(root: string): HeldLock {
+  try {
+    return acquireLock(monitorDir(root), `monitor-${process.pid}`);
+  } catch (err) {
+    if (!(err instanceof LockedError)) throw err;
+    const h = err.holder;
+    throw new LockedError(`a monitor is already running for this project (pid ${h.pid} on ${h.host}, since ${h.startedAt}); one monitor per project`, h);
+  }
+}
+
+/** The monitor's lock holder, when one is running. */
+export function runningMonitor(root: string): LockHolder | null {
+  return liveHolder(monitorDir(root));
+}
+
+function withOverrides(s: MonitorSettings, o: TimingOverrides): MonitorSettings {
+  return { ...s, ...(o.intervalMs !== undefined ? { intervalMs: o.intervalMs } : {}), ...(o.windowMs !== undefined ? { windowMs: o.windowMs } : {}), ...(o.consecutive !== undefined ? { consecutive: o.consecutive } : {}) };
+}
