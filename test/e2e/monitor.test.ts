@@ -1,0 +1,85 @@
+/**
+ * The monitor against a real service in a temp project (#13's "Done when"): the service goes bad three ways and
+ * is rolled back each time, with the samples in the report; and what must never act does not.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { alive, cli, cliJson } from './cli-helpers.js';
+import { decisions, monitorProject, probeHealthy, reports, startMonitor, waitFor, type MonitorProject } from './monitor-helpers.js';
+
+const projects: MonitorProject[] = [];
+afterEach(async () => {
+  while (projects.length > 0) await projects.pop()?.cleanup();
+});
+
+async function project(opts: Parameters<typeof monitorProject>[0] = {}): Promise<MonitorProject> {
+  const p = await monitorProject(opts);
+  projects.push(p);
+  return p;
+}
+
+function flagOn(root: string): boolean {
+  return /flaky_service:\n\s+enabled: true/.test(readFileSync(path.join(root, 'config', 'feature-flags.yaml'), 'utf8'));
+}
+
+async function control(port: number, mode: string): Promise<void> {
+  const r = await fetch(`http://127.0.0.1:${port}/control/${mode}`, { method: 'POST' });
+  expect(await r.text()).toBe(mode);
+}
+
+describe('the monitor rolls a story back when its service goes bad', () => {
+  for (const way of ['5xx', 'slow', 'hung'] as const) {
+    it(`${way}: after consecutive breached rounds, with the samples in the report`, async () => {
+      const p = await project();
+      const monitor = startMonitor(p.root);
+      await waitFor(() => probeHealthy(p.root), 20_000, 'a healthy probe');
+      const wentBad = Date.now();
+      if (way === 'hung') process.kill(p.service.pid as number, 'SIGSTOP');
+      else await control(p.port, way);
+
+      const [report] = await waitFor(() => (reports(p.root).length > 0 ? reports(p.root) : undefined), 30_000, 'the automatic rollback');
+      monitor.kill('SIGTERM');
+      const m = await monitor;
+      expect(m.exitCode, m.stderr).toBe(0);
+
+      const r = report as { why: { trigger: string; reason: string }; status: string; stories: Array<{ id: string; status: string }>; monitor: { rule: string; samples: Array<{ at: number; value: number }> } };
+      expect(r.why.trigger).toBe('monitor');
+      expect(r.status).toBe('rolled-back');
+      expect(r.stories.map((s) => [s.id, s.status])).toEqual([['9.1', 'rolled-back']]);
+      const expected = { '5xx': ['probeFailure', 'errorRate'], slow: ['latencyP95'], hung: ['probeFailure'] }[way];
+      expect(expected).toContain(r.monitor.rule);
+      // The samples that counted: three rounds in a row, all after the service went bad.
+      expect(r.monitor.samples).toHaveLength(3);
+      for (const s of r.monitor.samples) expect(Number(new Date(s.at))).toBeGreaterThanOrEqual(wentBad - 250);
+      const md = readFileSync(path.join(p.root, 'rollback_reports', `${r.stories.length > 0 ? (report as { runId: string }).runId : ''}.md`), 'utf8');
+      expect(md).toContain('## Why the monitor acted');
+      expect(md).toMatch(/\| time \| value \| baseline \| source \| evidence \|\n\| --- .*\n(\| .*\n){3}/);
+      // Rolled back for real: flag off, service stopped, its code in a verified backup.
+      expect(flagOn(p.root)).toBe(false);
+      await waitFor(() => !alive(p.service.pid as number), 5_000, 'the service to be gone');
+      expect(existsSync(path.join(p.root, 'tools', 'svc', 'server.mjs'))).toBe(false);
+      const security = readFileSync(path.join(p.root, 'logs', 'security.log'), 'utf8');
+      expect(security).toContain('"event":"automatic_rollback_triggered"');
+      // Every decision is on record, the acted one with its samples; the action's outcome beside it.
+      const acted = decisions(p.root).find((d) => d.outcome === 'acted' && d.type === undefined);
+      expect(acted?.story).toBe('9.1');
+      expect(decisions(p.root).find((d) => d.type === 'action')).toMatchObject({ decision: acted?.id, status: 'rolled-back', mode: 'rollback' });
+      // And restore brings it back.
+      const restore = await cli(p.root, ['restore', '9.1', '--force']);
+      expect(restore.code, restore.stderr).toBe(0);
+      expect(existsSync(path.join(p.root, 'tools', 'svc', 'server.mjs'))).toBe(true);
+      expect(flagOn(p.root)).toBe(true);
+    }, 90_000);
+  }
+});
+
+describe('the monitor does not act on noise', () => {
+  it('--once --json judges one round and prints one document', async () => {
+    const p = await project();
+    const r = await cliJson<{ dryRun: boolean; stories: Record<string, { watched: boolean }>; decisions: unknown[] }>(p.root, ['monitor', '--once']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.stories['9.1']?.watched).toBe(true);
+    expect(r.json.dryRun).toBe(false);
+  }, 30_000);
+});
