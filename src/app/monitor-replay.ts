@@ -8,7 +8,7 @@ import path from 'node:path';
 import { InvalidInputError } from '../model/errors.js';
 import type { MonitorSettings } from '../config/monitor-settings.js';
 import { loadProject } from '../project/project.js';
-import { monitorSettingsOf } from '../project/monitor-settings.js';
+import { monitorSettingsOf } from '../project/monitor-settings-of.js';
 import { initialState, step } from '../monitor/decide.js';
 import type { Decision } from '../monitor/decision-log.js';
 import { readLogLines } from '../monitor/log-reader.js';
@@ -56,7 +56,7 @@ export interface ReplayOptions {
 /** Replays `files` under the project's monitor settings. */
 export async function replayLogs(opts: ReplayOptions): Promise<ReplayResult> {
   const project = await loadProject(opts.root);
-  const base = await monitorSettingsOf(project);
+  const base = monitorSettingsOf(project);
   const settings: MonitorSettings = { ...base, ...definedOnly(opts.overrides ?? {}) };
   const as = opts.as ?? settings.logFiles[0]?.file;
   const format = settings.logFiles.find((f) => f.file === as)?.format;

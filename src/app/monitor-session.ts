@@ -17,7 +17,7 @@ import { effectiveStates, loadFlags } from '../flags/index.js';
 import { discoverServices } from '../services/index.js';
 import { acquireLock, liveHolder, type HeldLock, type LockHolder } from '../engine/lock.js';
 import { loadProject, type Project } from '../project/project.js';
-import { monitorSettingsOf } from '../project/monitor-settings.js';
+import { monitorSettingsOf } from '../project/monitor-settings-of.js';
 import { step, type DecideSettings, type MonitorEvent } from '../monitor/decide.js';
 import type { Decision } from '../monitor/decision-log.js';
 import { probeAll } from '../monitor/http-probe.js';
@@ -93,7 +93,7 @@ export class MonitorSession {
    */
   static async open(opts: MonitorOptions): Promise<MonitorSession> {
     const project = await loadProject(opts.root);
-    const settings = withOverrides(await monitorSettingsOf(project), opts.overrides ?? {});
+    const settings = withOverrides(monitorSettingsOf(project), opts.overrides ?? {});
     const lock = opts.dryRun ? null : acquireMonitorLock(project.root);
     try {
       const store = opts.dryRun ? emptyStore() : loadStore(project.root);

@@ -4,7 +4,14 @@ import { DEFAULT_BACKUPS, DEFAULT_VENV } from './config-defaults.js';
 import type { CheckedConfig, RollbackConfig } from './rollback-config.js';
 
 /** Defaults used when `config/rollback.yaml` is absent or silent. */
-export const DEFAULT_CONFIG: RollbackConfig = { backups: { ...DEFAULT_BACKUPS }, venv: DEFAULT_VENV, stories: new Map(), source: null };
+export const DEFAULT_CONFIG: RollbackConfig = {
+  backups: { ...DEFAULT_BACKUPS },
+  venv: DEFAULT_VENV,
+  stories: new Map(),
+  // Nothing written: resolveMonitorSettings gives every monitor default.
+  monitor: {},
+  source: null,
+};
 
 /**
  * Reads and checks `config/rollback.yaml`; a missing file yields the defaults. The schema is loaded only

@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG } from './load-rollback-config.js';
 import { configError, type ConfigProblem } from './config-problems.js';
 import { yamlConfigSource, type ConfigSource } from './config-source.js';
 import { problemsOfIssues } from './schema-issues.js';
+import { monitorSchema, storyMonitorSchema } from './monitor-schema.js';
 import { rollbackFileSchema, storyIdSchema, storySchema, type RollbackFile, type StoryOverride } from './rollback-schema.js';
 
 export type { StoryOverride } from './rollback-schema.js';
@@ -87,6 +88,17 @@ function validParts(raw: unknown): RollbackFile {
       .filter(([id]) => storyIdSchema.safeParse(id).success)
       .map(([id, story]) => [id, validFields(storySchema.shape, story)]),
   );
+  const monitor = isRecord(raw) && isRecord(raw.monitor) ? raw.monitor : null;
+  if (monitor) {
+    // The monitor's valid settings and stories, so that an unknown story there is still reported.
+    const valid = validFields(monitorSchema.shape, monitor);
+    if (isRecord(monitor.stories)) {
+      valid.stories = Object.fromEntries(
+        Object.entries(monitor.stories).filter(([id, s]) => storyIdSchema.safeParse(id).success && storyMonitorSchema.nullable().safeParse(s).success),
+      );
+    }
+    top.monitor = valid;
+  }
   const kept = rollbackFileSchema.safeParse(top);
   return kept.success ? kept.data : rollbackFileSchema.parse({});
 }

@@ -7,16 +7,11 @@
  * schema in ROLLBACK_SECTIONS, so a new section is one entry there.
  */
 import * as z from 'zod';
-import { declaredPathProblem } from '../util/paths.js';
 import { DEFAULT_BACKUPS, DEFAULT_VENV } from './config-defaults.js';
+import { monitorSchema, type MonitorSection } from './monitor-schema.js';
+import { checkPath, pathValue, section, storyIdSchema } from './schema-parts.js';
 
-/** A mapping that accepts only the keys of `shape`; `notMapping` says what was expected instead of a non-mapping. */
-function section<Shape extends z.ZodRawShape>(shape: Shape, notMapping: string) {
-  const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (iss) => (iss.code === 'unrecognized_keys' ? `is not a known key (${known})` : notMapping),
-  });
-}
+export { storyIdSchema } from './schema-parts.js';
 
 /** Text that is not blank. */
 const nonEmpty = (what: string) => z.string({ error: `must be ${what}` }).regex(/\S/);
@@ -28,14 +23,8 @@ const nonEmpty = (what: string) => z.string({ error: `must be ${what}` }).regex(
 const listEntry = z.union([z.string(), z.number()], { error: 'must be a string' }).transform(String);
 const stringList = (description: string) => z.array(listEntry, { error: 'must be a list of strings' }).meta({ description });
 
-/** Relative to the root, no `..` out of it: checked here so that the problem names the line it is on. */
-function checkPath(p: string, ctx: z.core.$RefinementCtx<string>): void {
-  const problem = declaredPathProblem(p);
-  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem, input: p });
-}
 const pathList = (description: string) =>
   z.array(listEntry.superRefine(checkPath), { error: 'must be a list of paths relative to the root' }).meta({ description });
-const pathValue = (what: string) => z.string({ error: `must be ${what}` }).superRefine(checkPath);
 
 /** A process of a story: stopped before its files are removed. */
 export const serviceSchema = section(
@@ -113,11 +102,6 @@ export const storySchema = section(
   'must be a mapping of story fields',
 );
 
-/** A story id as plans and the command line name it; `all` means every story there. */
-export const storyIdSchema = z.string().regex(/^(?!all$)[0-9A-Za-z][0-9A-Za-z._-]*$/, {
-  error: 'is not a usable story id (letters, digits, ".", "_", "-"; not "all")',
-});
-
 /** `backups:`, read by the backup step and `prune`. */
 export const backupsSchema = section(
   {
@@ -146,6 +130,11 @@ export const ROLLBACK_SECTIONS = {
     .min(1)
     .default(DEFAULT_VENV)
     .meta({ description: "The project's Python virtual environment, inside the root: its own pip removes the story's packages." }),
+  monitor: monitorSchema
+    .nullable()
+    .optional()
+    .transform((m): MonitorSection => m ?? {})
+    .meta({ description: 'The threshold monitor: how often it looks, what counts as a breach, and what it does about one.' }),
 };
 
 /** The whole of `config/rollback.yaml` (an empty file is every default). */
@@ -159,5 +148,6 @@ export type ServiceOverride = z.output<typeof serviceSchema>;
 export type StoryOverride = z.output<typeof storySchema>;
 /** `backups:` with its defaults. */
 export type BackupSettings = z.output<typeof backupsSchema>;
+export type { MonitorSection } from './monitor-schema.js';
 /** `config/rollback.yaml` as validated, with every default. */
 export type RollbackFile = z.output<typeof rollbackFileSchema>;

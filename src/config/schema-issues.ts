@@ -18,6 +18,13 @@ export function problemsOfIssues(issues: readonly z.core.$ZodIssue[], source: Co
     if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...path, key], message: issue.message, atKey: true }));
     // A story id that is not usable: the key's own schema says why.
     if (issue.code === 'invalid_key') return [{ path, message: issue.issues[0]?.message ?? issue.message, atKey: true }];
+    // A value one alternative's type fits (a mapping where the alternatives are a word or a mapping): that
+    // alternative's own problems (a misspelt key inside it) say more than "must be one of".
+    if (issue.code === 'invalid_union') {
+      const inside = issue.errors.filter((errs) => errs.length > 0 && errs.every((e) => e.path.length > 0 || e.code === 'unrecognized_keys'));
+      const [only] = inside;
+      if (inside.length === 1 && only) return problemsOfIssues(only.map((e) => ({ ...e, path: [...issue.path, ...e.path] })), source);
+    }
     const node = source.nodeAt(path);
     if (node === undefined) {
       const missing = path.length > 0 && isMap(source.nodeAt(path.slice(0, -1)));

@@ -35,6 +35,18 @@ export interface FieldPaths {
   service?: string;
 }
 
+/** The pack's `security.log` (its events are read by their names, not by a status). */
+export const PACK_FIELDS: Readonly<FieldPaths> = Object.freeze({ time: 'timestamp', event: 'event', url: 'url', method: 'method', service: 'service' });
+
+/** pino-http's request log lines: `format: pino` in the config. */
+export const PINO_FIELDS: Readonly<FieldPaths> = Object.freeze({
+  time: 'time',
+  status: 'res.statusCode',
+  duration: 'responseTime',
+  url: 'req.url',
+  method: 'req.method',
+});
+
 /** How a watched file is read: the pack's events, or a generic format by its field paths. */
 export type LineFormat = { kind: 'pack' } | { kind: 'generic'; fields: FieldPaths };
 

@@ -2,6 +2,7 @@
  * The shared vocabulary: what a story declares, and the JSON-serialisable plan the planner produces.
  * Stories are data; they never run commands themselves.
  */
+import type { StoryMonitorDefaults } from './monitor-types.js';
 
 /**
  * How to recognise one of a story's running services. The pack writes no pid files, so a service is
@@ -76,6 +77,11 @@ export interface Story {
   sharedEdits: SharedEdit[];
   /** Free text from the pack's evidence: why a path is or is not here. Shown by `status --verbose`. */
   notes?: string;
+  /**
+   * What the threshold monitor watches of the story when `monitor.stories` in the config says nothing: its
+   * endpoints and its lines in the logs. A story of the user's own has none (the config's `monitor.stories` gives them).
+   */
+  monitor?: StoryMonitorDefaults;
 }
 
 /** The stories known to a run: built-ins merged with `config/rollback.yaml`, validated. */

@@ -135,7 +135,7 @@ export function observeRound(input: RoundInput): RoundResult {
     const bl = input.baselines[story.id];
     const enoughLatencies = all.length >= input.minLatencySamples;
     push(
-      { kind: 'latencyBaseline', threshold: t.latencyP95Change, minDelta: t.latencyMinDeltaMs },
+      { kind: 'latencyBaseline', threshold: t.latencyP95Change, minDeltaMs: t.latencyMinDeltaMs },
       !enoughLatencies
         ? { at: input.now, source: latSource, value: null, why: `too few latencies (${all.length} < ${input.minLatencySamples})` }
         : { at: input.now, source: latSource, value: p95, evidence: latEvidence, ...withBaseline(bl?.latencyP95, bl) },

@@ -6,7 +6,12 @@
  * So an event is attributed only on evidence in the line itself; anything else is project-level, never guessed.
  */
 import { InvalidInputError } from '../model/errors.js';
+import { PACK_FIELDS, type FieldPaths, type LineFormat } from '../model/monitor-types.js';
+import type { Story } from '../model/types.js';
+import { BUILTIN_STORIES } from '../stories/index.js';
 import type { LineRef } from './log-reader.js';
+
+export { PACK_FIELDS, PINO_FIELDS, type FieldPaths, type LineFormat } from '../model/monitor-types.js';
 
 /**
  * What a log line means to the monitor. `excluded` is a logged request that is not traffic (a health check, an
@@ -41,18 +46,16 @@ export interface LogMatch {
   match: Record<string, string>;
 }
 
+/** The attribution table of `stories`' own log defaults (`Story.monitor.logs`), in the stories' order. */
+export function storyLogMatches(stories: ReadonlyArray<Pick<Story, 'id' | 'monitor'>>): LogMatch[] {
+  return stories.flatMap((s) => (s.monitor?.logs ?? []).map((l) => ({ story: s.id, file: l.file, match: { ...l.match } })));
+}
+
 /**
- * The built-in stories' attribution, from what their services really log. Python runs are left out on purpose:
- * the bridge serves both 1.2 and 1.6 and its lines do not say which.
+ * The built-in stories' attribution, from what their services really log (the stories declare it; this is their
+ * table). Python runs are left out on purpose: the bridge serves both 1.2 and 1.6 and its lines do not say which.
  */
-export const DEFAULT_LOG_MATCHES: readonly LogMatch[] = [
-  { story: '1.2', file: 'logs/security.log', match: { url: '^/api/v1/data-sources(?:[/?]|$)' } },
-  { story: '1.2', file: 'logs/security.log', match: { service: '^data-ingestion$' } },
-  { story: '1.3', file: 'logs/security.log', match: { url: '^/api/v1/analytics(?:[/?]|$)' } },
-  { story: '1.3', file: 'logs/security.log', match: { service: '^analytical-engine$' } },
-  { story: '1.3', file: 'logs/security.log', match: { event: '^analytics_query$' } },
-  { story: '1.5', file: 'logs/security.log', match: { url: '^/api/v1/orchestration(?:[/?]|$)' } },
-];
+export const DEFAULT_LOG_MATCHES: readonly LogMatch[] = storyLogMatches(BUILTIN_STORIES);
 
 /**
  * The attribution table: the defaults, with each story's configured `logs` replacing that story's defaults
@@ -66,34 +69,6 @@ export function attributionTable(
   const own = Object.entries(overrides).flatMap(([story, ms]) => ms.map((m) => ({ ...m, story })));
   return [...defaults.filter((m) => !replaced.has(m.story)), ...own];
 }
-
-/** Field paths of a JSON-lines format. The pack's `security.log` uses {@link PACK_FIELDS}. */
-export interface FieldPaths {
-  time: string;
-  event?: string;
-  /** An HTTP status: ≥ 500 is a server error, 4xx a client error (generic formats only; the pack logs none). */
-  status?: string;
-  /** Milliseconds a request took. */
-  duration?: string;
-  url?: string;
-  method?: string;
-  service?: string;
-}
-
-/** The pack's `security.log`. */
-export const PACK_FIELDS: FieldPaths = { time: 'timestamp', event: 'event', url: 'url', method: 'method', service: 'service' };
-
-/** pino-http's request log lines. */
-export const PINO_FIELDS: FieldPaths = {
-  time: 'time',
-  status: 'res.statusCode',
-  duration: 'responseTime',
-  url: 'req.url',
-  method: 'req.method',
-};
-
-/** How a watched file is read: the pack's events, or a generic format by its field paths. */
-export type LineFormat = { kind: 'pack' } | { kind: 'generic'; fields: FieldPaths };
 
 /** A compiled classifier for one watched file. */
 export interface LineClassifier {

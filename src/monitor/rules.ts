@@ -44,10 +44,10 @@ export interface Rule {
   kind: RuleKind;
   threshold: number;
   /**
-   * For `latencyBaseline`: the p95 must also be this many milliseconds above the baseline, so that 2 ms becoming
-   * 2.3 ms (a 15 % change of nothing) is not a breach.
+   * `latencyBaseline` only: milliseconds p95 must also exceed the baseline by (`latencyMinDeltaMs` of the
+   * thresholds), so that a fast endpoint's noise (2 ms → 2.3 ms) is no breach. None when absent.
    */
-  minDelta?: number;
+  minDeltaMs?: number;
 }
 
 /** How one sample stands against one rule. */
@@ -64,7 +64,7 @@ export function comparatorOf(rule: Rule): string {
   const pct = `${Math.round(Math.abs(rule.threshold) * 1000) / 10}%`;
   switch (rule.kind) {
     case 'latencyBaseline':
-      return `> baseline + ${pct}`;
+      return `> baseline + ${pct}${rule.minDeltaMs ? ` and + ${rule.minDeltaMs} ms` : ''}`;
     case 'throughputBaseline':
       return `< baseline - ${pct}`;
     default:
@@ -93,7 +93,7 @@ export function judge(sample: Sample, rule: Rule): Judgement {
       const b = sample.baseline;
       if (b === undefined || !Number.isFinite(b) || b <= 0) return { verdict: 'no-data', why: 'no baseline yet' };
       const limit = b * (1 + rule.threshold);
-      const breached = rule.kind === 'latencyBaseline' ? v > limit && v - b > (rule.minDelta ?? 0) : v < limit;
+      const breached = rule.kind === 'latencyBaseline' ? v > limit && v - b > (rule.minDeltaMs ?? 0) : v < limit;
       return { verdict: breached ? 'breached' : 'healthy' };
     }
   }

@@ -5,6 +5,7 @@ import { mergeStories, type Registry } from '../stories/registry.js';
 import { loadRollbackConfig } from '../config/load-rollback-config.js';
 import type { RollbackConfig } from '../config/rollback-config.js';
 import { configError, type ConfigProblem } from '../config/config-problems.js';
+import { monitorProblems } from '../config/monitor-settings.js';
 import { loadFlags, type FlagsDoc } from '../flags/index.js';
 import { BUILTIN_STORIES } from '../stories/index.js';
 import { planEnvRemoval } from '../edits/env-file.js';
@@ -26,7 +27,7 @@ export interface Project {
 /**
  * Resolves the root and loads flags, config and stories. Bad input throws InvalidInputError naming the file;
  * a bad `config/rollback.yaml` throws one ConfigError listing every problem of the file: the schema's, the
- * stories' and the venv's.
+ * stories', the venv's and the monitor's (a story in `monitor.stories` that is not one).
  */
 export async function loadProject(rootArg: string): Promise<Project> {
   const root = realDirectory(rootArg, 'project root');
@@ -38,7 +39,8 @@ export async function loadProject(rootArg: string): Promise<Project> {
   const { config } = checked;
   const merged = mergeStories(BUILTIN_STORIES, config);
   const venv = configuredVenv(root, config);
-  const error = configError(config.source, checked.problems, merged.problems, venv.problems);
+  const monitor = monitorProblems(config.monitor, merged.registry.stories);
+  const error = configError(config.source, checked.problems, merged.problems, venv.problems, monitor);
   if (error) throw error;
   return { root, config: { ...config, venv: venv.rel }, flags, registry: merged.registry, stateDir: path.join(root, LAYOUT.state), flagsAbs };
 }

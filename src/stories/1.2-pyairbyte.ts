@@ -1,4 +1,17 @@
+import type { StoryMonitorDefaults } from '../model/monitor-types.js';
 import type { Story } from '../model/types.js';
+
+/**
+ * What the threshold monitor watches by default: the ingestion service's health endpoint, and its lines in the
+ * security log (its requests by url; its api_error lines name no url, only the service).
+ */
+const monitor: StoryMonitorDefaults = {
+  probes: [{ url: "http://127.0.0.1:3001/health", timeoutMs: 2000 }],
+  logs: [
+    { file: "logs/security.log", match: { url: "^/api/v1/data-sources(?:[/?]|$)" } },
+    { file: "logs/security.log", match: { service: "^data-ingestion$" } },
+  ],
+};
 
 /**
  * Story 1.2: Data Ingestion - PyAirbyte Integration.
@@ -48,6 +61,7 @@ export default {
     { name: "data-ingestion-service", argv: ["node","tools/cli.js","start-data-service"], port: 3001, start: "npm run data:service  (node tools/cli.js start-data-service -p 3001)" },
     { name: "airbyte-connector worker", argv: ["scripts/python/airbyte_connector.py"], start: "spawned per request by tools/data-services/pyairbyte-wrapper.js" },
   ],
+  monitor,
   envPrefixes: ["PYAIRBYTE_","PYPI_"],
   sharedEdits: [
     { file: "tools/cli.js", what: "Commits 571c1ef and f7cb721. Added the commands 'start-data-service' (-p, default 3001), 'setup-python' (--reinstall; its fallback pip installs airbyte==0.20.0, pandas and numpy) and 'data-connectors'. Also added a top-level require of ../lib/feature-flag-manager (isFeatureEnabled, enableFeature, disableFeature, getAllFeatureStatuses). The same commit added the generic flag commands enable-feature, disable-feature and list-features, which belong to the 1.1.5 flag CLI and must stay. The 1.2 commands require their modules lazily, inside the action, so cli.js still loads after those modules are removed" },

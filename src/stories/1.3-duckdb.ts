@@ -1,4 +1,18 @@
+import type { StoryMonitorDefaults } from '../model/monitor-types.js';
 import type { Story } from '../model/types.js';
+
+/**
+ * What the threshold monitor watches by default: the analytical engine's health endpoint, and its lines in the
+ * security log (requests by url, its api_error lines by service, analytics_query events with their latency).
+ */
+const monitor: StoryMonitorDefaults = {
+  probes: [{ url: "http://127.0.0.1:3002/health", timeoutMs: 2000 }],
+  logs: [
+    { file: "logs/security.log", match: { url: "^/api/v1/analytics(?:[/?]|$)" } },
+    { file: "logs/security.log", match: { service: "^analytical-engine$" } },
+    { file: "logs/security.log", match: { event: "^analytics_query$" } },
+  ],
+};
 
 /**
  * Story 1.3: Local Analytics - DuckDB Integration.
@@ -44,6 +58,7 @@ export default {
   services: [
     { name: "monitor-duckdb dashboard", argv: ["node","scripts/monitor-duckdb.js","monitor"], port: 3001, start: "node scripts/monitor-duckdb.js monitor --web -p 3001" },
   ],
+  monitor,
   envPrefixes: ["DUCKDB_","ANALYTICS_DATABASE_URL"],
   sharedEdits: [
     { file: "package.json", what: "Commit 6941c94. Added the scripts analytics:service ('node tools/cli.js start-analytics-service') and analytics:query ('node tools/cli.js analytics-query'); neither target command exists. Added dependency duckdb ^1.3.2" },

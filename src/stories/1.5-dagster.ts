@@ -1,4 +1,14 @@
+import type { StoryMonitorDefaults } from '../model/monitor-types.js';
 import type { Story } from '../model/types.js';
+
+/**
+ * What the threshold monitor watches by default: the orchestrator's health endpoint and its requests in the
+ * security log.
+ */
+const monitor: StoryMonitorDefaults = {
+  probes: [{ url: "http://127.0.0.1:3003/health", timeoutMs: 2000 }],
+  logs: [{ file: "logs/security.log", match: { url: "^/api/v1/orchestration(?:[/?]|$)" } }],
+};
 
 /**
  * Story 1.5: Workflow Orchestration - Dagster Integration.
@@ -70,6 +80,7 @@ export default {
     { name: "lineage-web-interface", argv: ["visualization/lineage_web_interface.py"], port: 5000, start: "python visualization/lineage_web_interface.py --port 5000" },
     { name: "lineage-visualizer worker", argv: ["visualization/lineage_visualizer.py"], start: "spawned on demand by workflow-orchestrator.js" },
   ],
+  monitor,
   envPrefixes: ["DAGSTER_","ORCHESTRATOR_PORT","LINEAGE_WEB_PORT","SKIP_SUNDAY_REFRESH","MAINTENANCE_HOUR_","DATA_SOURCE_API_KEY"],
   sharedEdits: [
 

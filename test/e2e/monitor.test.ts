@@ -41,9 +41,9 @@ describe('the monitor rolls a story back when its service goes bad', () => {
       const [report] = await waitFor(() => (reports(p.root).length > 0 ? reports(p.root) : undefined), 30_000, 'the automatic rollback');
       monitor.kill('SIGTERM');
       const m = await monitor;
-      expect(m.exitCode, m.stderr).toBe(0);
+      expect(m.exitCode, String(m.stderr)).toBe(0);
 
-      const r = report as { why: { trigger: string; reason: string }; status: string; stories: Array<{ id: string; status: string }>; monitor: { rule: string; samples: Array<{ at: number; value: number }> } };
+      const r = report as unknown as { why: { trigger: string; reason: string }; status: string; stories: Array<{ id: string; status: string }>; monitor: { rule: string; samples: Array<{ at: number; value: number }> } };
       expect(r.why.trigger).toBe('monitor');
       expect(r.status).toBe('rolled-back');
       expect(r.stories.map((s) => [s.id, s.status])).toEqual([['9.1', 'rolled-back']]);

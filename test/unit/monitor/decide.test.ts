@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../src/model/errors.js';
 import { type DecideSettings, type MonitorEvent, type MonitorState, initialState, step } from '../../../src/monitor/decide.js';
 import { type Decision, explainDecision } from '../../../src/monitor/decision-log.js';
-import { type Rule, type Sample, judge } from '../../../src/monitor/rules.js';
+import { type Rule, type Sample, comparatorOf, judge } from '../../../src/monitor/rules.js';
 
 const T0 = Date.parse('2026-12-03T08:00:00.000Z');
 const INTERVAL = 5_000;
@@ -210,6 +210,11 @@ describe('one sample against one rule', () => {
       'healthy',
     ]);
     expect(judge(s(500), up)).toEqual({ verdict: 'no-data', why: 'no baseline yet' });
+    // With latencyMinDeltaMs, a relative rise on a fast endpoint is no breach until it is also that many ms.
+    const upBy100: Rule = { ...up, minDeltaMs: 100 };
+    expect([judge(s(2.3, 2), upBy100).verdict, judge(s(2.3, 2), up).verdict]).toEqual(['healthy', 'breached']);
+    expect([judge(s(1200, 1000), upBy100).verdict, judge(s(1100, 1000), upBy100).verdict, judge(s(1080, 980), upBy100).verdict]).toEqual(['breached', 'healthy', 'healthy']);
+    expect(comparatorOf(upBy100)).toBe('> baseline + 10% and + 100 ms');
     expect(judge({ at: T0, value: 6000, source: 'probe' }, { kind: 'latencyP95', threshold: 5000 }).verdict).toBe('breached');
     expect(judge({ at: T0, value: 0.9, source: 'proc' }, { kind: 'memory', threshold: 0.9 }).verdict).toBe('healthy');
   });

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../src/model/errors.js';
-import {
-  BUILT_IN_THRESHOLDS,
-  parseDuration,
-  parseFraction,
-  parseRelative,
-  parseThresholds,
-  thresholdsFromRollbackTriggers,
-} from '../../../src/monitor/units.js';
+import { parseDuration, parseFraction, parseRelative, readFraction, readRelative } from '../../../src/config/monitor-units.js';
 
 /** The error a parse throws, so that its class, exit code and key path can be checked. */
 function errorOf(fn: () => unknown): InvalidInputError {
@@ -48,24 +41,9 @@ describe('monitor units', () => {
     }
   });
 
-  it("reads the pack's rollback_triggers in their real shape", () => {
-    // As in the pack's config/feature-flags.yaml, but with values other than the built-in ones so that a parser
-    // that ignored the list would fail.
-    const triggers = [{ error_rate_threshold: 0.2 }, { memory_usage_threshold: '80%' }, { response_time_threshold: 3000 }, { disk_threshold: 0.5 }];
-    expect(thresholdsFromRollbackTriggers(triggers)).toEqual({ ...BUILT_IN_THRESHOLDS, errorRate: 0.2, memory: 0.8, latencyMs: 3000 });
-    expect(thresholdsFromRollbackTriggers(undefined)).toEqual(BUILT_IN_THRESHOLDS);
-    expect(errorOf(() => thresholdsFromRollbackTriggers([{ error_rate_threshold: 0.1 }, { memory_usage_threshold: 90 }])).keyPath).toBe(
-      'rollback_triggers[1].memory_usage_threshold',
-    );
-    expect(errorOf(() => thresholdsFromRollbackTriggers([{ a: 1, b: 2 }])).keyPath).toBe('rollback_triggers[0]');
-    expect(errorOf(() => thresholdsFromRollbackTriggers({ error_rate_threshold: 0.1 })).keyPath).toBe('rollback_triggers');
-  });
-
-  it('lays a thresholds map over the defaults, key by key', () => {
-    const t = parseThresholds({ errorRate: '5%', latencyMs: '2s', baseline: { throughput: '-20%' } }, 'monitor.thresholds', BUILT_IN_THRESHOLDS);
-    expect(t).toEqual({ ...BUILT_IN_THRESHOLDS, errorRate: 0.05, latencyMs: 2000, throughputChange: -0.2 });
-    expect(errorOf(() => parseThresholds({ baseline: { latencyP95: '-10%' } }, 'monitor.thresholds', BUILT_IN_THRESHOLDS)).keyPath).toBe(
-      'monitor.thresholds.baseline.latencyP95',
-    );
+  it('says why an ambiguous fraction or an unsigned change is refused', () => {
+    expect(readFraction(10)).toEqual({ ok: false, expected: expect.stringContaining('fraction') as unknown, why: 'a number above 1 is ambiguous: write 0.1 or "10%" for 10 %' });
+    expect(readRelative('10%', 'up')).toMatchObject({ ok: false, why: expect.stringContaining('"+10%"') as unknown });
+    expect(readRelative('-10%', 'up')).toMatchObject({ ok: false, why: expect.stringContaining('improvement') as unknown });
   });
 });
