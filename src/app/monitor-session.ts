@@ -204,7 +204,10 @@ export class MonitorSession {
       for (;;) {
         const pos = this.store.positions[file];
         const r = await readLogLines(abs, pos, { from: pos === undefined ? 'end' : 'start' });
-        for (const line of r.lines) for (const e of classify(line.value, line)) this.events.push(e);
+        for (const line of r.lines) {
+          // Evidence names the file as the config does (relative to the root), not where this machine keeps it.
+          for (const e of classify(line.value, line)) this.events.push({ ...e, source: { file: path.relative(this.project.root, line.file), start: line.start, end: line.end } });
+        }
         notes.push(...r.notes.map((n: LogReadNote) => `${file}: ${n.message}`));
         if (r.position !== undefined) this.store.positions[file] = r.position;
         if (!r.ok) {

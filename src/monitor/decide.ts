@@ -18,7 +18,7 @@
  */
 import { InvalidInputError } from '../model/errors.js';
 import type { Action, Decision, Outcome } from './decision-log.js';
-import { decisionId, sumExcluded } from './decision-log.js';
+import { decisionId, fmtSampleValue, sumExcluded } from './decision-log.js';
 import type { Judgement, Rule, Sample, Verdict } from './rules.js';
 import { comparatorOf, judge, sampleTime } from './rules.js';
 
@@ -188,6 +188,7 @@ function onSample(ctx: Ctx, obs: Observation, s: Sample): void {
   const rs = (ctx.st.rules[key] ??= { run: [], healthy: [], episode: null, quiet: null, last: null });
   const j = judge(s, obs.rule);
   rs.last = { at: s.at, verdict: j.verdict, value: s.value };
+  if (j.verdict !== 'breached') notSustained(ctx, obs, rs, s, j);
   if (j.verdict === 'source-error') {
     rs.run = [];
     rs.healthy = [];
@@ -209,6 +210,7 @@ function onSample(ctx: Ctx, obs: Observation, s: Sample): void {
   const t = Number.isFinite(sampleTime(s)) ? sampleTime(s) : ctx.nowMs;
   const muted = obs.story === null ? null : (ctx.st.stories[obs.story]?.mutedUntil ?? null);
   if (muted !== null && t < muted) {
+    if (j.verdict === 'breached') notSustained(ctx, obs, rs, s, { verdict: 'no-data', why: 'muted' });
     rs.run = [];
     rs.healthy = [];
     if (j.verdict === 'breached' && rs.quiet !== 'muted') {
@@ -221,7 +223,8 @@ function onSample(ctx: Ctx, obs: Observation, s: Sample): void {
   if (j.verdict === 'no-data') {
     rs.run = [];
     rs.healthy = [];
-    const quiet = `no-data:${j.why ?? ''}`;
+    // Keyed by the kind of reason, not its numbers: "too few requests (1 < 3)" then "(2 < 3)" is one quiet spell.
+    const quiet = `no-data:${(j.why ?? '').replace(/\d+(?:\.\d+)?/g, '#')}`;
     if (rs.quiet !== quiet) {
       rs.quiet = quiet;
       record(ctx, obs, [s], j, 'no-data', 'none', `no data (${j.why}): never counts as a breach`);
@@ -249,10 +252,32 @@ function onSample(ctx: Ctx, obs: Observation, s: Sample): void {
   rs.run = [];
 }
 
+/**
+ * A row of breached samples that ended before it was long enough (one spike, breaches with a gap): recorded, so
+ * that "why did it not act?" has its answer in the log, and never acted on. Inside an open episode a gap is part
+ * of the episode, not noise, and is not recorded.
+ */
+function notSustained(ctx: Ctx, obs: Observation, rs: RuleState, s: Sample, j: Judgement): void {
+  if (rs.run.length === 0 || rs.episode !== null) return;
+  const values = rs.run.map((r) => (r.value === null ? 'no data' : fmtSampleValue(obs.rule.kind, r.value))).join(', ');
+  const then = j.verdict === 'healthy' ? 'a healthy one' : j.verdict === 'source-error' ? 'a source error' : `no data (${j.why ?? ''})`;
+  record(
+    ctx,
+    obs,
+    [...rs.run, s],
+    { verdict: 'breached' },
+    'not-sustained',
+    'none',
+    `${obs.rule.kind} breached in ${rs.run.length} sample${rs.run.length > 1 ? 's' : ''} in a row (${values}), then ${then}: not sustained, ${ctx.settings.consecutive} in a row are needed`,
+  );
+}
+
 /** Decide what a breach episode leads to; true when the episode is dealt with (acted, alerted, would-act). */
 function gate(ctx: Ctx, obs: Observation, run: Sample[], j: Judgement): boolean {
   const { settings, nowMs } = ctx;
-  const inRow = `${run.length} breached samples in a row`;
+  const values = run.map((r) => (r.value === null ? 'no data' : fmtSampleValue(obs.rule.kind, r.value))).join(', ');
+  const threshold = obs.rule.kind.endsWith('Baseline') ? comparatorOf(obs.rule) : `${comparatorOf(obs.rule)} ${fmtSampleValue(obs.rule.kind, obs.rule.threshold)}`;
+  const inRow = `${obs.rule.kind} ${threshold} in ${run.length} samples in a row (${values})`;
   if (obs.story === null) {
     record(ctx, obs, run, j, 'alerted', 'alert', `${inRow} on a project-level signal, not attributed to one story: alert only, never a rollback`);
     return true;

@@ -14,7 +14,8 @@ export type Action = 'rollback' | 'flag-only' | 'alert';
  * - `alerted`: an alert instead of an act (project-level signal, `action: alert`, a source failing in a row);
  * - `capped`: the story reached `maxPerDay` automatic rollbacks, so an alert with the command to run by hand;
  * - `cooldown`, `muted`: a breach held back by the gate;
- * - `no-data`, `source-error`: recorded, never counted as a breach; `recovered`: a breach cleared.
+ * - `no-data`, `source-error`: recorded, never counted as a breach; `recovered`: a breach cleared;
+ * - `not-sustained`: breached samples in a row that ended before `consecutive` (a spike, a flap): never acted on.
  */
 export type Outcome =
   | 'acted'
@@ -25,7 +26,8 @@ export type Outcome =
   | 'muted'
   | 'no-data'
   | 'source-error'
-  | 'recovered';
+  | 'recovered'
+  | 'not-sustained';
 
 /** One decision of the monitor, plain JSON. */
 export interface Decision {

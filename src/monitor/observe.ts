@@ -157,7 +157,7 @@ export function observeRound(input: RoundInput): RoundResult {
       };
     }
   }
-  observations.push(...projectLevel(input, stats.unattributed.serverErrors, stats));
+  if (input.stories.some((s) => s.logFiles.length > 0)) observations.push(...projectLevel(input, stats));
   observations.push(...memoryObservations(input));
   return { observations, candidates };
 }
@@ -173,7 +173,7 @@ function probeSample(input: RoundInput, story: StoryWatch): Sample {
   const source = `probe:${results.map((r) => r.url).join(',')}`;
   if (results.length === 0) return { at: input.now, source, value: null, why: 'no probe ran this round' };
   const failed = results.filter((r) => !r.ok);
-  const evidence = results.map((r) => ({ url: r.url, ok: r.ok, latencyMs: r.latencyMs, ...(r.status !== undefined ? { status: r.status } : {}), ...(r.failure ? { failure: r.failure } : {}), ...(r.message ? { message: r.message } : {}) }));
+  const evidence = results.map((r) => ({ url: r.url, ok: r.ok, latencyMs: r.latencyMs === null ? null : Math.round(r.latencyMs * 10) / 10, ...(r.status !== undefined ? { status: r.status } : {}), ...(r.failure ? { failure: r.failure } : {}), ...(r.message ? { message: r.message } : {}) }));
   if (input.answered[story.id] !== true) {
     return { at: input.now, source, value: null, why: `never answered since ${new Date(story.since).toISOString()} (${failed.map((r) => r.failure).join(', ')})`, evidence };
   }
@@ -181,19 +181,17 @@ function probeSample(input: RoundInput, story: StoryWatch): Sample {
 }
 
 /**
- * Server errors over requests across every story and the lines no story could be given: the ingestion service's
- * `api_error` has no url, so its failures are only seen here. It alerts; it never rolls a story back.
+ * The server errors no story could be given, over every request of the window: the ingestion service's `api_error`
+ * has no url, so its failures are only seen here. Attributed errors are their story's own signal and are not
+ * counted twice. It alerts; it never rolls a story back.
  */
-function projectLevel(input: RoundInput, unattributedErrors: number, stats: ReturnType<typeof windowStats>): Observation[] {
-  const all = Object.values(stats.stories).reduce(
-    (acc, s) => ({ requests: acc.requests + s.requests, errors: acc.errors + s.serverErrors }),
-    { requests: stats.unattributed.requests, errors: stats.unattributed.serverErrors },
-  );
-  if (Object.keys(input.logErrors).length === input.stories.length && input.stories.length > 0) return [];
+function projectLevel(input: RoundInput, stats: ReturnType<typeof windowStats>): Observation[] {
+  const requests = Object.values(stats.stories).reduce((n, s) => n + s.requests, stats.unattributed.requests);
+  const errors = stats.unattributed.serverErrors;
   const sample: Sample =
-    all.requests >= input.minRequests && all.requests > 0
-      ? { at: input.now, source: 'log:all', value: all.errors / all.requests, evidence: { requests: all.requests, serverErrors: all.errors, unattributedErrors } }
-      : { at: input.now, source: 'log:all', value: null, why: `too few requests (${all.requests} < minRequests ${input.minRequests})` };
+    requests >= input.minRequests && requests > 0
+      ? { at: input.now, source: 'log:unattributed', value: errors / requests, evidence: { requests, unattributedServerErrors: errors } }
+      : { at: input.now, source: 'log:unattributed', value: null, why: `too few requests (${requests} < minRequests ${input.minRequests})` };
   return [{ story: null, rule: { kind: 'errorRate', threshold: input.project.errorRate }, samples: [sample] }];
 }
 

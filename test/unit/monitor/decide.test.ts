@@ -57,9 +57,14 @@ const B = 0.5; // breached: 50 % errors
 const H = 0.01; // healthy
 
 describe('the decision core', () => {
-  it('does not act on one spike, nor on breaches with a healthy sample between them', () => {
-    expect(feed([B, H, H, H, H]).decisions).toEqual([]);
-    expect(acts(feed([B, H, B, B]).decisions)).toEqual([]);
+  it('does not act on one spike, nor on breaches with a healthy sample between them, and records each as not sustained', () => {
+    const spike = feed([B, H, H, H, H]).decisions;
+    expect(spike.map((d) => d.outcome)).toEqual(['not-sustained']);
+    expect(spike[0]?.samples).toHaveLength(2);
+    expect(spike[0]?.reason).toMatch(/breached in 1 sample in a row .* then a healthy one: not sustained, 3 in a row are needed/);
+    const gap = feed([B, H, B, B]).decisions;
+    expect(acts(gap)).toEqual([]);
+    expect(gap.map((d) => d.outcome)).toEqual(['not-sustained']);
     // The same row with one more breach acts: the test above is not passing for want of a way to act.
     expect(acts(feed([B, H, B, B, B]).decisions)).toHaveLength(1);
   });
@@ -174,7 +179,7 @@ describe('the decision core', () => {
 
   it("keeps each rule's last verdict for status, healthy ones included", () => {
     const { state, decisions } = feed([B, H]);
-    expect(decisions).toEqual([]);
+    expect(decisions.map((d) => d.outcome)).toEqual(['not-sustained']);
     expect(state.rules['1.2|errorRate']?.last).toEqual({ at: new Date(T0 + INTERVAL).toISOString(), verdict: 'healthy', value: H });
   });
 
