@@ -143,7 +143,9 @@ export function observeRound(input: RoundInput): RoundResult {
     const enoughRequests = st.requests >= input.minRequests || (bl?.throughput ?? 0) * (input.windowMs / 1000) >= input.minRequests;
     push(
       { kind: 'throughputBaseline', threshold: t.throughputChange },
-      !full
+      logError !== undefined
+        ? { ...base, value: null, sourceError: logError }
+        : !full
         ? { ...base, value: null, why: 'the window is not full yet' }
         : !enoughRequests
           ? { ...base, value: null, why: `too few requests (${st.requests} < minRequests ${input.minRequests})` }

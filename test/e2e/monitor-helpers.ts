@@ -65,13 +65,7 @@ export async function monitorProject(opts: ProjectOptions = {}): Promise<Monitor
       '    code: [tools/svc/]',
       '    services: [{ name: flaky, argv: [node, tools/svc/server.mjs], stopTimeoutMs: 1000 }]',
       'monitor:',
-      '  interval: 200ms',
-      '  window: 1s',
-      '  consecutive: 3',
-      '  recover: 2',
-      '  minRequests: 3',
-      '  cooldown: 0s',
-      ...(opts.monitor ?? []).map((l) => `  ${l}`),
+      ...monitorLines(opts.monitor ?? []).map((l) => `  ${l}`),
       '  stories:',
       '    "9.1":',
       ...story.map((l) => `      ${l}`),
@@ -97,6 +91,13 @@ export async function monitorProject(opts: ProjectOptions = {}): Promise<Monitor
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** The fast timing the tests use, with `extra` lines replacing those of the same key. */
+function monitorLines(extra: readonly string[]): string[] {
+  const lines = new Map(['interval: 200ms', 'window: 1s', 'consecutive: 3', 'recover: 2', 'minRequests: 3', 'cooldown: 0s'].map((l) => [l.split(':')[0], l]));
+  for (const l of extra) lines.set(l.split(':')[0], l);
+  return [...lines.values()];
 }
 
 /** The monitor as a background process: `rollback-manager --root <root> monitor …`. */

@@ -2,7 +2,7 @@
  * The monitor against a real service in a temp project (#13's "Done when"): the service goes bad three ways and
  * is rolled back each time, with the samples in the report; and what must never act does not.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive, cli, cliJson } from './cli-helpers.js';
@@ -75,6 +75,49 @@ describe('the monitor rolls a story back when its service goes bad', () => {
 });
 
 describe('the monitor does not act on noise', () => {
+  it('one spike, breaches with gaps, no data: no rollback, each recorded with its reason', async () => {
+    // The error rate would see a flap as sustained (half the requests fail in every window): this test is about
+    // the probe's rounds, so the error rate is told to need more requests than a window holds (no data).
+    const p = await project({ monitor: ['minRequests: 1000'] });
+    const monitor = startMonitor(p.root);
+    await waitFor(() => probeHealthy(p.root), 20_000, 'a healthy probe');
+    await control(p.port, 'spike');
+    await waitFor(() => decisions(p.root).find((d) => d.outcome === 'not-sustained' && d.rule === 'probeFailure'), 10_000, 'the spike on record');
+    await control(p.port, 'flap');
+    await waitFor(() => decisions(p.root).filter((d) => d.outcome === 'not-sustained' && d.rule === 'probeFailure').length >= 4 ? true : undefined, 15_000, 'the flaps on record');
+    monitor.kill('SIGTERM');
+    expect((await monitor).exitCode).toBe(0);
+    expect(reports(p.root)).toEqual([]);
+    expect(flagOn(p.root)).toBe(true);
+    expect(alive(p.service.pid as number)).toBe(true);
+    const all = decisions(p.root);
+    expect(all.filter((d) => d.outcome === 'acted' || d.outcome === 'would-act')).toEqual([]);
+    const spike = all.find((d) => d.outcome === 'not-sustained' && d.rule === 'probeFailure');
+    expect(spike?.reason).toMatch(/breached in 1 sample in a row \(100%\), then a healthy one: not sustained, 3 in a row are needed/);
+    expect(all.find((d) => d.story === '9.1' && d.rule === 'errorRate' && d.outcome === 'no-data')?.reason).toMatch(/too few requests \(\d+ < minRequests 1000\)/);
+  }, 60_000);
+
+  it('a service never up and an unreadable log: no rollback; no data and source errors, then an alert about the monitor', async () => {
+    const p = await project({
+      story: ['probes: [{ url: "http://127.0.0.1:9/health", timeout: 300ms }]', 'logs: [{ file: logs/broken.log, match: { service: "^test-svc$" } }]'],
+    });
+    mkdirSync(path.join(p.root, 'logs', 'broken.log'), { recursive: true }); // a folder where the log should be: EISDIR
+    const r = await cli(p.root, ['monitor', '--for', '2s']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(reports(p.root)).toEqual([]);
+    const all = decisions(p.root);
+    expect(all.filter((d) => d.action === 'rollback')).toEqual([]);
+    expect(all.find((d) => d.rule === 'probeFailure' && d.outcome === 'no-data')?.reason).toMatch(/never answered since .*refused/);
+    expect(all.find((d) => d.outcome === 'source-error')?.reason).toMatch(/logs\/broken\.log.*could not be read.*not a breach/);
+    expect(all.find((d) => d.outcome === 'alerted' && d.reason.includes('could not be read'))?.reason).toMatch(/3 times in a row: the monitor cannot see this signal; never a breach/);
+    // The decisions are the whole output: explain tells one in words.
+    const id = all.find((d) => d.outcome === 'source-error')?.id as string;
+    const explained = await cli(p.root, ['monitor', 'explain', id]);
+    expect(explained.code, explained.stderr).toBe(0);
+    expect(explained.stdout).toContain(`Decision ${id}`);
+    expect(explained.stdout).toContain('Outcome: source-error');
+  }, 60_000);
+
   it('--once --json judges one round and prints one document', async () => {
     const p = await project();
     const r = await cliJson<{ dryRun: boolean; stories: Record<string, { watched: boolean }>; decisions: unknown[] }>(p.root, ['monitor', '--once']);
