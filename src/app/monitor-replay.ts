@@ -98,8 +98,9 @@ export async function replayLogs(opts: ReplayOptions): Promise<ReplayResult> {
   const open = new Map<string, BadPeriod & { run: number }>();
   let lo = 0;
   let hi = 0;
-  // Rounds start one interval into the log and run until its last line has left the window.
-  for (let now = first + settings.intervalMs; now <= lastT + settings.windowMs + settings.intervalMs; now += settings.intervalMs) {
+  // Rounds start one interval into the log and end with the round that sees its last line: after the end of a
+  // log there is no data, not a drop in traffic.
+  for (let now = first + settings.intervalMs; now < lastT + 2 * settings.intervalMs; now += settings.intervalMs) {
     while (hi < events.length && (events[hi] as LogEvent).time < now) hi++;
     while (lo < hi && (events[lo] as LogEvent).time < now - settings.windowMs) lo++;
     const { observations, candidates } = observeRound({
@@ -158,7 +159,9 @@ function trackPeriods(
         p.to = at;
         p.rounds++;
         p.run++;
-        if (value !== null && (p.worst === null || value > p.worst)) p.worst = value;
+        // A throughput is worst at its lowest; everything else at its highest.
+        const worse = obs.rule.kind === 'throughputBaseline' ? (a: number, b: number) => a < b : (a: number, b: number) => a > b;
+        if (value !== null && (p.worst === null || worse(value, p.worst))) p.worst = value;
       }
     } else if (p !== undefined) {
       if (p.run >= consecutive) done.push(stripRun(p));

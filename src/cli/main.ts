@@ -140,7 +140,8 @@ Every decision is a line of logs/monitor.jsonl; \`monitor explain <id>\` tells o
     .option('--window <duration>', 'observation window')
     .option('--consecutive <n>', 'breached rounds in a row before acting')
     .action(async (files: string[], opts: Record<string, unknown>) => {
-      exitCode = await (await import('./commands/monitor.js')).replayCommand(globals(), files, opts);
+      // --interval and friends are also options of `monitor` itself, which commander hands them to.
+      exitCode = await (await import('./commands/monitor.js')).replayCommand(globals(), files, { ...monitor.opts(), ...opts });
     });
   program
     .command('prune')

@@ -282,6 +282,10 @@ function gate(ctx: Ctx, obs: Observation, run: Sample[], j: Judgement): boolean 
     record(ctx, obs, run, j, 'alerted', 'alert', `${inRow} on a project-level signal, not attributed to one story: alert only, never a rollback`);
     return true;
   }
+  if (obs.rule.alertOnly === true) {
+    record(ctx, obs, run, j, 'alerted', 'alert', `${inRow}: this rule alerts only, it never rolls a story back`);
+    return true;
+  }
   const g = gateOf(ctx.st, obs.story);
   g.autoRollbacks = g.autoRollbacks.filter((at) => at > nowMs - DAY_MS);
   if (g.autoRollbacks.length >= settings.maxPerDay) {

@@ -142,7 +142,7 @@ export function observeRound(input: RoundInput): RoundResult {
     );
     const enoughRequests = st.requests >= input.minRequests || (bl?.throughput ?? 0) * (input.windowMs / 1000) >= input.minRequests;
     push(
-      { kind: 'throughputBaseline', threshold: t.throughputChange },
+      { kind: 'throughputBaseline', threshold: t.throughputChange, alertOnly: true },
       logError !== undefined
         ? { ...base, value: null, sourceError: logError }
         : !full

@@ -44,6 +44,11 @@ export interface Rule {
   kind: RuleKind;
   threshold: number;
   /**
+   * A breach of this rule alerts and never acts. Throughput falling below its baseline is one: a quiet night and a
+   * broken service look the same in a request count, and a rollback on the first is one nobody asked for.
+   */
+  alertOnly?: boolean;
+  /**
    * `latencyBaseline` only: milliseconds p95 must also exceed the baseline by (`latencyMinDeltaMs` of the
    * thresholds), so that a fast endpoint's noise (2 ms → 2.3 ms) is no breach. None when absent.
    */

@@ -31,15 +31,19 @@ export interface ProjectOptions {
 
 const children: ResultPromise[] = [];
 
-/** Starts the story's service (again, after a restore) in `mode`; resolves once it listens. */
-export async function startService(root: string, mode = 'healthy'): Promise<{ service: ResultPromise; port: number }> {
+/**
+ * Starts the story's service (again, after a restore: on its old `port`, which the probe's url names) in `mode`;
+ * resolves once it listens.
+ */
+export async function startService(root: string, mode = 'healthy', port?: number): Promise<{ service: ResultPromise; port: number }> {
   const portFile = path.join(root, 'run', 'svc.port');
   mkdirSync(path.dirname(portFile), { recursive: true });
   rmSync(portFile, { force: true });
-  const service = execa(process.execPath, ['tools/svc/server.mjs', portFile, mode], { cwd: root, reject: false, stdin: 'ignore' });
+  const env = port === undefined ? {} : { PORT: String(port) };
+  const service = execa(process.execPath, ['tools/svc/server.mjs', portFile, mode], { cwd: root, reject: false, stdin: 'ignore', env });
   children.push(service);
-  const port = await waitFor(() => (existsSync(portFile) ? Number(readFileSync(portFile, 'utf8')) || undefined : undefined), 10_000, 'the service to listen');
-  return { service, port };
+  const listening = await waitFor(() => (existsSync(portFile) ? Number(readFileSync(portFile, 'utf8')) || undefined : undefined), 10_000, 'the service to listen');
+  return { service, port: listening };
 }
 
 /** A project: flags, the story 9.1 (its code is the service), the monitor's config with a fast timing. */
@@ -150,6 +154,11 @@ export function reports(root: string): Array<Record<string, unknown> & { runId: 
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Record<string, unknown> & { runId: string });
+}
+
+/** The reports of the runs the monitor started. */
+export function autoRuns(root: string): Array<Record<string, unknown> & { runId: string }> {
+  return reports(root).filter((r) => (r as { why?: { trigger?: string } }).why?.trigger === 'monitor');
 }
 
 /** Whether the story's probe has been judged healthy (the service answered since the watch began). */

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../../model/errors.js';
 import { parseDuration } from '../../config/monitor-units.js';
-import { explainDecision } from '../../monitor/decision-log.js';
+import { explainDecision, fmtSampleValue } from '../../monitor/decision-log.js';
 import { findDecision } from '../../app/monitor-store.js';
 import { runMonitor } from '../../app/monitor-run.js';
 import { replayLogs } from '../../app/monitor-replay.js';
@@ -108,7 +108,7 @@ export async function replayCommand(g: GlobalOptions, files: string[], opts: Mon
   if (r.periods.length === 0) out.push('No bad period: no rule was breached for the required rounds in a row.');
   else {
     out.push(`Bad periods (${r.periods.length}):`);
-    for (const p of r.periods) out.push(`  ${p.from} → ${p.to}  ${p.story ?? 'project'} ${p.rule}: ${p.rounds} breached rounds, worst ${p.worst ?? '-'}`);
+    for (const p of r.periods) out.push(`  ${p.from} → ${p.to}  ${p.story ?? 'project'} ${p.rule}: ${p.rounds} breached rounds, worst ${p.worst === null ? '-' : fmtSampleValue(p.rule, p.worst)}`);
   }
   const acts = r.decisions.filter((d) => ['would-act', 'alerted', 'capped'].includes(d.outcome));
   if (acts.length > 0) {
