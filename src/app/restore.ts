@@ -7,6 +7,7 @@ import { transitiveDependencies } from '../engine/planner.js';
 import { loadProject, type Project } from '../project/project.js';
 import { LAYOUT } from '../model/layout.js';
 import { newRunId } from './rollback.js';
+import { planFlagsBack } from './restore-flags.js';
 import type { FlagChange, Plan, Story } from '../model/types.js';
 import { ManifestFile, scanRestore, verifyBackup, type ManifestHead } from '../backup/index.js';
 import { backupsOf } from '../report/history.js';
@@ -26,6 +27,8 @@ export interface RestoreRequest extends RunRequest {
   /** Replace files that exist again with other content (after backing them up). */
   force: boolean;
   reason: string;
+  /** A rollback run that removed nothing of the story (a mitigation): turn back on the flags it turned off. */
+  run?: string;
 }
 
 /**
@@ -35,6 +38,7 @@ export interface RestoreRequest extends RunRequest {
  */
 export async function prepareRestore(req: RestoreRequest, now = new Date()): Promise<{ project: Project; plan: Plan<PlannedAction> }> {
   const project = await loadProject(req.root);
+  if (req.run !== undefined) return { project, plan: planFlagsBack(project, { ...req, run: req.run }, now) };
   const story = project.registry.byId.get(req.story);
   if (!story) {
     throw new InvalidInputError(`unknown story ${req.story}; known: ${project.registry.stories.map((s) => s.id).join(', ')}`, { code: 'E_UNKNOWN_STORY' });

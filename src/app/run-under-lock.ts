@@ -90,6 +90,11 @@ function buildReport(project: Project, plan: Plan, req: RunRequest, outcome: Run
   // in the order to run them: a rollback ran dependents first, so its restores go dependencies first.
   const changed = plan.operation === 'rollback' ? [...outcome.stories].reverse() : outcome.stories;
   // A story whose revert failed still has every removed byte in its verified backup: restoring it is the fix.
+  // A story a rollback changed without removing anything (the monitor's mitigation: flags off, services stopped)
+  // has no backup: its undo turns the flags back on from this run's report.
+  const flagsOnly = changed
+    .filter((s) => plan.operation === 'rollback' && s.status === 'rolled-back' && !s.backup)
+    .map((s) => ({ story: s.id, command: `npx rollback-manager restore ${s.id} --run ${plan.runId} --root ${shellQuote(project.root)}` }));
   const undo = changed
     .filter((s) => (s.status === 'rolled-back' || s.status === 'restored' || (s.status === 'revert-failed' && plan.operation === 'rollback')) && s.backup)
     .map((s) => ({
@@ -101,6 +106,7 @@ function buildReport(project: Project, plan: Plan, req: RunRequest, outcome: Run
             ? `npx rollback-manager restore ${s.id} --backup ${s.backup?.id} --force --root ${shellQuote(project.root)}`
           : `npx rollback-manager rollback ${s.id} --root ${shellQuote(project.root)}`,
     }));
+  undo.push(...flagsOnly);
   if (recovery?.mode === 'abort' && outcome.status === 'reverted' && recovery.originalCommand.length > 0) {
     // Undoing an abort is running the interrupted command again (planned afresh).
     const orig = recovery.originalCommand;

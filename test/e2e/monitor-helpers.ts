@@ -27,6 +27,8 @@ export interface ProjectOptions {
   /** Lines under `monitor.stories."9.1":`, replacing the probe and log defaults we write. */
   story?: string[];
   mode?: string;
+  /** Add story 9.2, installed, which depends on 9.1 (as the pack's 1.5 depends on 1.2). */
+  dependent?: boolean;
 }
 
 const children: ResultPromise[] = [];
@@ -52,7 +54,9 @@ export async function monitorProject(opts: ProjectOptions = {}): Promise<Monitor
   mkdirSync(path.join(root, 'config'), { recursive: true });
   mkdirSync(path.join(root, 'tools', 'svc'), { recursive: true });
   copyFileSync(SERVICE, path.join(root, 'tools', 'svc', 'server.mjs'));
-  writeFileSync(path.join(root, 'config', 'feature-flags.yaml'), 'features:\n  flaky_service:\n    enabled: true\n    description: the test service\n    dependencies: []\n');
+  const dependentFlag = opts.dependent === true ? '  flaky_reports:\n    enabled: true\n    dependencies: [flaky_service]\n' : '';
+  writeFileSync(path.join(root, 'config', 'feature-flags.yaml'), `features:\n  flaky_service:\n    enabled: true\n    description: the test service\n    dependencies: []\n${dependentFlag}`);
+  if (opts.dependent === true) writeFileSync(path.join(root, 'tools', 'reports.txt'), 'what 9.2 adds\n');
   const { service, port } = await startService(root, opts.mode);
   const story = opts.story ?? [
     `probes: [{ url: "http://127.0.0.1:${port}/api/v1/things", timeout: 600ms }]`,
@@ -68,6 +72,7 @@ export async function monitorProject(opts: ProjectOptions = {}): Promise<Monitor
       '    title: Flaky service',
       '    code: [tools/svc/]',
       '    services: [{ name: flaky, argv: [node, tools/svc/server.mjs], stopTimeoutMs: 1000 }]',
+      ...(opts.dependent === true ? ['  "9.2":', '    feature: flaky_reports', '    dependsOn: ["9.1"]', '    code: [tools/reports.txt]'] : []),
       'monitor:',
       ...monitorLines(opts.monitor ?? []).map((l) => `  ${l}`),
       '  stories:',

@@ -74,6 +74,38 @@ describe('the monitor rolls a story back when its service goes bad', () => {
   }
 });
 
+describe('a story with installed dependents and cascade: false', () => {
+  it('is mitigated without deleting anything: flags off with the flag cascade, its service stopped, files left', async () => {
+    const p = await project({ dependent: true });
+    const monitor = startMonitor(p.root);
+    await waitFor(() => probeHealthy(p.root), 20_000, 'a healthy probe');
+    await control(p.port, '5xx');
+    const [report] = await waitFor(() => (reports(p.root).length > 0 ? reports(p.root) : undefined), 30_000, 'the mitigation');
+    monitor.kill('SIGTERM');
+    expect((await monitor).exitCode).toBe(0);
+    const r = report as unknown as { runId: string; why: { trigger: string; reason: string }; undo: Array<{ story: string; command: string }>; stories: Array<{ id: string; status: string; backup?: unknown }> };
+    expect(r.why.trigger).toBe('monitor');
+    expect(r.why.reason).toContain('flag off and services stopped, nothing removed');
+    expect(r.stories.every((s) => s.backup === undefined || s.backup === null)).toBe(true);
+    const flags = readFileSync(path.join(p.root, 'config', 'feature-flags.yaml'), 'utf8');
+    expect(flags).toMatch(/flaky_service:\n\s+enabled: false/);
+    expect(flags).toMatch(/flaky_reports:\n\s+enabled: false/);
+    await waitFor(() => !alive(p.service.pid as number), 5_000, 'the service to be stopped');
+    expect(existsSync(path.join(p.root, 'tools', 'svc', 'server.mjs'))).toBe(true);
+    expect(existsSync(path.join(p.root, 'tools', 'reports.txt'))).toBe(true);
+    const action = decisions(p.root).find((d) => d.type === 'action') as unknown as { mode: string; next: string };
+    expect(action.mode).toBe('mitigate');
+    expect(action.next).toContain('rollback 9.1 --cascade');
+    // The report names how to undo it: the flags back on, from this run.
+    expect(r.undo.map((u) => u.command)).toEqual([expect.stringContaining(`restore 9.1 --run ${r.runId}`), expect.stringContaining(`restore 9.2 --run ${r.runId}`)]);
+    for (const id of ['9.1', '9.2']) {
+      const back = await cli(p.root, ['restore', id, '--run', r.runId, '--force']);
+      expect(back.code, back.stderr).toBe(0);
+    }
+    expect(readFileSync(path.join(p.root, 'config', 'feature-flags.yaml'), 'utf8')).toMatch(/flaky_service:\n\s+enabled: true[\s\S]*flaky_reports:\n\s+enabled: true/);
+  }, 90_000);
+});
+
 describe('the monitor does not act on noise', () => {
   it('one spike, breaches with gaps, no data: no rollback, each recorded with its reason', async () => {
     // The error rate would see a flap as sustained (half the requests fail in every window): this test is about

@@ -10,6 +10,7 @@ export interface RestoreFlags {
   dryRun?: boolean;
   force?: boolean;
   reason?: string;
+  run?: string;
 }
 
 /**
@@ -17,8 +18,8 @@ export interface RestoreFlags {
  * again with other content is a conflict the plan lists, refused unless --force.
  */
 export async function restoreCommand(g: GlobalOptions, story: string, opts: RestoreFlags, argv: string[]): Promise<number> {
-  if (opts.backup !== undefined && opts.toVersion !== undefined) {
-    throw new InvalidInputError('--backup and --to-version name a backup each: give one', { code: 'E_USAGE' });
+  if ([opts.backup, opts.toVersion, opts.run].filter((o) => o !== undefined).length > 1) {
+    throw new InvalidInputError('--backup, --to-version and --run each say what to restore from: give one', { code: 'E_USAGE' });
   }
   const toVersion = opts.toVersion === undefined ? undefined : Number(opts.toVersion);
   if (toVersion !== undefined && (!Number.isInteger(toVersion) || toVersion < 1)) {
@@ -29,6 +30,7 @@ export async function restoreCommand(g: GlobalOptions, story: string, opts: Rest
     story,
     ...(opts.backup ? { backup: opts.backup } : {}),
     ...(toVersion !== undefined ? { toVersion } : {}),
+    ...(opts.run !== undefined ? { run: opts.run } : {}),
     force: opts.force === true,
     reason: opts.reason ?? '',
     continueOnError: false,
