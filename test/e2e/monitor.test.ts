@@ -2,7 +2,8 @@
  * The monitor against a real service in a temp project (#13's "Done when"): the service goes bad three ways and
  * is rolled back each time, with the samples in the report; and what must never act does not.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive, cli, cliJson } from './cli-helpers.js';
@@ -107,6 +108,18 @@ describe('a story with installed dependents and cascade: false', () => {
 });
 
 describe('the monitor does not act on noise', () => {
+  it('waits while a manual run holds the project lock: the round judges nothing', async () => {
+    const p = await project({ mode: '5xx' });
+    // A live process (this test) holds the project's lock, as a manual rollback would.
+    mkdirSync(path.join(p.root, '.rollback-manager'), { recursive: true });
+    writeFileSync(path.join(p.root, '.rollback-manager', 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), runId: '20261203-000000-beef', startedAt: new Date().toISOString() }));
+    const r = await cliJson<{ waiting?: { runId: string }; decisions: unknown[] }>(p.root, ['monitor', '--once']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.waiting?.runId).toBe('20261203-000000-beef');
+    expect(r.json.decisions).toEqual([]);
+    expect(decisions(p.root)).toEqual([]);
+  }, 30_000);
+
   it('one spike, breaches with gaps, no data: no rollback, each recorded with its reason', async () => {
     // The error rate would see a flap as sustained (half the requests fail in every window): this test is about
     // the probe's rounds, so the error rate is told to need more requests than a window holds (no data).
