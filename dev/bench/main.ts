@@ -13,6 +13,7 @@ import { formatBackupBench, runBackupBench } from './backup-bench.js';
 import { DEFAULT_SCALE_FILES, formatScaleBench, parseScaleFiles, runScaleBench } from './scale-bench.js';
 import { runStartupBench } from './startup-bench.js';
 import { formatKillSwitchBench, runKillSwitchBench } from './kill-switch-bench.js';
+import { formatMonitorIngestBench, runMonitorIngestBench } from './monitor-ingest-bench.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --size-mb N            tree size for the backup and restore comparison (default 1024)
@@ -24,6 +25,8 @@ const USAGE = `usage: npm run bench -- [options]
   --kill-switch-mb N,N,… size of each story's analytics.db for the kill-switch section (default 2,512)
   --no-kill-switch       skip that section
   --no-backup            skip the backup and restore comparison
+  --gib N,N,…            log sizes for the monitor's ingestion beside grep, GiB (default 1; 1,4 for flat memory)
+  --no-monitor           skip that section
   --keep                 keep archives and restored trees under .bench/work
   --repo-root DIR        where .bench/ goes (default: this repository)
   --help                 this text`;
@@ -59,6 +62,8 @@ function parseBenchArgs() {
       'no-backup': { type: 'boolean', default: false },
       'kill-switch-mb': { type: 'string', default: '2,512' },
       'no-kill-switch': { type: 'boolean', default: false },
+      gib: { type: 'string', default: '1' },
+      'no-monitor': { type: 'boolean', default: false },
       'repo-root': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -78,6 +83,8 @@ async function main(): Promise<void> {
   const scaleFiles = values['no-scale'] ? [] : parseScaleFiles(values['scale-files']);
   const killSwitchMb = values['no-kill-switch'] ? [] : values['kill-switch-mb'].split(',').map(Number);
   if (killSwitchMb.some((n) => !(n > 0))) throw new Error(`--kill-switch-mb must list positive sizes, got ${values['kill-switch-mb']}`);
+  const monitorGib = values['no-monitor'] ? [] : values.gib.split(',').map(Number);
+  if (monitorGib.some((n) => !(n > 0))) throw new Error(`--gib must list positive sizes, got ${values.gib}`);
 
   // Overridable when running a build from elsewhere.
   const root = values['repo-root'] ? resolve(values['repo-root']) : repoRoot();
@@ -109,6 +116,12 @@ async function main(): Promise<void> {
     const killSwitch = await runKillSwitchBench(killSwitchMb.map((n) => Math.round(n * 1024 * 1024)));
     process.stdout.write(`\n${formatKillSwitchBench(killSwitch)}\n`);
     all['kill-switch'] = killSwitch;
+  }
+
+  if (monitorGib.length > 0) {
+    const monitor = await runMonitorIngestBench({ gib: monitorGib, repeat });
+    process.stdout.write(`\n${formatMonitorIngestBench(monitor)}\n${JSON.stringify({ 'monitor-ingest': monitor })}\n`);
+    all[`monitor-ingest-${monitorGib.join('-')}gib`] = monitor;
   }
 
   // Start-up of `status` on this repository (the seven stories, nothing installed) beside `node -e 0`.
