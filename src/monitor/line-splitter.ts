@@ -61,7 +61,8 @@ export class LineSplitter {
       from = nl + 1;
     }
     const last = chunk.lastIndexOf(10);
-    if (last >= from) from = this.takeWhole(chunk, from, last + 1);
+    // The pending line may have spent the budget; with none pending, at least one line is taken (see takeWhole).
+    if (last >= from && (from === 0 || this.out.budget > 0)) from = this.takeWhole(chunk, from, last + 1);
     if (this.out.budget <= 0) {
       // Spent: the caller stops here, and what follows is read again by its next call, so none of it is held.
       this.stopped = true;
