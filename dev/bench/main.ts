@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: build, then `node dist-dev/dev/bench/main.js [--size-mb N] [--compression none|gzip]
- * [--gzip-level N] [--repeat N] [--keep] [--scale-files N,N,…|0] [--no-scale] [--repo-root DIR] [--help]`. Prints a
- * table and merges the results into `.bench/results.json` under one key per section and configuration
- * (today: `backup-<compression>-<size>mb`, `scale-<N>-<N>-…` for memory versus number of files,
- * `kill-switch` for when `rollback all` turns its last flag off, and `startup` for `status` beside `node -e 0`).
+ * [--gzip-level N] [--repeat N] [--keep] [--scale-files N,N,…|0] [--no-scale] [--gib N,N,…] [--no-monitor]
+ * [--repo-root DIR] [--help]`. Prints a table and merges the results into `.bench/results.json` under one key per
+ * section and configuration (today: `backup-<compression>-<size>mb`, `scale-<N>-<N>-…` for memory versus number of
+ * files, `kill-switch` for when `rollback all` turns its last flag off, `monitor-ingest-<N>-…gib` for the monitor's
+ * log ingestion beside grep, and `startup` for `status` beside `node -e 0`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -25,7 +26,8 @@ const USAGE = `usage: npm run bench -- [options]
   --kill-switch-mb N,N,… size of each story's analytics.db for the kill-switch section (default 2,512)
   --no-kill-switch       skip that section
   --no-backup            skip the backup and restore comparison
-  --gib N,N,…            log sizes for the monitor's ingestion beside grep, GiB (default 1; 1,4 for flat memory)
+  --gib N,N,…            log sizes for the monitor's ingestion beside grep -c, GiB (default 1; --gib 1,4 adds
+                         the 4 GiB memory check, about 2 more minutes)
   --no-monitor           skip that section
   --keep                 keep archives and restored trees under .bench/work
   --repo-root DIR        where .bench/ goes (default: this repository)
