@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: build, then `node dist-dev/dev/bench/main.js [--size-mb N] [--compression none|gzip]
- * [--gzip-level N] [--repeat N] [--keep] [--scale-files N,N,…|0] [--no-scale] [--repo-root DIR] [--help]`. Prints a
- * table and merges the results into `.bench/results.json` under one key per section and configuration
- * (today: `backup-<compression>-<size>mb`, `scale-<N>-<N>-…` for memory versus number of files,
- * `kill-switch` for when `rollback all` turns its last flag off, and `startup` for `status` beside `node -e 0`).
+ * [--gzip-level N] [--repeat N] [--keep] [--scale-files N,N,…|0] [--no-scale] [--gib N,N,…] [--no-monitor]
+ * [--repo-root DIR] [--help]`. Prints a table and merges the results into `.bench/results.json` under one key per
+ * section and configuration (today: `backup-<compression>-<size>mb`, `scale-<N>-<N>-…` for memory versus number of
+ * files, `kill-switch` for when `rollback all` turns its last flag off, `monitor-ingest-<N>-…gib` for the monitor's
+ * log ingestion beside grep, and `startup` for `status` beside `node -e 0`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -13,6 +14,7 @@ import { formatBackupBench, runBackupBench } from './backup-bench.js';
 import { DEFAULT_SCALE_FILES, formatScaleBench, parseScaleFiles, runScaleBench } from './scale-bench.js';
 import { runStartupBench } from './startup-bench.js';
 import { formatKillSwitchBench, runKillSwitchBench } from './kill-switch-bench.js';
+import { formatMonitorIngestBench, runMonitorIngestBench } from './monitor-ingest-bench.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --size-mb N            tree size for the backup and restore comparison (default 1024)
@@ -24,6 +26,9 @@ const USAGE = `usage: npm run bench -- [options]
   --kill-switch-mb N,N,… size of each story's analytics.db for the kill-switch section (default 2,512)
   --no-kill-switch       skip that section
   --no-backup            skip the backup and restore comparison
+  --gib N,N,…            log sizes for the monitor's ingestion beside grep -c, GiB (default 1; --gib 1,4 adds
+                         the 4 GiB memory check, about 2 more minutes)
+  --no-monitor           skip that section
   --keep                 keep archives and restored trees under .bench/work
   --repo-root DIR        where .bench/ goes (default: this repository)
   --help                 this text`;
@@ -59,6 +64,8 @@ function parseBenchArgs() {
       'no-backup': { type: 'boolean', default: false },
       'kill-switch-mb': { type: 'string', default: '2,512' },
       'no-kill-switch': { type: 'boolean', default: false },
+      gib: { type: 'string', default: '1' },
+      'no-monitor': { type: 'boolean', default: false },
       'repo-root': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -78,6 +85,8 @@ async function main(): Promise<void> {
   const scaleFiles = values['no-scale'] ? [] : parseScaleFiles(values['scale-files']);
   const killSwitchMb = values['no-kill-switch'] ? [] : values['kill-switch-mb'].split(',').map(Number);
   if (killSwitchMb.some((n) => !(n > 0))) throw new Error(`--kill-switch-mb must list positive sizes, got ${values['kill-switch-mb']}`);
+  const monitorGib = values['no-monitor'] ? [] : values.gib.split(',').map(Number);
+  if (monitorGib.some((n) => !(n > 0))) throw new Error(`--gib must list positive sizes, got ${values.gib}`);
 
   // Overridable when running a build from elsewhere.
   const root = values['repo-root'] ? resolve(values['repo-root']) : repoRoot();
@@ -109,6 +118,12 @@ async function main(): Promise<void> {
     const killSwitch = await runKillSwitchBench(killSwitchMb.map((n) => Math.round(n * 1024 * 1024)));
     process.stdout.write(`\n${formatKillSwitchBench(killSwitch)}\n`);
     all['kill-switch'] = killSwitch;
+  }
+
+  if (monitorGib.length > 0) {
+    const monitor = await runMonitorIngestBench({ gib: monitorGib, repeat });
+    process.stdout.write(`\n${formatMonitorIngestBench(monitor)}\n${JSON.stringify({ 'monitor-ingest': monitor })}\n`);
+    all[`monitor-ingest-${monitorGib.join('-')}gib`] = monitor;
   }
 
   // Start-up of `status` on this repository (the seven stories, nothing installed) beside `node -e 0`.

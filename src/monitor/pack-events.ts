@@ -88,75 +88,126 @@ export function lineClassifier(file: string, format: LineFormat, table: readonly
     .filter((m) => m.file === undefined || m.file === file)
     .map((m) => ({
       story: m.story,
-      // Paths split once here, not on every line: attribution runs for each event of a large log.
-      tests: Object.entries(m.match).map(([k, re]) => [fieldPath(fields, k).split('.'), compile(re, m.story, k)] as const),
+      // Paths compiled once here, not on every line: attribution runs for each event of a large log.
+      tests: Object.entries(m.match).map(([k, re]) => ({ get: getter(fieldPath(fields, k)), re: compile(re, m.story, k) })),
     }));
   const attribute = (value: Record<string, unknown>): string | null => {
     let found: string | null = null;
     for (const r of rules) {
       if (r.story === found) continue;
-      const hit = r.tests.every(([p, re]) => {
-        const v = at(value, p);
-        return v !== undefined && re.test(String(v));
-      });
+      let hit = true;
+      for (const t of r.tests) {
+        const v = t.get(value);
+        if (v === undefined || !t.re.test(typeof v === 'string' ? v : String(v))) {
+          hit = false;
+          break;
+        }
+      }
       // Two stories claiming one line is a configuration overlap: do not pick one.
       if (hit && found !== null) return null;
       if (hit) found = r.story;
     }
     return found;
   };
+  const time = getter(fields.time);
+  const millis = timeParser();
+  if (format.kind === 'pack') {
+    // A pack line has at most one kind, and most lines' kind is known from one field: look at it first.
+    return (value, source) => {
+      const kind = packKind(value);
+      if (kind === undefined) return [];
+      const t = millis(time(value));
+      if (t === undefined) return [];
+      return [event(kind, t, attribute(value), source)];
+    };
+  }
+  const paths = genericPaths(fields);
   return (value, source) => {
-    const time = toMillis(at(value, fields.time));
-    if (time === undefined) return [];
-    const kinds = format.kind === 'pack' ? packKinds(value) : genericKinds(value, fields);
+    const t = millis(time(value));
+    if (t === undefined) return [];
+    const kinds = genericKinds(value, paths);
     if (kinds.length === 0) return [];
     const story = attribute(value);
-    return kinds.map((k) => ({ ...k, time, story, source }));
+    return kinds.map((k) => event(k, t, story, source));
   };
 }
 
-type Kinds = Array<{ kind: LogEventKind; valueMs?: number; excluded?: string }>;
+type Kind = { kind: LogEventKind; valueMs?: number; excluded?: string };
 
-function packKinds(v: Record<string, unknown>): Kinds {
+const REQUEST: Kind = { kind: 'request' };
+const SERVER_ERROR: Kind = { kind: 'server-error' };
+const CLIENT_ERROR: Kind = { kind: 'client-error' };
+const PYTHON_ERROR: Kind = { kind: 'python-error' };
+const OPTIONS: Kind = { kind: 'excluded', excluded: 'options' };
+const HEALTH_CHECK: Kind = { kind: 'excluded', excluded: 'health' };
+
+/** The event of one kind; a kind's optional fields only when it has them, as the events always had. */
+function event(k: Kind, time: number, story: string | null, source: LineRef): LogEvent {
+  if (k.valueMs !== undefined) return { kind: k.kind, valueMs: k.valueMs, time, story, source };
+  if (k.excluded !== undefined) return { kind: k.kind, excluded: k.excluded, time, story, source };
+  return { kind: k.kind, time, story, source };
+}
+
+function packKind(v: Record<string, unknown>): Kind | undefined {
   switch (v['event']) {
     case 'api_request':
-      return [notTraffic(v['url'], v['method']) ?? { kind: 'request' }];
+      return notTraffic(v['url'], v['method']) ?? REQUEST;
     case 'api_error':
-      return [{ kind: 'server-error' }];
+      return SERVER_ERROR;
     case 'auth_failure':
     case 'permission_denied':
-      return [{ kind: 'client-error' }];
+      return CLIENT_ERROR;
     case 'analytics_query': {
       const ms = v['execution_time'];
-      return typeof ms === 'number' && Number.isFinite(ms) ? [{ kind: 'latency', valueMs: ms }] : [];
+      return typeof ms === 'number' && Number.isFinite(ms) ? { kind: 'latency', valueMs: ms } : undefined;
     }
     case 'python_execution':
       // Logged at INFO even when the script failed: the status says it, not the level.
-      return v['status'] === 'error' || v['status'] === 'spawn_error' ? [{ kind: 'python-error' }] : [];
+      return v['status'] === 'error' || v['status'] === 'spawn_error' ? PYTHON_ERROR : undefined;
     default:
-      return [];
+      return undefined;
   }
 }
 
-function genericKinds(v: Record<string, unknown>, f: FieldPaths): Kinds {
-  const left = notTraffic(f.url === undefined ? undefined : at(v, f.url), f.method === undefined ? undefined : at(v, f.method));
+type Get = (v: Record<string, unknown>) => unknown;
+
+/** A generic format's field readers, compiled once. */
+function genericPaths(f: FieldPaths): { url?: Get; method?: Get; status?: Get; duration?: Get } {
+  return {
+    ...(f.url === undefined ? {} : { url: getter(f.url) }),
+    ...(f.method === undefined ? {} : { method: getter(f.method) }),
+    ...(f.status === undefined ? {} : { status: getter(f.status) }),
+    ...(f.duration === undefined ? {} : { duration: getter(f.duration) }),
+  };
+}
+
+function genericKinds(v: Record<string, unknown>, f: ReturnType<typeof genericPaths>): Kind[] {
+  const left = notTraffic(f.url?.(v), f.method?.(v));
   if (left !== undefined) return [left];
-  const status = f.status === undefined ? undefined : Number(at(v, f.status));
-  const ms = f.duration === undefined ? undefined : at(v, f.duration);
-  const out: Kinds = [];
+  const status = f.status === undefined ? undefined : Number(f.status(v));
+  const ms = f.duration?.(v);
+  const out: Kind[] = [];
   if (status !== undefined && Number.isInteger(status) && status >= 100) {
-    out.push({ kind: 'request' });
-    if (status >= 500) out.push({ kind: 'server-error' });
-    else if (status >= 400) out.push({ kind: 'client-error' });
+    out.push(REQUEST);
+    if (status >= 500) out.push(SERVER_ERROR);
+    else if (status >= 400) out.push(CLIENT_ERROR);
   }
   if (typeof ms === 'number' && Number.isFinite(ms)) out.push({ kind: 'latency', valueMs: ms });
   return out;
 }
 
-function notTraffic(url: unknown, method: unknown): Kinds[number] | undefined {
-  if (method === 'OPTIONS') return { kind: 'excluded', excluded: 'options' };
-  if (typeof url === 'string' && HEALTH.test(url)) return { kind: 'excluded', excluded: 'health' };
+function notTraffic(url: unknown, method: unknown): Kind | undefined {
+  if (method === 'OPTIONS') return OPTIONS;
+  if (typeof url === 'string' && HEALTH.test(url)) return HEALTH_CHECK;
   return undefined;
+}
+
+/** A reader of one dotted field path, split once; a one-part path (the usual case) is a plain property read. */
+function getter(fieldPath: string): Get {
+  const parts = fieldPath.split('.');
+  const [only] = parts;
+  if (parts.length === 1 && only !== undefined) return (v) => v[only];
+  return (v) => at(v, parts);
 }
 
 function fieldPath(fields: FieldPaths, key: string): string {
@@ -173,9 +224,49 @@ export function at(value: unknown, fieldPath: string | readonly string[]): unkno
   return v;
 }
 
-function toMillis(v: unknown): number | undefined {
-  const ms = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : NaN;
-  return Number.isFinite(ms) ? ms : undefined;
+/**
+ * Milliseconds from a time field: a number as is, a string through Date.parse. Log lines come in time order, so
+ * consecutive ISO timestamps (`YYYY-MM-DDTHH:MM:SS.sssZ`) share their minute: that part is parsed by Date.parse
+ * once per minute, and the seconds and milliseconds added to it, which is what Date.parse itself computes.
+ */
+function timeParser(): (v: unknown) => number | undefined {
+  let minute = '';
+  let minuteMs = Number.NaN;
+  return (v) => {
+    if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+    if (typeof v !== 'string') return undefined;
+    if (isoShape(v)) {
+      if (minute === '' || !v.startsWith(minute)) {
+        minute = v.slice(0, 17);
+        minuteMs = Date.parse(`${minute}00.000Z`);
+      }
+      const s = digit(v, 17) * 10 + digit(v, 18);
+      if (Number.isFinite(minuteMs) && s < 60) return minuteMs + s * 1000 + digit(v, 20) * 100 + digit(v, 21) * 10 + digit(v, 22);
+    }
+    const ms = Date.parse(v);
+    return Number.isFinite(ms) ? ms : undefined;
+  };
+}
+
+/**
+ * `dddd-dd-ddThh:mm:ss.sssZ` with an hour below 24 and seconds below 60 (Date.parse takes `24:00:00` as the next
+ * day's midnight, but no other second of that hour): the shape whose value is its minute's plus its seconds.
+ */
+function isoShape(v: string): boolean {
+  if (v.length !== ISO_TEMPLATE.length) return false;
+  for (let i = 0; i < ISO_TEMPLATE.length; i++) {
+    const c = v.charCodeAt(i);
+    const want = ISO_TEMPLATE.charCodeAt(i);
+    if (want === 48 ? c < 48 || c > 57 : c !== want) return false;
+  }
+  return digit(v, 11) * 10 + digit(v, 12) < 24;
+}
+
+/** An ISO timestamp's shape: `0` where a digit goes, every other character as it must be. */
+const ISO_TEMPLATE = '0000-00-00T00:00:00.000Z';
+
+function digit(v: string, i: number): number {
+  return v.charCodeAt(i) - 48;
 }
 
 function compile(source: string, story: string, fieldPath: string): RegExp {
