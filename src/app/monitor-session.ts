@@ -325,11 +325,6 @@ function acquireMonitorLock(root: string): HeldLock {
   }
 }
 
-/** The monitor's lock holder, when one is running. */
-export function runningMonitor(root: string): LockHolder | null {
-  return liveHolder(monitorDir(root));
-}
-
 function withOverrides(s: MonitorSettings, o: TimingOverrides): MonitorSettings {
   return { ...s, ...(o.intervalMs !== undefined ? { intervalMs: o.intervalMs } : {}), ...(o.windowMs !== undefined ? { windowMs: o.windowMs } : {}), ...(o.consecutive !== undefined ? { consecutive: o.consecutive } : {}) };
 }

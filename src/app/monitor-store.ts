@@ -9,6 +9,7 @@ import path from 'node:path';
 import { InvalidInputError } from '../model/errors.js';
 import { LAYOUT } from '../model/layout.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { liveHolder, type LockHolder } from '../engine/lock.js';
 import { initialState, type MonitorState } from '../monitor/decide.js';
 import type { Decision } from '../monitor/decision-log.js';
 import { parseLogPosition, type LogPosition } from '../monitor/log-position.js';
@@ -47,6 +48,11 @@ export function monitorDir(root: string): string {
 
 function stateFile(root: string): string {
   return path.join(monitorDir(root), 'state.json');
+}
+
+/** The running monitor's lock holder, or null. Here, not in the session, so that `status` loads no step code. */
+export function runningMonitor(root: string): LockHolder | null {
+  return liveHolder(monitorDir(root));
 }
 
 /** A store with nothing seen yet. */

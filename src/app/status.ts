@@ -7,8 +7,7 @@ import { liveHolder, type LockHolder } from '../engine/lock.js';
 import { effectiveStates } from '../flags/index.js';
 import { backupsOf, readHistory } from '../report/history.js';
 import { messageOf } from '../model/errors.js';
-import { loadStore } from './monitor-store.js';
-import { runningMonitor } from './monitor-session.js';
+import { loadStore, runningMonitor } from './monitor-store.js';
 
 /** One story as `status` shows it. */
 export interface StoryStatus {
