@@ -15,6 +15,7 @@ import { DEFAULT_SCALE_FILES, formatScaleBench, parseScaleFiles, runScaleBench }
 import { runStartupBench } from './startup-bench.js';
 import { formatKillSwitchBench, runKillSwitchBench } from './kill-switch-bench.js';
 import { formatMonitorIngestBench, runMonitorIngestBench } from './monitor-ingest-bench.js';
+import { runDetection, runIdleCpu } from './monitor-live-bench.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --size-mb N            tree size for the backup and restore comparison (default 1024)
@@ -29,6 +30,9 @@ const USAGE = `usage: npm run bench -- [options]
   --gib N,N,…            log sizes for the monitor's ingestion beside grep -c, GiB (default 1; --gib 1,4 adds
                          the 4 GiB memory check, about 2 more minutes)
   --no-monitor           skip that section
+  --idle-seconds N       how long the idle monitor's CPU is measured (default 60)
+  --detections N         induced failures for the monitor's detection latency (default 20)
+  --no-monitor-live      skip the idle-CPU and detection-latency section
   --keep                 keep archives and restored trees under .bench/work
   --repo-root DIR        where .bench/ goes (default: this repository)
   --help                 this text`;
@@ -66,6 +70,9 @@ function parseBenchArgs() {
       'no-kill-switch': { type: 'boolean', default: false },
       gib: { type: 'string', default: '1' },
       'no-monitor': { type: 'boolean', default: false },
+      'idle-seconds': { type: 'string', default: '60' },
+      detections: { type: 'string', default: '20' },
+      'no-monitor-live': { type: 'boolean', default: false },
       'repo-root': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -124,6 +131,22 @@ async function main(): Promise<void> {
     const monitor = await runMonitorIngestBench({ gib: monitorGib, repeat });
     process.stdout.write(`\n${formatMonitorIngestBench(monitor)}\n${JSON.stringify({ 'monitor-ingest': monitor })}\n`);
     all[`monitor-ingest-${monitorGib.join('-')}gib`] = monitor;
+  }
+
+  if (!values['no-monitor-live']) {
+    const idleSeconds = Number(values['idle-seconds']);
+    const idle = idleSeconds > 0 ? await runIdleCpu(idleSeconds) : null;
+    if (idle) process.stdout.write(
+      `\nidle monitor, ${idle.stories} stories, a round every ${idle.intervalMs / 1000}s, over ${idle.seconds.toFixed(0)} s: ` +
+        `${idle.cpuSeconds.toFixed(2)} CPU s = ${idle.percentOfCore.toFixed(2)} % of one core (aim < 1 %)\n`,
+    );
+    const detection = await runDetection(Number(values.detections));
+    process.stdout.write(
+      `detection latency over ${detection.runs} induced 5xx failures (interval ${detection.intervalMs} ms, consecutive ${detection.consecutive}): ` +
+        `from the first bad sample to the decision: median ${detection.fromFirstSampleMedianMs} ms, max ${detection.fromFirstSampleMaxMs} ms ` +
+        `(bound interval x (consecutive + 1) = ${detection.boundMs} ms); from the instant it went bad: median ${detection.medianMs} ms, max ${detection.maxMs} ms\n`,
+    );
+    all['monitor-live'] = { idle, detection };
   }
 
   // Start-up of `status` on this repository (the seven stories, nothing installed) beside `node -e 0`.

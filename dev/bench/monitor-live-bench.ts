@@ -37,6 +37,10 @@ export interface DetectionResult {
   latenciesMs: number[];
   medianMs: number;
   maxMs: number;
+  /** From the first bad sample (the acting decision's first) to the decision: what the bound is about. */
+  fromFirstSampleMs: number[];
+  fromFirstSampleMedianMs: number;
+  fromFirstSampleMaxMs: number;
 }
 
 function cpuTicks(pid: number): number {
@@ -130,6 +134,7 @@ async function newProject(): Promise<Project> {
 interface DecisionLine {
   type?: string;
   at: string;
+  samples: Array<{ at: string | number }>;
   outcome: string;
   story: string | null;
 }
@@ -162,6 +167,7 @@ export async function runDetection(runs: number, intervalMs = 200, consecutive =
   writeConfig(p.root, p.port, intervalMs, consecutive);
   const m = execa(process.execPath, [CLI, '--root', p.root, 'monitor'], { reject: false, stdin: 'ignore' });
   const latencies: number[] = [];
+  const fromFirst: number[] = [];
   let service = p.service;
   const port = p.port;
   try {
@@ -172,6 +178,8 @@ export async function runDetection(runs: number, intervalMs = 200, consecutive =
       await fetch(`http://127.0.0.1:${port}/control/5xx`, { method: 'POST' });
       const acted = await waitFor(() => actedDecisions(p.root)[before], 30_000, 'the acting decision');
       latencies.push(Date.parse(acted.at) - wentBad);
+      const first = acted.samples[0]?.at;
+      fromFirst.push(Date.parse(acted.at) - (typeof first === 'number' ? first : Date.parse(String(first))));
       // Wait for the rollback to end (its report), then bring the story back.
       await waitFor(() => (existsSync(path.join(p.root, 'rollback_reports')) && readFileSync(path.join(p.root, 'logs', 'monitor.jsonl'), 'utf8').split('"type":"action"').length - 1 > i ? true : undefined), 60_000, 'the rollback');
       await service;
@@ -186,7 +194,11 @@ export async function runDetection(runs: number, intervalMs = 200, consecutive =
     rmSync(p.root, { recursive: true, force: true });
   }
   const sorted = [...latencies].sort((a, b) => a - b);
+  const sortedFirst = [...fromFirst].sort((a, b) => a - b);
   return {
+    fromFirstSampleMs: fromFirst,
+    fromFirstSampleMedianMs: sortedFirst[Math.floor(sortedFirst.length / 2)] ?? NaN,
+    fromFirstSampleMaxMs: sortedFirst.at(-1) ?? NaN,
     runs,
     intervalMs,
     consecutive,

@@ -112,6 +112,7 @@ export async function replayLogs(opts: ReplayOptions): Promise<ReplayResult> {
       stories: watched,
       events: events.slice(lo, hi),
       logErrors: {},
+      logMissing: {},
       probes: {},
       probeLatencies: {},
       answered: {},

@@ -123,7 +123,7 @@ export class MonitorSession {
     const events: MonitorEvent[] = [...this.pending];
     this.pending = [];
     const watched = await this.watchList(now, events);
-    const logErrors = await this.readLogs(report.notes);
+    const { errors: logErrors, missing: logMissing } = await this.readLogs(report.notes);
     this.prune(now);
     const probes = await this.runProbes(watched, now);
     const memory = await this.readMemory(watched);
@@ -136,6 +136,7 @@ export class MonitorSession {
       stories: watched,
       events: this.events,
       logErrors,
+      logMissing,
       probes,
       probeLatencies: Object.fromEntries(watched.map((w) => [w.id, this.store.stories[w.id]?.probeLatencies ?? []])),
       answered: Object.fromEntries(watched.map((w) => [w.id, this.store.stories[w.id]?.answered === true])),
@@ -196,8 +197,9 @@ export class MonitorSession {
   }
 
   /** New lines of every watched file, classified into the window; a file that cannot be read is named. */
-  private async readLogs(notes: string[]): Promise<Record<string, string>> {
+  private async readLogs(notes: string[]): Promise<{ errors: Record<string, string>; missing: Record<string, string> }> {
     const errors: Record<string, string> = {};
+    const missing: Record<string, string> = {};
     for (const [file, classify] of this.classifiers) {
       const abs = path.join(this.project.root, file);
       let budget = ROUND_BYTES;
@@ -211,7 +213,9 @@ export class MonitorSession {
         notes.push(...r.notes.map((n: LogReadNote) => `${file}: ${n.message}`));
         if (r.position !== undefined) this.store.positions[file] = r.position;
         if (!r.ok) {
-          errors[file] = r.error.message;
+          // No file yet is a service that has not logged anything: no data. Anything else is the monitor's error.
+          if (r.error.kind === 'missing') missing[file] = `${file} does not exist (yet)`;
+          else errors[file] = r.error.message;
           break;
         }
         const read = r.lines.reduce((n, l) => n + (l.end - l.start), 0);
@@ -219,7 +223,7 @@ export class MonitorSession {
         if (!r.more || budget <= 0 || read === 0) break;
       }
     }
-    return errors;
+    return { errors, missing };
   }
 
   /** Events older than the window (and a window's worth of slack for late lines) go. */

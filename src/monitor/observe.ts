@@ -69,6 +69,8 @@ export interface RoundInput {
   events: Iterable<LogEvent>;
   /** Watched files that could not be read this round: file → why. */
   logErrors: Readonly<Record<string, string>>;
+  /** Watched files that do not exist (yet): file → why. Their rules have no data, which is not an error. */
+  logMissing: Readonly<Record<string, string>>;
   /** This round's probe results, per story. */
   probes: Readonly<Record<string, readonly ProbeOutcome[]>>;
   /** Latencies of the story's answered probes still in the window (this round's included). */
@@ -103,6 +105,7 @@ export function observeRound(input: RoundInput): RoundResult {
     const st = stats.stories[story.id] as StoryWindowStats;
     const logSource = `log:${story.logFiles.join(',') || '(none)'}`;
     const logError = story.logFiles.map((f) => input.logErrors[f]).find((e) => e !== undefined);
+    const logMissing = story.logFiles.map((f) => input.logMissing[f]).find((e) => e !== undefined);
     const excluded = { ...st.excluded, ...(st.clientErrors > 0 ? { clientErrors: st.clientErrors } : {}) };
     const base: Omit<Sample, 'value'> = {
       at: input.now,
@@ -115,7 +118,11 @@ export function observeRound(input: RoundInput): RoundResult {
     if (story.logFiles.length > 0) {
       push(
         { kind: 'errorRate', threshold: t.errorRate },
-        logError !== undefined ? { ...base, value: null, sourceError: logError } : { ...base, value: st.errorRate, ...(st.errorRate === null ? { why: st.errorRateReason } : {}) },
+        logError !== undefined
+          ? { ...base, value: null, sourceError: logError }
+          : st.requests === 0 && logMissing !== undefined
+            ? { ...base, value: null, why: logMissing }
+            : { ...base, value: st.errorRate, ...(st.errorRate === null ? { why: st.errorRateReason } : {}) },
       );
     }
     const probeMs = (input.probeLatencies[story.id] ?? []).filter((p) => p.at >= Math.max(from, story.since)).map((p) => p.ms);

@@ -21,6 +21,7 @@ function input(over: Partial<RoundInput>): RoundInput {
     stories: [story],
     events: [],
     logErrors: {},
+    logMissing: {},
     probes: {},
     probeLatencies: {},
     answered: {},
