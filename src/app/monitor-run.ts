@@ -46,7 +46,7 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<{ rounds: num
       if (aborted(opts.signal)) return { rounds, last, stopped: 'signal' };
     }
   } finally {
-    session.close();
+    await session.close();
   }
 }
 

@@ -27,6 +27,7 @@ import { attributeMemory, readHostMemory, residentBytes, withDescendants } from 
 import { observeRound, type MemoryRound, type ProbeOutcome, type StoryWatch } from '../monitor/observe.js';
 import type { RuleKind, Verdict } from '../monitor/rules.js';
 import { actOn, type ActResult } from './monitor-act.js';
+import { sourcesFromSettings, type RoundSource } from './monitor-sources.js';
 import { appendActionRecord, appendDecisions, emptyStore, loadStore, monitorDir, saveStore, type MonitorStore } from './monitor-store.js';
 
 /** The timing a command line may override (`--interval`, `--window`, `--consecutive`). */
@@ -46,6 +47,8 @@ export interface MonitorOptions {
   command: string[];
   /** Aborts a rollback in progress at its next step boundary (SIGINT/SIGTERM). */
   signal?: AbortSignal;
+  /** Sources besides those the settings call for (an Alertmanager listener the command line started). */
+  sources?: RoundSource[];
 }
 
 /** What one round saw and did: `monitor --once --json` prints it. */
@@ -73,6 +76,7 @@ export class MonitorSession {
   private readonly classifiers = new Map<string, LineClassifier>();
   private pending: MonitorEvent[] = [];
   private readonly startedAt = Date.now();
+  private readonly sources: RoundSource[];
 
   private constructor(
     private readonly project: Project,
@@ -82,6 +86,7 @@ export class MonitorSession {
     private store: MonitorStore,
     private readonly lock: HeldLock | null,
   ) {
+    this.sources = [...sourcesFromSettings(settings), ...(opts.sources ?? [])];
     const table = attributionTable(Object.fromEntries(Object.entries(settings.stories).map(([id, s]) => [id, s.logs])), []);
     for (const { file, format } of settings.logFiles) this.classifiers.set(file, lineClassifier(file, format, table));
   }
@@ -109,9 +114,13 @@ export class MonitorSession {
     return this.project.root;
   }
 
-  /** Releases the monitor's lock. The state is saved after every round already. */
-  close(): void {
-    this.lock?.release();
+  /** Closes the extra sources and releases the monitor's lock. The state is saved after every round already. */
+  async close(): Promise<void> {
+    try {
+      await Promise.all(this.sources.map((s) => s.close?.()));
+    } finally {
+      this.lock?.release();
+    }
   }
 
   /** One evaluation: read, judge, record, save, act. */
@@ -144,6 +153,7 @@ export class MonitorSession {
       baselines: this.store.baselines,
       watchingSince: this.startedAt,
     });
+    for (const source of this.sources) observations.push(...(await source.observe(now, watched)));
     const { state, decisions } = step(this.store.decide, { observations, events }, now, this.decideSettings());
     this.store.decide = state;
     for (const w of watched) {
