@@ -9,10 +9,10 @@ import path from 'node:path';
 import { InvalidInputError } from '../model/errors.js';
 import { LAYOUT } from '../model/layout.js';
 import type { FlagChange, Plan } from '../model/types.js';
+import { restorePlan, servicesNote } from './restore-plan.js';
 import type { Project } from '../project/project.js';
 import type { RunReport } from '../report/run-report.js';
 import type { PlannedAction } from '../steps/registry.js';
-import { newRunId } from './rollback.js';
 import type { RestoreRequest } from './restore.js';
 
 /** The restore plan of a run that removed nothing of `storyId`: its flags back on, nothing else. */
@@ -38,29 +38,12 @@ export function planFlagsBack(project: Project, req: RestoreRequest & { run: str
     .filter((s) => s.id === story.id)
     .flatMap((s) => s.actions)
     .flatMap((a) => (a.kind === 'disable-flag' ? ((a as unknown as { changes: FlagChange[] }).changes ?? []) : []));
-  const services = story.services.map((s) => `${s.name}: ${s.start ?? s.argv?.join(' ') ?? s.pidFile ?? 'see the pack'}`);
-  return {
-    version: 1,
-    operation: 'restore',
-    runId: newRunId(now),
-    root: project.root,
-    createdAt: now.toISOString(),
-    reason: req.reason,
-    trigger: req.trigger,
-    stories: [
-      {
-        id: story.id,
-        feature: story.feature,
-        title: story.title,
-        installed: true,
-        presence: { present: 0, declared: 0 },
-        why: `undo run ${req.run}, which removed nothing: its flags back on`,
-        dependencies: [],
-        actions: [{ kind: 'enable-flags', changes, file: LAYOUT.flags }],
-        warnings: services.length > 0 ? [`restore starts no service; start them again as the pack does: ${services.join('; ')}`] : [],
-      },
-    ],
-    warnings: [],
+  return restorePlan(project, story, req, now, {
+    presence: { present: 0, declared: 0 },
+    why: `undo run ${req.run}, which removed nothing: its flags back on`,
+    actions: [{ kind: 'enable-flags', changes, file: LAYOUT.flags }],
+    storyWarnings: servicesNote(story),
+    planWarnings: [],
     disk: { needed: 0, available: 0 },
-  };
+  });
 }

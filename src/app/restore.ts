@@ -8,6 +8,7 @@ import { loadProject, type Project } from '../project/project.js';
 import { LAYOUT } from '../model/layout.js';
 import { newRunId } from './rollback.js';
 import { planFlagsBack } from './restore-flags.js';
+import { restorePlan, servicesNote } from './restore-plan.js';
 import type { FlagChange, Plan, Story } from '../model/types.js';
 import { ManifestFile, scanRestore, verifyBackup, type ManifestHead } from '../backup/index.js';
 import { backupsOf } from '../report/history.js';
@@ -62,52 +63,31 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
   if (missingDeps.length > 0) {
     warnings.push(`${story.id} needs ${missingDeps.join(', ')}, not installed now: its flag stays effectively off until ${missingDeps.length > 1 ? 'they are' : 'it is'} restored too`);
   }
-  // A restore puts files, packages and flags back; it starts no process (a stopped service's state is gone
-  // anyway, and starting the pack's servers is the team's call). Said under the story, with the pack's commands.
-  const servicesNote =
-    story.services.length > 0
-      ? [`restore starts no service; start them again as the pack does: ${story.services.map((s) => `${s.name}: ${s.start ?? s.argv?.join(' ') ?? s.pidFile ?? 'see the pack'}`).join('; ')}`]
-      : [];
-  warnings.push(...servicesNote.map((w) => `${story.id}: ${w}`));
+  const services = servicesNote(story);
+  warnings.push(...services.map((w) => `${story.id}: ${w}`));
   const backupDir = `${LAYOUT.backups}/${backupId}`;
-  const plan: Plan<PlannedAction> = {
-    version: 1,
-    operation: 'restore',
-    runId: newRunId(now),
-    root: project.root,
-    createdAt: now.toISOString(),
-    reason: req.reason,
-    trigger: req.trigger,
-    stories: [
+  const plan = restorePlan(project, story, req, now, {
+    // As status counts it: the story's declared paths, and how many of them are on disk now.
+    presence: { present: onDisk.paths.length, declared: onDisk.declared },
+    why: `restore from ${backupId}`,
+    actions: [
       {
-        id: story.id,
-        feature: story.feature,
-        title: story.title,
-        installed: true,
-        // As status counts it: the story's declared paths, and how many of them are on disk now.
-        presence: { present: onDisk.paths.length, declared: onDisk.declared },
-        why: `restore from ${backupId}`,
-        dependencies: [],
-        actions: [
-          {
-            kind: 'restore-files',
-            backupDir,
-            backupId,
-            files: manifest.totals.files,
-            bytes: manifest.totals.bytes,
-            conflicts: conflicts.map((c) => c.path),
-            overwrite: req.force,
-            outsideLinks,
-          },
-          ...sharedEdits(project, manifest, backupDir),
-          { kind: 'enable-flags', changes: flagChanges, file: LAYOUT.flags },
-        ],
-        warnings: [...conflicts.map((c) => `conflict: ${c.path} ${c.reason}${req.force ? ' — replaced, after a backup of it' : ''}`), ...servicesNote],
+        kind: 'restore-files',
+        backupDir,
+        backupId,
+        files: manifest.totals.files,
+        bytes: manifest.totals.bytes,
+        conflicts: conflicts.map((c) => c.path),
+        overwrite: req.force,
+        outsideLinks,
       },
+      ...sharedEdits(project, manifest, backupDir),
+      { kind: 'enable-flags', changes: flagChanges, file: LAYOUT.flags },
     ],
-    warnings,
+    storyWarnings: [...conflicts.map((c) => `conflict: ${c.path} ${c.reason}${req.force ? ' — replaced, after a backup of it' : ''}`), ...services],
+    planWarnings: warnings,
     disk: { needed: manifest.totals.bytes, available: diskAvailable(project.root) },
-  };
+  });
   return { project, plan };
 }
 

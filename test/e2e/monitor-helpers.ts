@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
+import { afterEach } from 'vitest';
 import { CLI, alive } from './cli-helpers.js';
 
 const SERVICE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'monitor', 'flaky-service.mjs');
@@ -107,6 +108,19 @@ function monitorLines(extra: readonly string[]): string[] {
   const lines = new Map(['interval: 200ms', 'window: 1s', 'consecutive: 3', 'recover: 2', 'minRequests: 3', 'cooldown: 0s'].map((l) => [l.split(':')[0], l]));
   for (const l of extra) lines.set(l.split(':')[0], l);
   return [...lines.values()];
+}
+
+/** A `project()` for a test file: every project it made, and every process started, is cleaned up after each test. */
+export function useMonitorProjects(): (opts?: ProjectOptions) => Promise<MonitorProject> {
+  const made: MonitorProject[] = [];
+  afterEach(async () => {
+    while (made.length > 0) await made.pop()?.cleanup();
+  });
+  return async (opts = {}) => {
+    const p = await monitorProject(opts);
+    made.push(p);
+    return p;
+  };
 }
 
 /** The monitor as a background process: `rollback-manager --root <root> monitor …`. */

@@ -4,21 +4,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listTree } from '../../dev/sandbox/build-sandbox.js';
 import { alive, cli, cliJson } from './cli-helpers.js';
-import { autoRuns, decisions, monitorProject, reports, startMonitor, startService, waitFor, type MonitorProject } from './monitor-helpers.js';
+import { autoRuns, decisions, reports, startMonitor, startService, waitFor, useMonitorProjects } from './monitor-helpers.js';
 
-const projects: MonitorProject[] = [];
-afterEach(async () => {
-  while (projects.length > 0) await projects.pop()?.cleanup();
-});
-
-async function project(opts: Parameters<typeof monitorProject>[0] = {}): Promise<MonitorProject> {
-  const p = await monitorProject(opts);
-  projects.push(p);
-  return p;
-}
+const project = useMonitorProjects();
 
 const acted = (root: string) => decisions(root).filter((d) => d.type === undefined && d.outcome === 'acted');
 

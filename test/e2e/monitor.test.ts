@@ -5,20 +5,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { alive, cli, cliJson } from './cli-helpers.js';
-import { decisions, monitorProject, probeHealthy, reports, startMonitor, waitFor, type MonitorProject } from './monitor-helpers.js';
+import { decisions, probeHealthy, reports, startMonitor, waitFor, useMonitorProjects } from './monitor-helpers.js';
 
-const projects: MonitorProject[] = [];
-afterEach(async () => {
-  while (projects.length > 0) await projects.pop()?.cleanup();
-});
-
-async function project(opts: Parameters<typeof monitorProject>[0] = {}): Promise<MonitorProject> {
-  const p = await monitorProject(opts);
-  projects.push(p);
-  return p;
-}
+const project = useMonitorProjects();
 
 function flagOn(root: string): boolean {
   return /flaky_service:\n\s+enabled: true/.test(readFileSync(path.join(root, 'config', 'feature-flags.yaml'), 'utf8'));
