@@ -66,6 +66,37 @@ describe('the monitor rolls a story back when its service goes bad', () => {
   }
 });
 
+describe('memory', () => {
+  it("host memory over the threshold is blamed on the story whose processes hold a real share of it, with them as evidence", async () => {
+    // Any machine uses more than 1 % of its memory; the service holds more than 0.01 % of what is used.
+    const p = await project({ monitor: ['thresholds: { memory: "1%" }', 'memoryShare: 0.0001'] });
+    const monitor = startMonitor(p.root);
+    const [report] = await waitFor(() => (reports(p.root).length > 0 ? reports(p.root) : undefined), 30_000, 'the automatic rollback');
+    monitor.kill('SIGTERM');
+    expect((await monitor).exitCode).toBe(0);
+    const r = report as unknown as { monitor: { rule: string; story: string; samples: Array<{ value: number; evidence: { top: Array<{ story: string; pid: number; rssBytes: number }> } }> } };
+    expect(r.monitor.rule).toBe('memory');
+    expect(r.monitor.story).toBe('9.1');
+    for (const s of r.monitor.samples) {
+      expect(s.value).toBeGreaterThan(0.01);
+      expect(s.evidence.top[0]).toMatchObject({ story: '9.1', pid: p.service.pid });
+      expect(s.evidence.top[0]?.rssBytes).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
+  it('with too small a share it is a project-level alert naming the biggest processes, never a rollback', async () => {
+    const p = await project({ monitor: ['thresholds: { memory: "1%" }', 'memoryShare: 0.99'] });
+    const r = await cli(p.root, ['monitor', '--for', '1500ms']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(reports(p.root)).toEqual([]);
+    const alert = decisions(p.root).find((d) => d.rule === 'memory' && d.outcome === 'alerted');
+    expect(alert?.story).toBeNull();
+    expect(alert?.reason).toMatch(/project-level signal.*alert only, never a rollback/);
+    const top = (alert?.samples[0] as unknown as { evidence: { top: Array<{ story: string; pid: number }> } }).evidence.top;
+    expect(top.map((t) => t.pid)).toContain(p.service.pid);
+  }, 60_000);
+});
+
 describe('a story with installed dependents and cascade: false', () => {
   it('is mitigated without deleting anything: flags off with the flag cascade, its service stopped, files left', async () => {
     const p = await project({ dependent: true });
