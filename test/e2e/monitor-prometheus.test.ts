@@ -2,21 +2,25 @@
  * The monitor with Prometheus as its source (#14 point 1), all real: a metrics server whose error counter the test
  * drives, the real `prometheus` scraping it every second, and the built CLI's monitor querying it for story 9.1 of
  * a temp project. The error rate goes up: the story is rolled back with the query and its values in the report.
- * Prometheus goes away: source errors, an alert about the monitor, no rollback.
+ * Prometheus goes away: source errors, an alert about the monitor, no rollback. A credential variable the config
+ * names and the environment lacks stops the monitor from opening (exit 2).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, cliJson } from './cli-helpers.js';
+import { cli } from './cli-helpers.js';
 import { autoRuns, decisions, monitorProject, reports, startMonitor, waitFor, type MonitorProject } from './monitor-helpers.js';
-import { lastVerdict, metricsServer, moreRounds, prometheusBinary, startPrometheus, waitForData, type MetricsServer, type RunningPrometheus } from './prometheus-helpers.js';
+import { freePort, lastVerdict, metricsServer, moreRounds, prometheusBinary, startPrometheus, waitForData, type MetricsServer, type RunningPrometheus } from './prometheus-helpers.js';
 
 /** Over a few seconds of 1 s scrapes, so that a change shows within a scrape or two. */
 const QUERY = 'sum(rate(qa_errors_total[3s])) / sum(rate(qa_requests_total[3s]))';
 
+const TOKEN_ENV = 'RM_E2E_PROM_TOKEN';
+
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
+  delete process.env[TOKEN_ENV];
 });
 
 interface Setup {
@@ -26,7 +30,7 @@ interface Setup {
 }
 
 /** Metrics server, Prometheus scraping it (data in), and a project whose 9.1 is judged by QUERY alone. */
-async function setup(prometheusLine?: (url: string) => string): Promise<Setup> {
+async function setup(): Promise<Setup> {
   prometheusBinary();
   const metrics = await metricsServer();
   cleanups.push(() => metrics.close());
@@ -34,10 +38,13 @@ async function setup(prometheusLine?: (url: string) => string): Promise<Setup> {
   cleanups.push(() => prom.cleanup());
   await waitForData(prom, QUERY);
   const p = await monitorProject({
-    monitor: ['interval: 500ms', 'window: 2s', prometheusLine?.(prom.url) ?? `prometheus: { url: "${prom.url}", timeout: 1s }`],
+    // A token from the environment, as a real deployment would have (this Prometheus takes any).
+    monitor: ['interval: 500ms', 'window: 2s', `prometheus: { url: "${prom.url}", timeout: 1s, bearerTokenEnv: ${TOKEN_ENV} }`],
     story: ['queries:', '  - rule: errorRate', `    query: '${QUERY}'`],
   });
   cleanups.push(() => p.cleanup());
+  // The monitor started by startMonitor inherits this process's environment.
+  process.env[TOKEN_ENV] = 'e2e-token';
   return { metrics, prom, p };
 }
 
@@ -116,19 +123,20 @@ describe('the monitor with Prometheus as its source', () => {
   }, 90_000);
 
   it('credentials come from the variables the config names: an unset one is exit 2 naming it', async () => {
-    const { p } = await setup((url) => `prometheus: { url: "${url}", timeout: 1s, bearerTokenEnv: RM_E2E_PROM_TOKEN }`);
+    // Nothing listens there: this test is about opening the monitor, not about answers.
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const p = await monitorProject({
+      monitor: [`prometheus: { url: "${url}", timeout: 1s, bearerTokenEnv: ${TOKEN_ENV} }`],
+      story: ['queries: [{ rule: errorRate, query: "vector(0)" }]'],
+    });
+    cleanups.push(() => p.cleanup());
     const unset = await cli(p.root, ['monitor', '--once']);
     expect(unset.code).toBe(2);
-    expect(unset.stderr).toContain('monitor.prometheus.bearerTokenEnv names the environment variable RM_E2E_PROM_TOKEN, which is not set');
+    expect(unset.stderr).toContain(`config/rollback.yaml: monitor.prometheus.bearerTokenEnv names the environment variable ${TOKEN_ENV}, which is not set`);
     expect(decisions(p.root)).toEqual([]);
-    // Set, the round asks Prometheus (which takes any token: it has no auth of its own here).
-    process.env.RM_E2E_PROM_TOKEN = 'e2e-token';
-    try {
-      const once = await cliJson<{ stories: Record<string, { rules: Record<string, { verdict: string; value: number | null }> }> }>(p.root, ['monitor', '--once']);
-      expect(once.code, once.stderr).toBe(0);
-      expect(once.json.stories['9.1']?.rules.errorRate).toEqual({ verdict: 'healthy', value: 0 });
-    } finally {
-      delete process.env.RM_E2E_PROM_TOKEN;
-    }
+    const set = await cli(p.root, ['--json', 'monitor', '--once'], { [TOKEN_ENV]: 'e2e-token' });
+    expect(set.code, set.stderr).toBe(0);
+    const round = JSON.parse(set.stdout) as { stories: Record<string, { rules: Record<string, { verdict: string }> }> };
+    expect(round.stories['9.1']?.rules.errorRate?.verdict).toBe('source-error');
   }, 60_000);
 });
