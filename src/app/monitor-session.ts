@@ -27,7 +27,7 @@ import { attributeMemory, readHostMemory, residentBytes, withDescendants } from 
 import { observeRound, type MemoryRound, type ProbeOutcome, type StoryWatch } from '../monitor/observe.js';
 import type { RuleKind, Verdict } from '../monitor/rules.js';
 import { actOn, type ActResult } from './monitor-act.js';
-import { sourcesFromSettings, type RoundSource } from './monitor-sources.js';
+import { sourcesFromSettings, withoutReplaced, type RoundSource } from './monitor-sources.js';
 import { appendActionRecord, appendDecisions, emptyStore, loadStore, monitorDir, saveStore, type MonitorStore } from './monitor-store.js';
 
 /** The timing a command line may override (`--interval`, `--window`, `--consecutive`). */
@@ -136,7 +136,7 @@ export class MonitorSession {
     this.prune(now);
     const probes = await this.runProbes(watched, now);
     const memory = await this.readMemory(watched);
-    const { observations, candidates } = observeRound({
+    const { observations: builtIn, candidates } = observeRound({
       now,
       windowMs: this.settings.windowMs,
       minRequests: this.settings.minRequests,
@@ -153,6 +153,7 @@ export class MonitorSession {
       baselines: this.store.baselines,
       watchingSince: this.startedAt,
     });
+    const observations = withoutReplaced(builtIn, this.sources, this.settings.thresholds.memory);
     for (const source of this.sources) observations.push(...(await source.observe(now, watched)));
     const { state, decisions } = step(this.store.decide, { observations, events }, now, this.decideSettings());
     this.store.decide = state;

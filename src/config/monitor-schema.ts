@@ -11,6 +11,7 @@ import * as z from 'zod';
 import { PINO_FIELDS, type FieldPaths, type LineFormat, type LogMatchSpec, type ProbeSpec } from '../model/monitor-types.js';
 import { messageOf } from '../model/errors.js';
 import { DEFAULT_MONITOR, DEFAULT_PROBE_TIMEOUT_MS } from './config-defaults.js';
+import { DEFAULT_PROMETHEUS_TIMEOUT_MS, QUERY_RULES, type PrometheusSettings, type StoryQuery } from './prometheus-settings.js';
 import {
   DURATION_EXPECTED,
   FRACTION_EXPECTED,
@@ -114,6 +115,79 @@ const probeSchema = section(
   'must be a mapping { url, timeout }',
 ).transform((p): ProbeSpec => ({ url: p.url, timeoutMs: p.timeout ?? DEFAULT_PROBE_TIMEOUT_MS }));
 
+// ── Prometheus: `monitor.prometheus` and `monitor.stories.<id>.queries` ──
+
+/** The name of an environment variable: the config names where a secret is, never the secret. */
+const envName = z
+  .string({ error: 'must be the name of an environment variable' })
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable (letters, digits, _), not its value' });
+
+/** Where the stories' queries go, and the environment variables holding its credentials. */
+const prometheusSchema = section(
+  {
+    url: httpUrl
+      .superRefine((u, ctx) => {
+        const url = URL.canParse(u) ? new URL(u) : null;
+        if (url !== null && (url.username !== '' || url.password !== '')) {
+          ctx.addIssue({ code: 'custom', message: 'must not hold credentials: name their environment variables in bearerTokenEnv or basicAuthEnv', input: u });
+        }
+        if (url !== null && (url.search !== '' || url.hash !== '')) ctx.addIssue({ code: 'custom', message: `must be the server's base URL, without ?query or #fragment, found ${found(u)}`, input: u });
+      })
+      .meta({ description: "The server's base URL: http://127.0.0.1:9090." }),
+    timeout: duration(`One query's deadline (default ${DEFAULT_PROMETHEUS_TIMEOUT_MS / 1000}s).`, { positive: true }).optional(),
+    bearerTokenEnv: envName.optional().meta({ description: 'The environment variable holding a bearer token.' }),
+    basicAuthEnv: section({ user: envName, password: envName }, 'must be a mapping { user, password } of environment variable names')
+      .optional()
+      .meta({ description: 'The environment variables holding a basic-auth user and password.' }),
+  },
+  'must be a mapping { url, timeout, bearerTokenEnv or basicAuthEnv }',
+)
+  .superRefine((p, ctx) => {
+    if (p.bearerTokenEnv !== undefined && p.basicAuthEnv !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'is set beside bearerTokenEnv: choose one way to authenticate', path: ['basicAuthEnv'], input: p.basicAuthEnv });
+    }
+  })
+  .transform(
+    (p): PrometheusSettings => ({
+      url: p.url.replace(/\/+$/, ''),
+      timeoutMs: p.timeout ?? DEFAULT_PROMETHEUS_TIMEOUT_MS,
+      auth:
+        p.bearerTokenEnv !== undefined
+          ? { kind: 'bearer', tokenEnv: p.bearerTokenEnv }
+          : p.basicAuthEnv !== undefined
+            ? { kind: 'basic', userEnv: p.basicAuthEnv.user, passwordEnv: p.basicAuthEnv.password }
+            : null,
+    }),
+  );
+
+/** A story's instant queries, one per rule: two samples of one rule in a round would break each other's rows. */
+const queriesSchema = z
+  .array(
+    section(
+      {
+        rule: z
+          .enum(QUERY_RULES, { error: `must be ${QUERY_RULES.join(', ')} (a rule judged on one number against a threshold)` })
+          .meta({ description: "The rule whose threshold the value is judged against: errorRate and memory as fractions, latencyP95 in ms." }),
+        query: z
+          .string({ error: 'must be a PromQL expression' })
+          .trim()
+          .min(1, { error: 'must be a PromQL expression' })
+          .meta({ description: 'An instant PromQL expression; with several series, the largest value counts.' }),
+      },
+      'must be a mapping { rule, query }',
+    ).transform((q): StoryQuery => ({ rule: q.rule, query: q.query })),
+    { error: 'must be a list of { rule, query }' },
+  )
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((q, i) => {
+      if (seen.has(q.rule)) ctx.addIssue({ code: 'custom', message: `is a second query for ${q.rule}: one query per rule and story`, path: [i, 'rule'], input: q.rule });
+      seen.add(q.rule);
+    });
+  });
+
+// ── end Prometheus ──
+
 /** A regular expression, compiled here so that a bad one names its story, field and line. */
 const regexSource = z.string({ error: 'must be a regular expression (a string)' }).superRefine((re, ctx) => {
   try {
@@ -178,8 +252,9 @@ export const storyMonitorSchema = section(
       .transform((t) => t ?? {})
       .optional()
       .meta({ description: "Laid over the project's thresholds." }),
+    queries: queriesSchema.optional().meta({ description: 'Instant PromQL queries sent to monitor.prometheus: { rule, query }.' }),
   },
-  'must be a mapping (probes, logs, thresholds)',
+  'must be a mapping (probes, logs, thresholds, queries)',
 );
 
 /** A default as the file would write it: `5s`, `60s`, `10m`. */
@@ -228,7 +303,8 @@ export const monitorSchema = section(
       .nullable()
       .transform((s) => s ?? {})
       .optional()
-      .meta({ description: 'Story id: its probes, log matches and thresholds.' }),
+      .meta({ description: 'Story id: its probes, log matches, thresholds and queries.' }),
+    prometheus: prometheusSchema.optional().meta({ description: 'The Prometheus server the stories\' queries are sent to.' }),
   },
   'must be a mapping of monitor settings',
 );

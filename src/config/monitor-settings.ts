@@ -9,6 +9,7 @@ import type { LineFormat, LogMatchSpec, ProbeSpec, StoryMonitorDefaults } from '
 import { DEFAULT_MONITOR } from './config-defaults.js';
 import { configError, type ConfigProblem } from './config-problems.js';
 import type { MonitorSection } from './monitor-schema.js';
+import type { PrometheusSettings, StoryQuery } from './prometheus-settings.js';
 import type { Thresholds } from './monitor-units.js';
 
 /** What the monitor watches of one story, and when it is breached. */
@@ -19,6 +20,8 @@ export interface StoryMonitorSettings {
   logs: LogMatchSpec[];
   /** The project's thresholds with the story's own `thresholds` laid over them. */
   thresholds: Thresholds;
+  /** Its instant PromQL queries (sent to `prometheus`), one per rule; none unless the config writes them. */
+  queries: StoryQuery[];
 }
 
 /** Everything the monitor needs of the config, with every default, in canonical units. */
@@ -51,6 +54,8 @@ export interface MonitorSettings {
   logFiles: Array<{ file: string; format: LineFormat }>;
   /** Story id → what is watched of it: every story of the registry, in its order. */
   stories: Record<string, StoryMonitorSettings>;
+  /** Where the stories' queries go (`monitor.prometheus`); null when the config names no server. */
+  prometheus: PrometheusSettings | null;
 }
 
 /** A story as the monitor sees it: its id and its own defaults. */
@@ -77,6 +82,7 @@ export function resolveMonitorSettings(section: MonitorSection | undefined, stor
       probes: (own?.probes ?? story.monitor?.probes ?? []).map((p) => ({ ...p })),
       logs: (own?.logs ?? story.monitor?.logs ?? []).map((l) => ({ file: l.file, match: { ...l.match } })),
       thresholds: { ...thresholds, ...own?.thresholds },
+      queries: (own?.queries ?? []).map((q) => ({ ...q })),
     };
   }
   const formats = new Map((m.logs ?? []).map((l) => [l.file, l.format]));
@@ -96,16 +102,27 @@ export function resolveMonitorSettings(section: MonitorSection | undefined, stor
     thresholds,
     logFiles: files.map((file) => ({ file, format: structuredClone(formats.get(file) ?? { kind: 'pack' }) })),
     stories: watched,
+    prometheus: m.prometheus === undefined ? null : structuredClone(m.prometheus),
   };
 }
 
 /**
  * What `monitor:` says that the stories contradict, each at its key: a story in `monitor.stories` that is not in
- * the registry (a typo would watch nothing while looking configured).
+ * the registry (a typo would watch nothing while looking configured); a story's queries with no (valid)
+ * `monitor.prometheus` to send them to.
  */
 export function monitorProblems(section: MonitorSection | undefined, stories: readonly MonitoredStory[]): ConfigProblem[] {
   const known = new Set(stories.map((s) => s.id));
-  return Object.keys(section?.stories ?? {})
+  const unknown = Object.keys(section?.stories ?? {})
     .filter((id) => !known.has(id))
     .map((id): ConfigProblem => ({ path: ['monitor', 'stories', id], message: `names an unknown story "${id}"`, atKey: true }));
+  return [...unknown, ...queryProblems(section)];
+}
+
+/** Queries need a server: checked here rather than in the schema so that the file's other problems are still reported with it. */
+function queryProblems(section: MonitorSection | undefined): ConfigProblem[] {
+  if (section?.prometheus !== undefined) return [];
+  return Object.entries(section?.stories ?? {})
+    .filter(([, s]) => (s.queries?.length ?? 0) > 0)
+    .map(([id]): ConfigProblem => ({ path: ['monitor', 'stories', id, 'queries'], message: 'need a valid monitor.prometheus: { url } to be sent to', atKey: true }));
 }

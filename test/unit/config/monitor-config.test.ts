@@ -112,7 +112,8 @@ describe('monitor: in config/rollback.yaml', () => {
       ]);
       expect(s.stories['1.5']?.probes.map((p) => p.url)).toEqual(['http://127.0.0.1:3003/health']);
       // A story that declares nothing to watch is still there, with the project's thresholds and no sources.
-      expect(s.stories['1.4']).toEqual({ probes: [], logs: [], thresholds: BUILT_IN_THRESHOLDS });
+      expect(s.stories['1.4']).toEqual({ probes: [], logs: [], thresholds: BUILT_IN_THRESHOLDS, queries: [] });
+      expect(s.prometheus).toBeNull();
     }
     expect(BUILT_IN_THRESHOLDS.latencyMinDeltaMs).toBe(100);
   });
@@ -126,6 +127,7 @@ describe('monitor: in config/rollback.yaml', () => {
       probes: [{ url: 'http://127.0.0.1:3001/health', timeoutMs: 2000 }],
       logs: [{ file: 'logs/security.log', match: { url: '^/api/v1/data-sources' } }],
       thresholds: { ...exact.thresholds, errorRate: 0.05 },
+      queries: [],
     });
     // logs/app.log has a format but no story reads it: only the files the stories read are watched.
     expect(exact.logFiles).toEqual([{ file: 'logs/security.log', format: { kind: 'pack' } }]);
@@ -250,7 +252,86 @@ describe('monitor: in config/rollback.yaml', () => {
     const flags = readFileSync(path.join(root, FLAGS), 'utf8').replace(/^features:\n/m, 'features:\n  sqlmesh:\n    enabled: true\n');
     writeFileSync(path.join(root, FLAGS), flags);
     const s = monitorSettingsOf(await loadProject(root));
-    expect(s.stories['1.9']).toEqual({ probes: [{ url: 'http://127.0.0.1:8000/', timeoutMs: 500 }], logs: [], thresholds: BUILT_IN_THRESHOLDS });
+    expect(s.stories['1.9']).toEqual({ probes: [{ url: 'http://127.0.0.1:8000/', timeoutMs: 500 }], logs: [], thresholds: BUILT_IN_THRESHOLDS, queries: [] });
+  });
+});
+
+describe('monitor.prometheus and a story\'s queries', () => {
+  const QUERY = "sum(rate(qa_errors_total[1m])) / sum(rate(qa_requests_total[1m]))";
+
+  it('reads the server, its time-out, the names of its credentials and each story\'s queries', () => {
+    const s = settingsOf([
+      'monitor:',
+      '  prometheus: { url: "http://127.0.0.1:9090/", timeout: 1500ms, bearerTokenEnv: PROM_TOKEN }',
+      '  stories:',
+      '    "1.8":',
+      '      thresholds: { latencyMs: 800 }',
+      '      queries:',
+      '        - rule: errorRate',
+      `          query: '${QUERY}'`,
+      '        - { rule: latencyP95, query: "histogram_quantile(0.95, sum by (le) (rate(qa_seconds_bucket[1m]))) * 1000" }',
+      '        - { rule: memory, query: "  qa_memory_fraction  " }',
+    ]);
+    // The trailing slash goes: the API path is appended to it.
+    expect(s.prometheus).toEqual({ url: 'http://127.0.0.1:9090', timeoutMs: 1500, auth: { kind: 'bearer', tokenEnv: 'PROM_TOKEN' } });
+    expect(s.stories['1.8']?.queries).toEqual([
+      { rule: 'errorRate', query: QUERY },
+      { rule: 'latencyP95', query: 'histogram_quantile(0.95, sum by (le) (rate(qa_seconds_bucket[1m]))) * 1000' },
+      { rule: 'memory', query: 'qa_memory_fraction' },
+    ]);
+    expect(s.stories['1.8']?.thresholds.latencyMs).toBe(800);
+    // Its probes and log matches are the story's own still.
+    expect(s.stories['1.8']?.logs).toEqual(BUILTIN_STORIES.find((st) => st.id === '1.8')?.monitor?.logs ?? []);
+    expect(s.stories['1.2']?.queries).toEqual([]);
+  });
+
+  it('basic auth by two variables, no auth, the default time-out; a path prefix is kept', () => {
+    const basic = settingsOf(['monitor:', '  prometheus:', '    url: https://prom.example:8443/prometheus', '    basicAuthEnv: { user: PROM_USER, password: PROM_PASSWORD }']);
+    expect(basic.prometheus).toEqual({ url: 'https://prom.example:8443/prometheus', timeoutMs: 2000, auth: { kind: 'basic', userEnv: 'PROM_USER', passwordEnv: 'PROM_PASSWORD' } });
+    expect(settingsOf(['monitor:', '  prometheus: { url: "http://127.0.0.1:9090" }']).prometheus).toEqual({ url: 'http://127.0.0.1:9090', timeoutMs: 2000, auth: null });
+  });
+
+  it('refuses every bad value at its line', () => {
+    const story = (...lines: string[]) => ['monitor:', '  prometheus: { url: "http://127.0.0.1:9090" }', '  stories:', '    "1.8":', ...lines.map((l) => `      ${l}`)];
+    expect(problemOf(['monitor:', '  prometheus: { url: "ftp://127.0.0.1:9090" }'])).toBe('2:22 monitor.prometheus.url: must be an http:// or https:// URL, found "ftp://127.0.0.1:9090"');
+    expect(problemOf(['monitor:', '  prometheus: { url: "http://admin:secret@127.0.0.1:9090" }'])).toMatch(/^2:22 monitor\.prometheus\.url: must not hold credentials: name their environment variables in bearerTokenEnv or basicAuthEnv$/);
+    expect(problemOf(['monitor:', '  prometheus: { url: "http://127.0.0.1:9090/api/v1/query?query=up" }'])).toMatch(/^2:22 monitor\.prometheus\.url: must be the server's base URL, without \?query/);
+    expect(problemOf(['monitor:', '  prometheus: { url: "http://127.0.0.1:9090", timeout: 2 }'])).toMatch(/^2:56 monitor\.prometheus\.timeout: must be a duration with a unit/);
+    expect(problemOf(['monitor:', '  prometheus: { url: "http://127.0.0.1:9090", bearerTokenEnv: "Bearer abc.def" }'])).toBe(
+      '2:63 monitor.prometheus.bearerTokenEnv: must be the name of an environment variable (letters, digits, _), not its value',
+    );
+    expect(problemOf(['monitor:', '  prometheus:', '    url: "http://127.0.0.1:9090"', '    bearerTokenEnv: T', '    basicAuthEnv: { user: U, password: P }'])).toBe(
+      '5:19 monitor.prometheus.basicAuthEnv: is set beside bearerTokenEnv: choose one way to authenticate',
+    );
+    expect(problemOf(['monitor:', '  prometheus: { url: "http://127.0.0.1:9090", basicAuthEnv: { user: U } }'])).toMatch(/^2:\d+ monitor\.prometheus\.basicAuthEnv\.password: /);
+    expect(problemOf(['monitor:', '  prometheus: { url: "http://127.0.0.1:9090", token: T }'])).toMatch(/^2:47 monitor\.prometheus\.token: is not a known key \(url, timeout, bearerTokenEnv, basicAuthEnv\)$/);
+    expect(problemOf(story('queries: [{ rule: latencyBaseline, query: up }]'))).toBe(
+      '5:25 monitor.stories.1.8.queries[0].rule: must be errorRate, latencyP95, memory (a rule judged on one number against a threshold), found "latencyBaseline"',
+    );
+    expect(problemOf(story('queries: [{ rule: errorRate, query: "  " }]'))).toBe('5:43 monitor.stories.1.8.queries[0].query: must be a PromQL expression, found "  "');
+    expect(problemOf(story('queries: [{ rule: errorRate, query: up, step: 1m }]'))).toBe('5:47 monitor.stories.1.8.queries[0].step: is not a known key (rule, query)');
+    expect(problemOf(story('queries:', '  - { rule: errorRate, query: up }', '  - { rule: errorRate, query: "vector(1)" }'))).toBe(
+      '7:19 monitor.stories.1.8.queries[1].rule: is a second query for errorRate: one query per rule and story',
+    );
+    expect(problemOf(story('queries: { rule: errorRate, query: up }'))).toBe('5:16 monitor.stories.1.8.queries: must be a list of { rule, query }, found a mapping');
+  });
+
+  it('refuses queries with no server to send them to, at their line, with the other problems of the file', async () => {
+    const root = project(['monitor:', '  interval: 5', '  stories:', '    "1.8":', '      queries: [{ rule: errorRate, query: up }]', '    "1.99": {}']);
+    const err = await loadProject(root).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems.map((p) => `${p.line}:${p.column} ${p.keyPath}: ${p.message}`)).toEqual([
+      expect.stringMatching(/^2:13 monitor\.interval: must be a duration/),
+      '5:7 monitor.stories.1.8.queries: need a valid monitor.prometheus: { url } to be sent to',
+      '6:5 monitor.stories.1.99: names an unknown story "1.99"',
+    ]);
+    expect((err as ConfigError).exitCode).toBe(2);
+    // A library caller that resolves the section itself is refused too.
+    const section = parseRollbackConfig(['monitor:', '  stories:', '    "1.8":', '      queries: [{ rule: memory, query: up }]'].join('\n'), FILE).monitor;
+    expect(configErrorOf(() => resolveMonitorSettings(section, BUILTIN_STORIES, BUILT_IN_THRESHOLDS))).toMatchObject({ keyPath: 'monitor.stories.1.8.queries', exitCode: 2 });
   });
 });
 
