@@ -21,6 +21,13 @@ export interface StoryMonitorSettings {
   thresholds: Thresholds;
 }
 
+/** `monitor.alerts[]`: an Alertmanager alert named `alertname`, carrying every one of `labels`, is about `story`. */
+export interface AlertRoute {
+  alertname: string;
+  labels: Record<string, string>;
+  story: string;
+}
+
 /** Everything the monitor needs of the config, with every default, in canonical units. */
 export interface MonitorSettings {
   intervalMs: number;
@@ -51,6 +58,10 @@ export interface MonitorSettings {
   logFiles: Array<{ file: string; format: LineFormat }>;
   /** Story id → what is watched of it: every story of the registry, in its order. */
   stories: Record<string, StoryMonitorSettings>;
+  /** Alertmanager: which story an alert without a `rollback_story` label is about, first match first. */
+  alerts: AlertRoute[];
+  /** Alertmanager: firing samples in a row before acting (the alert's own `for:` debounced it already). */
+  alertConsecutive: number;
 }
 
 /** A story as the monitor sees it: its id and its own defaults. */
@@ -96,16 +107,22 @@ export function resolveMonitorSettings(section: MonitorSection | undefined, stor
     thresholds,
     logFiles: files.map((file) => ({ file, format: structuredClone(formats.get(file) ?? { kind: 'pack' }) })),
     stories: watched,
+    alerts: (m.alerts ?? []).map((r) => ({ alertname: r.alertname, labels: { ...r.labels }, story: r.story })),
+    alertConsecutive: m.alertConsecutive ?? DEFAULT_MONITOR.alertConsecutive,
   };
 }
 
 /**
- * What `monitor:` says that the stories contradict, each at its key: a story in `monitor.stories` that is not in
- * the registry (a typo would watch nothing while looking configured).
+ * What `monitor:` says that the stories contradict, each at its key: a story in `monitor.stories` or in
+ * `monitor.alerts` that is not in the registry (a typo would watch nothing while looking configured).
  */
 export function monitorProblems(section: MonitorSection | undefined, stories: readonly MonitoredStory[]): ConfigProblem[] {
   const known = new Set(stories.map((s) => s.id));
-  return Object.keys(section?.stories ?? {})
+  const problems = Object.keys(section?.stories ?? {})
     .filter((id) => !known.has(id))
     .map((id): ConfigProblem => ({ path: ['monitor', 'stories', id], message: `names an unknown story "${id}"`, atKey: true }));
+  (section?.alerts ?? []).forEach((r, i) => {
+    if (!known.has(r.story)) problems.push({ path: ['monitor', 'alerts', i, 'story'], message: `names an unknown story "${r.story}"` });
+  });
+  return problems;
 }
