@@ -3,6 +3,7 @@
  * one, which story an alert is about, and the samples a round gets from the alerts heard of.
  */
 import { describe, expect, it } from 'vitest';
+import type { AlertRoute } from '../../../src/config/monitor-settings.js';
 import { AlertBook, storyOfAlert, type AlertBookSettings } from '../../../src/monitor/alert-book.js';
 import { parseAlertmanagerPayload, type AlertmanagerAlert, type AlertmanagerNotification } from '../../../src/monitor/alert-payload.js';
 import type { StoryWatch } from '../../../src/monitor/observe.js';
@@ -77,7 +78,7 @@ describe("Alertmanager's webhook payload", () => {
 
 describe('which story an alert is about', () => {
   const known = new Set(['1.2', '1.3']);
-  const routes = [
+  const routes: AlertRoute[] = [
     { alertname: 'AnalyticsErrors', labels: { severity: 'page' }, story: '1.3' },
     { alertname: 'AnalyticsErrors', labels: {}, story: '1.2' },
     { alertname: 'Gone', labels: {}, story: '7.7' },
