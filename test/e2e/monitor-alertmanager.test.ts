@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResultPromise } from 'execa';
-import { alive } from './cli-helpers.js';
+import { alive, cli } from './cli-helpers.js';
 import { decisions, monitorProject, probeHealthy, reports, waitFor, type MonitorProject } from './monitor-helpers.js';
 import { alertmanagerBinary, metricValue, startAlertmanager, startListeningMonitor, type Alertmanager } from './alertmanager-helpers.js';
 
@@ -118,4 +118,20 @@ describe('the monitor and a real Alertmanager', () => {
     const m = await monitor.process;
     expect(m.exitCode, monitor.stderr()).toBe(0);
   }, 90_000);
+});
+
+describe('monitor --listen refuses to start', () => {
+  it('on a non-loopback address without ROLLBACK_MONITOR_TOKEN, and with --once (exit 2, nothing listening)', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'rm-listen-'));
+    cleanups.push(async () => rmSync(root, { recursive: true, force: true }));
+    const open = await cli(root, ['monitor', '--listen', '0.0.0.0:0'], { ROLLBACK_MONITOR_TOKEN: '' });
+    expect(open.code).toBe(2);
+    expect(open.stderr).toContain('not a loopback address, so a bearer token is required: set ROLLBACK_MONITOR_TOKEN');
+    const once = await cli(root, ['monitor', '--once', '--listen', '127.0.0.1:0']);
+    expect(once.code).toBe(2);
+    expect(once.stderr).toContain('--listen needs a watch');
+    const bad = await cli(root, ['monitor', '--listen', 'localhost:99999']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('the port must be 0 to 65535');
+  });
 });
