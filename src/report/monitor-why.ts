@@ -25,8 +25,9 @@ export function sparkline(values: ReadonlyArray<number | null>): string {
     .join('');
 }
 
+/** mdInline escapes `|` already: escaping it twice (`\\|`) would end the cell there. */
 function cell(text: string): string {
-  return mdInline(text).replace(/\|/g, '\\|');
+  return mdInline(text);
 }
 
 /**
@@ -47,9 +48,9 @@ function alertsInWords(e: AlertEvidence): string {
   return [...one, ...(e.more !== undefined ? [`and ${e.more} more`] : [])].join(' / ');
 }
 
-function evidenceOf(s: Sample): string {
+function evidenceOf(s: Sample, rule: Decision['rule']): string {
   const parts: string[] = [];
-  if (isAlertEvidence(s.evidence)) parts.push(alertsInWords(s.evidence));
+  if (rule === 'alert' && isAlertEvidence(s.evidence)) parts.push(alertsInWords(s.evidence));
   else if (s.evidence !== undefined) parts.push(JSON.stringify(s.evidence));
   if (s.excluded !== undefined && Object.keys(s.excluded).length > 0) parts.push(`excluded ${JSON.stringify(s.excluded)}`);
   if (s.why !== undefined) parts.push(s.why);
@@ -76,7 +77,7 @@ export function renderMonitorWhy(d: Decision): string[] {
     '| --- | --- | --- | --- | --- |',
     ...d.samples.map((s) => {
       const at = typeof s.at === 'number' ? new Date(s.at).toISOString() : s.at;
-      return `| ${at} | ${value(s.value)} | ${s.baseline === undefined ? '' : fmtSampleValue(d.rule, s.baseline)} | ${cell(s.source)} | ${cell(evidenceOf(s))} |`;
+      return `| ${at} | ${value(s.value)} | ${s.baseline === undefined ? '' : fmtSampleValue(d.rule, s.baseline)} | ${cell(s.source)} | ${cell(evidenceOf(s, d.rule))} |`;
     }),
     '',
   ];
