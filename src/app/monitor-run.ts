@@ -15,8 +15,11 @@ export interface RunMonitorOptions extends MonitorOptions {
   forMs?: number;
   /** Called after each round (the CLI prints it). */
   onRound?: (round: RoundReport, session: MonitorSession) => void;
-  /** Called once the session is open (the settings are known). */
-  onOpen?: (session: MonitorSession) => void;
+  /**
+   * Called once the session is open (the settings are known), before the first round: a listener starts here,
+   * once the monitor's lock is held. A failure closes the session and is thrown.
+   */
+  onOpen?: (session: MonitorSession) => void | Promise<void>;
 }
 
 /** Why the loop ended. */
@@ -25,11 +28,11 @@ export type StopReason = 'once' | 'for-elapsed' | 'signal';
 /** Runs rounds until stopped; returns how many ran and the last one. */
 export async function runMonitor(opts: RunMonitorOptions): Promise<{ rounds: number; last: RoundReport | null; stopped: StopReason }> {
   const session = await MonitorSession.open(opts);
-  opts.onOpen?.(session);
-  const endAt = opts.forMs === undefined ? Infinity : Date.now() + opts.forMs;
   let rounds = 0;
   let last: RoundReport | null = null;
   try {
+    await opts.onOpen?.(session);
+    const endAt = opts.forMs === undefined ? Infinity : Date.now() + opts.forMs;
     for (;;) {
       const started = Date.now();
       last = await session.round();

@@ -63,6 +63,8 @@ export interface RoundReport {
   acted: ActResult[];
   /** What the log reader noticed (started, rotated, truncated). */
   notes: string[];
+  /** The sources that could not be read this round, each once, with what failed (for the monitor's metrics). */
+  sourceErrors?: Array<{ source: string; error: string }>;
 }
 
 /** The fewest latencies a window needs before its p95 is compared with a baseline. */
@@ -155,6 +157,7 @@ export class MonitorSession {
     });
     const observations = withoutReplaced(builtIn, this.sources, this.settings.thresholds.memory);
     for (const source of this.sources) observations.push(...(await source.observe(now, watched)));
+    report.sourceErrors = sourceErrorsOf(observations);
     const { state, decisions } = step(this.store.decide, { observations, events }, now, this.decideSettings());
     this.store.decide = state;
     for (const w of watched) {
@@ -338,6 +341,13 @@ function acquireMonitorLock(root: string): HeldLock {
     const h = err.holder;
     throw new LockedError(`a monitor is already running for this project (pid ${h.pid} on ${h.host}, since ${h.startedAt}); one monitor per project`, h);
   }
+}
+
+/** Each source that failed this round, once, with its first message. */
+function sourceErrorsOf(observations: readonly { samples: ReadonlyArray<{ source: string; sourceError?: string }> }[]): Array<{ source: string; error: string }> {
+  const out = new Map<string, string>();
+  for (const o of observations) for (const s of o.samples) if (s.sourceError !== undefined && !out.has(s.source)) out.set(s.source, s.sourceError);
+  return [...out].map(([source, error]) => ({ source, error }));
 }
 
 function withOverrides(s: MonitorSettings, o: TimingOverrides): MonitorSettings {

@@ -114,6 +114,7 @@ removed comes back as the same link, even one pointing outside the project (the 
     .option('--interval <duration>', 'time between rounds (config monitor.interval, default 5s)')
     .option('--window <duration>', 'observation window (config monitor.window, default 60s)')
     .option('--consecutive <n>', 'breached rounds in a row before acting (config monitor.consecutive, default 3)')
+    .option('--listen <host:port>', 'take Alertmanager webhooks (POST /alertmanager), serve /metrics; a bare port is 127.0.0.1, another address needs ROLLBACK_MONITOR_TOKEN')
     .addHelpText(
       'after',
       `

@@ -25,6 +25,7 @@ export const DEFAULT_MONITOR = {
   cascade: false,
   sourceErrorsBeforeAlert: 3,
   memoryShare: 0.5,
+  alertConsecutive: 1,
 } as const;
 
 /** A probe's timeout when the config gives none. */

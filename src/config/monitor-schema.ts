@@ -257,6 +257,24 @@ export const storyMonitorSchema = section(
   'must be a mapping (probes, logs, thresholds, queries)',
 );
 
+// --- Alertmanager (`monitor --listen`): which story an alert is about, when it carries no `rollback_story` label.
+
+/** A label name as Prometheus allows it. */
+const labelName = z.string({ error: 'must be a label name' }).regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)' });
+
+/** One mapping of `monitor.alerts`: an alert of this name, with these labels among its own, is about this story. */
+const alertRouteSchema = section(
+  {
+    alertname: z.string({ error: 'must be an alert name' }).min(1, { error: 'must be an alert name' }).meta({ description: 'The alert\'s alertname label.' }),
+    labels: z
+      .record(labelName, z.string({ error: 'must be a label value (a string)' }), { error: 'must be a mapping of label to value' })
+      .optional()
+      .meta({ description: 'Labels the alert must also carry, with these values.' }),
+    story: storyIdSchema.meta({ description: 'The story the alert is a breach of.' }),
+  },
+  'must be a mapping { alertname, labels, story }',
+).transform((r) => ({ alertname: r.alertname, labels: r.labels ?? {}, story: r.story }));
+
 /** A default as the file would write it: `5s`, `60s`, `10m`. */
 const ms = (n: number): string => (n >= 120_000 ? `${n / 60_000}m` : `${n / 1000}s`);
 const D = DEFAULT_MONITOR;
@@ -283,6 +301,11 @@ export const monitorSchema = section(
       .transform((t) => t ?? {})
       .optional()
       .meta({ description: "Laid over the pack's rollback_triggers." }),
+    alerts: z
+      .array(alertRouteSchema, { error: 'must be a list of { alertname, labels, story }' })
+      .optional()
+      .meta({ description: 'Alertmanager alerts without a rollback_story label: which story each is about (first match wins).' }),
+    alertConsecutive: count(1, `Firing samples in a row of an Alertmanager alert before acting; it was debounced by its for: already (default ${D.alertConsecutive}).`).optional(),
     logs: z
       .array(logFormatSchema, { error: 'must be a list of { file, format }' })
       .superRefine((list, ctx) => {

@@ -24,6 +24,13 @@ export interface StoryMonitorSettings {
   queries: StoryQuery[];
 }
 
+/** `monitor.alerts[]`: an Alertmanager alert named `alertname`, carrying every one of `labels`, is about `story`. */
+export interface AlertRoute {
+  alertname: string;
+  labels: Record<string, string>;
+  story: string;
+}
+
 /** Everything the monitor needs of the config, with every default, in canonical units. */
 export interface MonitorSettings {
   intervalMs: number;
@@ -56,6 +63,10 @@ export interface MonitorSettings {
   stories: Record<string, StoryMonitorSettings>;
   /** Where the stories' queries go (`monitor.prometheus`); null when the config names no server. */
   prometheus: PrometheusSettings | null;
+  /** Alertmanager: which story an alert without a `rollback_story` label is about, first match first. */
+  alerts: AlertRoute[];
+  /** Alertmanager: firing samples in a row before acting (the alert's own `for:` debounced it already). */
+  alertConsecutive: number;
 }
 
 /** A story as the monitor sees it: its id and its own defaults. */
@@ -103,20 +114,26 @@ export function resolveMonitorSettings(section: MonitorSection | undefined, stor
     logFiles: files.map((file) => ({ file, format: structuredClone(formats.get(file) ?? { kind: 'pack' }) })),
     stories: watched,
     prometheus: m.prometheus === undefined ? null : structuredClone(m.prometheus),
+    alerts: (m.alerts ?? []).map((r) => ({ alertname: r.alertname, labels: { ...r.labels }, story: r.story })),
+    alertConsecutive: m.alertConsecutive ?? DEFAULT_MONITOR.alertConsecutive,
   };
 }
 
 /**
- * What `monitor:` says that the stories contradict, each at its key: a story in `monitor.stories` that is not in
- * the registry (a typo would watch nothing while looking configured); a story's queries with no (valid)
- * `monitor.prometheus` to send them to.
+/**
+ * What `monitor:` says that the stories contradict, each at its key: a story in `monitor.stories` or in
+ * `monitor.alerts` that is not in the registry (a typo would watch nothing while looking configured); a story's
+ * queries with no (valid) `monitor.prometheus` to send them to.
  */
 export function monitorProblems(section: MonitorSection | undefined, stories: readonly MonitoredStory[]): ConfigProblem[] {
   const known = new Set(stories.map((s) => s.id));
-  const unknown = Object.keys(section?.stories ?? {})
+  const problems = Object.keys(section?.stories ?? {})
     .filter((id) => !known.has(id))
     .map((id): ConfigProblem => ({ path: ['monitor', 'stories', id], message: `names an unknown story "${id}"`, atKey: true }));
-  return [...unknown, ...queryProblems(section)];
+  (section?.alerts ?? []).forEach((r, i) => {
+    if (!known.has(r.story)) problems.push({ path: ['monitor', 'alerts', i, 'story'], message: `names an unknown story "${r.story}"` });
+  });
+  return [...problems, ...queryProblems(section)];
 }
 
 /** Queries need a server: checked here rather than in the schema so that the file's other problems are still reported with it. */

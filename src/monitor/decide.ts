@@ -4,7 +4,8 @@
  * state (plain JSON) so that a restart after `kill -9` keeps streaks, cooldowns and the daily cap.
  *
  * Per story and rule:
- * - `consecutive` breached samples in a row open a breach *episode* and go to the gate once. A healthy sample, no
+ * - `consecutive` breached samples in a row (a rule's own `consecutive` when it has one) open a breach *episode*
+ *   and go to the gate once. A healthy sample, no
  *   data or a source error breaks the row: one spike, or breaches with a gap between them, never act. (No data
  *   breaks the row rather than being skipped because a breach must be seen, not assumed across a gap.)
  * - An episode is acted on at most once; it closes after `recover` healthy samples in a row, or when the story is
@@ -20,7 +21,7 @@ import { InvalidInputError } from '../model/errors.js';
 import type { Action, Decision, Outcome } from './decision-log.js';
 import { decisionId, fmtSampleValue, sumExcluded } from './decision-log.js';
 import type { Judgement, Rule, Sample, Verdict } from './rules.js';
-import { comparatorOf, judge, sampleTime } from './rules.js';
+import { comparatorIsComplete, comparatorOf, judge, sampleTime } from './rules.js';
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -139,6 +140,16 @@ function checkSettings(s: DecideSettings): void {
   if (!(s.cooldownMs >= 0)) throw refuse('monitor.cooldown', `${s.cooldownMs} ms is not ≥ 0`);
 }
 
+/** The rule's own count of breached samples in a row (an Alertmanager alert's), else the settings'. */
+function consecutiveOf(rule: Rule, settings: DecideSettings): number {
+  const n = rule.consecutive;
+  if (n === undefined) return settings.consecutive;
+  if (!Number.isInteger(n) || n < 1) {
+    throw new InvalidInputError(`the ${rule.kind} rule's consecutive: ${n} is not a whole number ≥ 1`, { code: 'E_MONITOR_SETTING' });
+  }
+  return n;
+}
+
 function gateOf(st: MonitorState, story: string): StoryGate {
   return (st.stories[story] ??= { cooldownUntil: null, mutedUntil: null, autoRollbacks: [] });
 }
@@ -243,8 +254,9 @@ function onSample(ctx: Ctx, obs: Observation, s: Sample): void {
     return;
   }
   rs.healthy = [];
-  rs.run = [...rs.run, s].slice(-ctx.settings.consecutive);
-  if (rs.run.length < ctx.settings.consecutive) return;
+  const needed = consecutiveOf(obs.rule, ctx.settings);
+  rs.run = [...rs.run, s].slice(-needed);
+  if (rs.run.length < needed) return;
   rs.episode ??= { since: new Date(t).toISOString(), handled: false };
   if (rs.episode.handled) return; // acted or alerted on already: once per episode
   const consumed = gate(ctx, obs, rs.run, j);
@@ -268,7 +280,7 @@ function notSustained(ctx: Ctx, obs: Observation, rs: RuleState, s: Sample, j: J
     { verdict: 'breached' },
     'not-sustained',
     'none',
-    `${obs.rule.kind} breached in ${rs.run.length} sample${rs.run.length > 1 ? 's' : ''} in a row (${values}), then ${then}: not sustained, ${ctx.settings.consecutive} in a row are needed`,
+    `${obs.rule.kind} breached in ${rs.run.length} sample${rs.run.length > 1 ? 's' : ''} in a row (${values}), then ${then}: not sustained, ${consecutiveOf(obs.rule, ctx.settings)} in a row are needed`,
   );
 }
 
@@ -276,7 +288,7 @@ function notSustained(ctx: Ctx, obs: Observation, rs: RuleState, s: Sample, j: J
 function gate(ctx: Ctx, obs: Observation, run: Sample[], j: Judgement): boolean {
   const { settings, nowMs } = ctx;
   const values = run.map((r) => (r.value === null ? 'no data' : fmtSampleValue(obs.rule.kind, r.value))).join(', ');
-  const threshold = obs.rule.kind.endsWith('Baseline') ? comparatorOf(obs.rule) : `${comparatorOf(obs.rule)} ${fmtSampleValue(obs.rule.kind, obs.rule.threshold)}`;
+  const threshold = comparatorIsComplete(obs.rule.kind) ? comparatorOf(obs.rule) : `${comparatorOf(obs.rule)} ${fmtSampleValue(obs.rule.kind, obs.rule.threshold)}`;
   const inRow = `${obs.rule.kind} ${threshold} in ${run.length} samples in a row (${values})`;
   if (obs.story === null) {
     record(ctx, obs, run, j, 'alerted', 'alert', `${inRow} on a project-level signal, not attributed to one story: alert only, never a rollback`);

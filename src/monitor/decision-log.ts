@@ -4,6 +4,7 @@
  * back?" is always answered by the log, with the samples that counted.
  */
 import type { RuleKind, Sample, Verdict } from './rules.js';
+import { comparatorIsComplete } from './rules.js';
 
 /** What the settings tell the monitor to do when a story breaches. */
 export type Action = 'rollback' | 'flag-only' | 'alert';
@@ -71,15 +72,16 @@ export function sumExcluded(samples: readonly Sample[]): Record<string, number> 
   return out;
 }
 
-/** A value in the rule's unit, for people: `12.5%`, `830.2 ms`, `4.2 req/s`. */
+/** A value in the rule's unit, for people: `12.5%`, `830.2 ms`, `4.2 req/s`, `firing`. */
 export function fmtSampleValue(rule: RuleKind, v: number): string {
+  if (rule === 'alert') return v > 0 ? 'firing' : 'resolved';
   if (rule === 'errorRate' || rule === 'memory' || rule === 'probeFailure') return `${Math.round(v * 10000) / 100}%`;
   if (rule === 'latencyP95' || rule === 'latencyBaseline') return `${Math.round(v * 10) / 10} ms`;
   return `${Math.round(v * 1000) / 1000} req/s`;
 }
 
 function fmtThreshold(d: Decision): string {
-  if (d.rule === 'latencyBaseline' || d.rule === 'throughputBaseline') return d.comparator;
+  if (comparatorIsComplete(d.rule)) return d.comparator;
   return `${d.comparator} ${fmtSampleValue(d.rule, d.threshold)}`;
 }
 

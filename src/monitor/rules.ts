@@ -29,12 +29,12 @@ export interface Sample {
   excluded?: Record<string, number>;
 }
 
-/** The rules the monitor knows. */
 /**
  * The rules the monitor knows. `probeFailure` is the share of a story's probes that failed in one round (refused,
  * timed out, 5xx): with threshold 0, any failed probe is a breached sample, and `consecutive` rounds act.
+ * `alert` is an Alertmanager alert mapped to the story: 1 while one fires, 0 once all are resolved (threshold 0).
  */
-export type RuleKind = 'errorRate' | 'memory' | 'latencyP95' | 'probeFailure' | 'latencyBaseline' | 'throughputBaseline';
+export type RuleKind = 'errorRate' | 'memory' | 'latencyP95' | 'probeFailure' | 'latencyBaseline' | 'throughputBaseline' | 'alert';
 
 /**
  * One rule and its threshold in canonical units: a fraction for errorRate and memory, milliseconds for latencyP95,
@@ -53,6 +53,11 @@ export interface Rule {
    * thresholds), so that a fast endpoint's noise (2 ms → 2.3 ms) is no breach. None when absent.
    */
   minDeltaMs?: number;
+  /**
+   * Breached samples in a row this rule needs before acting, instead of the settings' `consecutive`: an
+   * Alertmanager alert was debounced by its own `for:` already, so one sample of it may be enough.
+   */
+  consecutive?: number;
 }
 
 /** How one sample stands against one rule. */
@@ -72,9 +77,16 @@ export function comparatorOf(rule: Rule): string {
       return `> baseline + ${pct}${rule.minDeltaMs ? ` and + ${rule.minDeltaMs} ms` : ''}`;
     case 'throughputBaseline':
       return `< baseline - ${pct}`;
+    case 'alert':
+      return 'firing';
     default:
       return '>';
   }
+}
+
+/** Whether {@link comparatorOf} says the whole comparison, so that the threshold is not written after it. */
+export function comparatorIsComplete(kind: RuleKind): boolean {
+  return kind === 'latencyBaseline' || kind === 'throughputBaseline' || kind === 'alert';
 }
 
 /**
@@ -92,6 +104,7 @@ export function judge(sample: Sample, rule: Rule): Judgement {
     case 'memory':
     case 'latencyP95':
     case 'probeFailure':
+    case 'alert':
       return { verdict: v > rule.threshold ? 'breached' : 'healthy' };
     case 'latencyBaseline':
     case 'throughputBaseline': {

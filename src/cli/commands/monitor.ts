@@ -5,6 +5,7 @@ import { findDecision } from '../../app/monitor-store.js';
 import { runMonitor } from '../../app/monitor-run.js';
 import { replayLogs } from '../../app/monitor-replay.js';
 import type { RoundReport, TimingOverrides } from '../../app/monitor-session.js';
+import type { MonitorListener } from '../../app/monitor-listener.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
 import { runStarting } from '../interrupt.js';
 
@@ -16,6 +17,8 @@ export interface MonitorFlags {
   interval?: string;
   window?: string;
   consecutive?: string;
+  /** `host:port` of the Alertmanager webhook and /metrics listener. */
+  listen?: string;
 }
 
 /** `--interval`, `--window`, `--consecutive` from the command line, with their units checked like the config's. */
@@ -43,6 +46,7 @@ function positive(ms: number, what: string): number {
 export async function monitorCommand(g: GlobalOptions, opts: MonitorFlags, argv: string[]): Promise<number> {
   const overrides = timingOverrides(opts);
   const forMs = opts.for === undefined ? undefined : parseDuration(opts.for, '--for');
+  const listener = opts.listen === undefined ? null : await listenerOf(opts);
   const signal = runStarting(true);
   const { last, stopped } = await runMonitor({
     root: g.root,
@@ -52,7 +56,12 @@ export async function monitorCommand(g: GlobalOptions, opts: MonitorFlags, argv:
     signal,
     once: opts.once === true,
     ...(forMs !== undefined ? { forMs } : {}),
-    onOpen: (s) => {
+    ...(listener !== null ? { sources: [listener.source] } : {}),
+    onOpen: async (s) => {
+      if (listener !== null) {
+        const url = await listener.start(s.root, s.settings);
+        process.stderr.write(`rollback-manager: listening on ${url}: POST /alertmanager (Alertmanager webhook), GET /metrics\n`);
+      }
       if (g.json) return;
       const watched = Object.keys(s.settings.stories).length;
       process.stderr.write(
@@ -62,6 +71,7 @@ export async function monitorCommand(g: GlobalOptions, opts: MonitorFlags, argv:
       );
     },
     onRound: (r) => {
+      listener?.observeRound(r);
       if (g.json) {
         if (opts.once !== true) process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
@@ -72,6 +82,20 @@ export async function monitorCommand(g: GlobalOptions, opts: MonitorFlags, argv:
   if (g.json && opts.once === true && last !== null) printJson(last);
   if (!g.json && stopped === 'signal') process.stderr.write('rollback-manager: monitor stopped; its state is saved\n');
   return 0;
+}
+
+/**
+ * The listener of `--listen`, checked before the monitor starts (no token on a non-loopback address: exit 2).
+ * Loaded here only, so that prom-client is loaded by nothing else.
+ */
+async function listenerOf(opts: MonitorFlags): Promise<MonitorListener> {
+  if (opts.once === true) throw new InvalidInputError('--listen needs a watch: it cannot be used with --once', { code: 'E_USAGE' });
+  const { MonitorListener, TOKEN_ENV, parseListenAddress } = await import('../../app/monitor-listener.js');
+  return new MonitorListener({
+    address: parseListenAddress(opts.listen ?? ''),
+    token: process.env[TOKEN_ENV],
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
 }
 
 function printRound(r: RoundReport): void {

@@ -335,6 +335,27 @@ describe('monitor.prometheus and a story\'s queries', () => {
   });
 });
 
+describe('monitor.alerts and alertConsecutive (Alertmanager, monitor --listen)', () => {
+  it('default to no mapping and one sample; a mapping is read with its labels', () => {
+    expect(settingsOf([])).toMatchObject({ alerts: [], alertConsecutive: 1 });
+    const s = settingsOf(['monitor:', '  alertConsecutive: 2', '  alerts:', '    - { alertname: AnalyticsDown, labels: { severity: page }, story: "1.3" }', '    - { alertname: IngestSlow, story: "1.2" }']);
+    expect(s.alertConsecutive).toBe(2);
+    expect(s.alerts).toEqual([
+      { alertname: 'AnalyticsDown', labels: { severity: 'page' }, story: '1.3' },
+      { alertname: 'IngestSlow', labels: {}, story: '1.2' },
+    ]);
+  });
+
+  it('refuses a bad mapping at its line, and a story that is not one', () => {
+    expect(problemOf(['monitor:', '  alerts: [{ alertname: X, labels: { 1bad: v }, story: "1.3" }]'])).toMatch(/^2:\d+ monitor\.alerts\[0\]\.labels\.1bad: is not a label name/);
+    expect(problemOf(['monitor:', '  alerts: [{ alertname: X }]'])).toMatch(/^2:\d+ monitor\.alerts\[0\]\.story: /);
+    expect(problemOf(['monitor:', '  alerts: [{ alertname: X, story: "1.3", for: 5m }]'])).toMatch(/monitor\.alerts\[0\]\.for: is not a known key \(alertname, labels, story\)/);
+    expect(problemOf(['monitor:', '  alertConsecutive: 0'])).toMatch(/^2:\d+ monitor\.alertConsecutive: must be a whole number of at least 1/);
+    const section = parseRollbackConfig(['monitor:', '  alerts: [{ alertname: X, story: "1.99" }]'].join('\n'), FILE).monitor;
+    expect(configErrorOf(() => resolveMonitorSettings(section, BUILTIN_STORIES, BUILT_IN_THRESHOLDS))).toMatchObject({ keyPath: 'monitor.alerts[0].story', exitCode: 2 });
+  });
+});
+
 describe("the pack's rollback_triggers", () => {
   /** The pack's flags file with its rollback_triggers replaced by `triggers` (lines after `rollback_triggers:`). */
   const flagsWith = (triggers: string[]): string =>

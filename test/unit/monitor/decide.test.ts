@@ -191,6 +191,33 @@ describe('the decision core', () => {
     }
   });
 
+  it("honours a rule's own consecutive (an Alertmanager alert, debounced already) beside the settings' count", () => {
+    const alert: Rule = { kind: 'alert', threshold: 0, consecutive: 1 };
+    const at = (i: number) => T0 + i * INTERVAL;
+    const fire = (v: number, i: number): Sample => ({ at: at(i), value: v, source: 'alertmanager:127.0.0.1:9095', evidence: { alerts: [] } });
+    let state = initialState();
+    const out: Decision[] = [];
+    [0, 1, 1, 0, 0, 0].forEach((v, i) => {
+      // The same round also feeds an errorRate breach, which still needs settings.consecutive (3) in a row.
+      const r = step(state, { observations: [{ story: '1.2', rule: alert, samples: [fire(v, i)] }, { story: '1.3', rule: errorRate, samples: [sample(B, at(i))] }] }, at(i), settings);
+      state = r.state;
+      out.push(...r.decisions);
+    });
+    const alertActs = out.filter((d) => d.rule === 'alert' && d.outcome === 'acted');
+    expect(alertActs).toHaveLength(1);
+    expect(alertActs[0]).toMatchObject({ story: '1.2', comparator: 'firing', action: 'rollback', at: new Date(at(1)).toISOString() });
+    expect(alertActs[0]?.samples).toHaveLength(1);
+    expect(alertActs[0]?.reason).toBe('alert firing in 1 samples in a row (firing): rollback 1.2');
+    // The errorRate row of 1.3 acted on its third sample, not its first.
+    expect(out.filter((d) => d.rule === 'errorRate' && d.outcome === 'acted').map((d) => d.at)).toEqual([new Date(at(2)).toISOString()]);
+    // Resolved (0) three times in a row clears the alert's episode, as recover says.
+    expect(out.filter((d) => d.rule === 'alert' && d.outcome === 'recovered')).toHaveLength(1);
+    // Without the override, one firing sample is a row too short to act on (settings.consecutive is 3).
+    const { consecutive: _, ...plain } = alert;
+    expect(step(initialState(), { observations: [{ story: '1.2', rule: plain, samples: [fire(1, 0)] }] }, T0, settings).decisions).toEqual([]);
+    expect(() => step(initialState(), { observations: [{ story: '1.2', rule: { ...alert, consecutive: 0 }, samples: [fire(1, 0)] }] }, T0, settings)).toThrow("the alert rule's consecutive: 0");
+  });
+
   it('explains a decision in words with every sample that counted', () => {
     const [d] = feed([B, B, B]).decisions as [Decision];
     const text = explainDecision(d);

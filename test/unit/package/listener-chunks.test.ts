@@ -1,0 +1,40 @@
+/**
+ * prom-client is for `monitor --listen` only: the bundle loads it with the listener's chunk, which the monitor
+ * command imports dynamically when --listen is given. `status`, `rollback` and a plain `monitor` never load it.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const bundle = path.resolve(import.meta.dirname, '../../../dist/bundle');
+
+/** The packages of node_modules whose code the chunks load statically from `entries` (esbuild's `// node_modules/…` marks). */
+function packagesLoadedBy(...entries: string[]): Set<string> {
+  const seen = new Set<string>();
+  const walk = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(/^import[^'"]*['"](\.\/[^'"]+)['"]/gm)) walk(path.join(path.dirname(file), m[1] as string));
+  };
+  for (const e of entries) walk(path.join(bundle, e));
+  const out = new Set<string>();
+  for (const f of seen) for (const m of readFileSync(f, 'utf8').matchAll(/^\/\/ node_modules\/((?:@[\w.-]+\/)?[\w.-]+)\//gm)) out.add(m[1] as string);
+  return out;
+}
+
+const chunk = (re: RegExp): string => {
+  const f = readdirSync(bundle).find((x) => re.test(x));
+  if (f === undefined) throw new Error(`no chunk matches ${re} in ${bundle}: run npm run build`);
+  return f;
+};
+
+describe('the bundled CLI and prom-client', () => {
+  it('loads prom-client with the listener chunk only', () => {
+    expect(packagesLoadedBy(chunk(/^monitor-listener-[A-Z0-9]+\.mjs$/))).toContain('prom-client');
+    for (const entry of [chunk(/^monitor-[A-Z0-9]+\.mjs$/), chunk(/^status-[A-Z0-9]+\.mjs$/), chunk(/^rollback-[A-Z0-9]+\.mjs$/)]) {
+      expect([...packagesLoadedBy('main.mjs', entry)].filter((p) => p === 'prom-client'), entry).toEqual([]);
+    }
+    // The monitor command reaches the listener through a dynamic import, not a static one.
+    expect(readFileSync(path.join(bundle, chunk(/^monitor-[A-Z0-9]+\.mjs$/)), 'utf8')).toMatch(/import\("\.\/monitor-listener-[A-Z0-9]+\.mjs"\)/);
+  });
+});
