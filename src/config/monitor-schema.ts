@@ -12,6 +12,7 @@ import { PINO_FIELDS, type FieldPaths, type LineFormat, type LogMatchSpec, type 
 import { messageOf } from '../model/errors.js';
 import { DEFAULT_MONITOR, DEFAULT_PROBE_TIMEOUT_MS } from './config-defaults.js';
 import { DEFAULT_PROMETHEUS_TIMEOUT_MS, QUERY_RULES, type PrometheusSettings, type StoryQuery } from './prometheus-settings.js';
+import { DEFAULT_NOTIFY, NOTIFY_FORMATS, NOTIFY_SEVERITIES, type NotifyTarget } from './notify-settings.js';
 import {
   DURATION_EXPECTED,
   FRACTION_EXPECTED,
@@ -275,6 +276,40 @@ const alertRouteSchema = section(
   'must be a mapping { alertname, labels, story }',
 ).transform((r) => ({ alertname: r.alertname, labels: r.labels ?? {}, story: r.story }));
 
+// ── Notifications: `monitor.notify` ──
+
+/** One receiver of the monitor's automatic decisions. */
+const notifyTargetSchema = section(
+  {
+    url: httpUrl.meta({ description: 'Where each decision is POSTed: http(s)://…; user:password in it is sent as basic auth.' }),
+    severity: z
+      .enum(NOTIFY_SEVERITIES, { error: `must be ${NOTIFY_SEVERITIES.join(', ')}` })
+      .optional()
+      .meta({ description: `The least severity sent: info (everything), warning (alerts, would-act and above), critical (rollbacks, caps) (default ${DEFAULT_NOTIFY.severity}).` }),
+    format: z
+      .enum(NOTIFY_FORMATS, { error: `must be ${NOTIFY_FORMATS.join(' or ')}` })
+      .optional()
+      .meta({ description: `json (the decision document) or slack ({ text, blocks }) (default ${DEFAULT_NOTIFY.format}).` }),
+    timeout: duration(`One attempt's deadline (default ${DEFAULT_NOTIFY.timeoutMs / 1000}s).`, { positive: true }).optional(),
+    retries: z
+      .int({ error: 'must be a whole number of at least 0' })
+      .min(0)
+      .optional()
+      .meta({ description: `Attempts after the first, with exponential back-off (default ${DEFAULT_NOTIFY.retries}).` }),
+  },
+  'must be a mapping { url, severity, format, timeout, retries }',
+).transform(
+  (t): NotifyTarget => ({
+    url: t.url,
+    severity: t.severity ?? DEFAULT_NOTIFY.severity,
+    format: t.format ?? DEFAULT_NOTIFY.format,
+    timeoutMs: t.timeout ?? DEFAULT_NOTIFY.timeoutMs,
+    retries: t.retries ?? DEFAULT_NOTIFY.retries,
+  }),
+);
+
+// ── end Notifications ──
+
 /** A default as the file would write it: `5s`, `60s`, `10m`. */
 const ms = (n: number): string => (n >= 120_000 ? `${n / 60_000}m` : `${n / 1000}s`);
 const D = DEFAULT_MONITOR;
@@ -328,6 +363,10 @@ export const monitorSchema = section(
       .optional()
       .meta({ description: 'Story id: its probes, log matches, thresholds and queries.' }),
     prometheus: prometheusSchema.optional().meta({ description: 'The Prometheus server the stories\' queries are sent to.' }),
+    notify: z
+      .array(notifyTargetSchema, { error: 'must be a list of { url, severity, format, timeout, retries }' })
+      .optional()
+      .meta({ description: 'Where the automatic decisions are POSTed (rollbacks, caps, alerts, would-act, held back), each target by its severity.' }),
   },
   'must be a mapping of monitor settings',
 );

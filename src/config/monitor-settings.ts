@@ -10,6 +10,7 @@ import { DEFAULT_MONITOR } from './config-defaults.js';
 import { configError, type ConfigProblem } from './config-problems.js';
 import type { MonitorSection } from './monitor-schema.js';
 import type { PrometheusSettings, StoryQuery } from './prometheus-settings.js';
+import type { NotifyTarget } from './notify-settings.js';
 import type { Thresholds } from './monitor-units.js';
 
 /** What the monitor watches of one story, and when it is breached. */
@@ -67,6 +68,8 @@ export interface MonitorSettings {
   alerts: AlertRoute[];
   /** Alertmanager: firing samples in a row before acting (the alert's own `for:` debounced it already). */
   alertConsecutive: number;
+  /** `monitor.notify`: where the automatic decisions are POSTed; none unless the config writes them. */
+  notify: NotifyTarget[];
 }
 
 /** A story as the monitor sees it: its id and its own defaults. */
@@ -116,6 +119,7 @@ export function resolveMonitorSettings(section: MonitorSection | undefined, stor
     prometheus: m.prometheus === undefined ? null : structuredClone(m.prometheus),
     alerts: (m.alerts ?? []).map((r) => ({ alertname: r.alertname, labels: { ...r.labels }, story: r.story })),
     alertConsecutive: m.alertConsecutive ?? DEFAULT_MONITOR.alertConsecutive,
+    notify: (m.notify ?? []).map((t) => ({ ...t })),
   };
 }
 
