@@ -27,6 +27,7 @@ import { attributeMemory, readHostMemory, residentBytes, withDescendants } from 
 import { observeRound, type MemoryRound, type ProbeOutcome, type StoryWatch } from '../monitor/observe.js';
 import type { RuleKind, Verdict } from '../monitor/rules.js';
 import { actOn, type ActResult } from './monitor-act.js';
+import { Notifier } from './monitor-notify.js';
 import { sourcesFromSettings, withoutReplaced, type RoundSource } from './monitor-sources.js';
 import { appendActionRecord, appendDecisions, emptyStore, loadStore, monitorDir, saveStore, type MonitorStore } from './monitor-store.js';
 
@@ -49,6 +50,8 @@ export interface MonitorOptions {
   signal?: AbortSignal;
   /** Sources besides those the settings call for (an Alertmanager listener the command line started). */
   sources?: RoundSource[];
+  /** Where a notification no target took is told (default: stderr). */
+  warn?: (line: string) => void;
 }
 
 /** What one round saw and did: `monitor --once --json` prints it. */
@@ -79,6 +82,8 @@ export class MonitorSession {
   private pending: MonitorEvent[] = [];
   private readonly startedAt = Date.now();
   private readonly sources: RoundSource[];
+  /** `monitor.notify`'s deliveries, in the background; null when the config names no target. */
+  private readonly notifier: Notifier | null;
 
   private constructor(
     private readonly project: Project,
@@ -89,6 +94,8 @@ export class MonitorSession {
     private readonly lock: HeldLock | null,
   ) {
     this.sources = [...sourcesFromSettings(settings), ...(opts.sources ?? [])];
+    this.notifier =
+      settings.notify.length === 0 ? null : new Notifier(settings.notify, { root: project.root, warn: opts.warn ?? ((line) => process.stderr.write(`${line}\n`)) });
     const table = attributionTable(Object.fromEntries(Object.entries(settings.stories).map(([id, s]) => [id, s.logs])), []);
     for (const { file, format } of settings.logFiles) this.classifiers.set(file, lineClassifier(file, format, table));
   }
@@ -116,10 +123,13 @@ export class MonitorSession {
     return this.project.root;
   }
 
-  /** Closes the extra sources and releases the monitor's lock. The state is saved after every round already. */
+  /**
+   * Closes the extra sources, waits for the notifications in flight (bounded by their targets' time-outs and
+   * retries) and releases the monitor's lock. The state is saved after every round already.
+   */
   async close(): Promise<void> {
     try {
-      await Promise.all(this.sources.map((s) => s.close?.()));
+      await Promise.all([...this.sources.map((s) => s.close?.()), this.notifier?.close()]);
     } finally {
       this.lock?.release();
     }
@@ -169,7 +179,10 @@ export class MonitorSession {
     report.decisions = decisions;
     appendDecisions(this.project.root, decisions);
     if (!this.opts.dryRun) saveStore(this.project.root, this.store);
+    // Notifications go out after the rollbacks of the round started (an acted one once its run ended), in the background.
+    const notified = decisions.filter((d) => !this.actsOn(d));
     report.acted = await this.act(decisions);
+    for (const d of notified) this.notify(d, null);
     report.stories = this.storyReport(watched);
     return report;
   }
@@ -306,15 +319,29 @@ export class MonitorSession {
     const acted: ActResult[] = [];
     const done = new Set<string>();
     for (const d of decisions) {
-      if (this.opts.dryRun || d.story === null || (d.action !== 'rollback' && d.action !== 'flag-only') || done.has(d.story)) continue;
+      if (!this.actsOn(d) || d.story === null || done.has(d.story)) continue;
       done.add(d.story);
       const result = await actOn(this.project.root, d, { command: this.opts.command, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
       acted.push(result);
       appendActionRecord(this.project.root, d, result);
+      this.notify(d, result);
       // The story's own failures while it went down, and just after, are the rollback working.
       this.pending.push({ kind: 'mute', stories: [d.story], until: Date.now() + this.settings.windowMs });
     }
     return acted;
+  }
+
+  /** Whether `act` carries this decision out (a rollback or flag-only on a story, not in a dry run). */
+  private actsOn(d: Decision): boolean {
+    return !this.opts.dryRun && d.story !== null && (d.action === 'rollback' || d.action === 'flag-only');
+  }
+
+  /** Hands a decision (and what acting on it did) to the notifier, which returns at once. */
+  private notify(d: Decision, result: ActResult | null): void {
+    if (this.notifier === null) return;
+    const story = d.story === null ? undefined : this.project.registry.byId.get(d.story);
+    const doc = this.notifier.documentOf(d, result, story === undefined ? undefined : { feature: story.feature, title: story.title });
+    if (doc !== null) this.notifier.notify(doc);
   }
 
   private storyReport(watched: readonly StoryWatch[]): RoundReport['stories'] {
