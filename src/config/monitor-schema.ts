@@ -283,7 +283,7 @@ const notifyTargetSchema = section(
   {
     url: httpUrl.meta({ description: 'Where each decision is POSTed: http(s)://…; user:password in it is sent as basic auth.' }),
     severity: z
-      .enum(NOTIFY_SEVERITIES, { error: `must be ${NOTIFY_SEVERITIES.join(', ')}` })
+      .enum(NOTIFY_SEVERITIES, { error: 'must be info, warning or critical' })
       .optional()
       .meta({ description: `The least severity sent: info (everything), warning (alerts, would-act and above), critical (rollbacks, caps) (default ${DEFAULT_NOTIFY.severity}).` }),
     format: z
