@@ -122,7 +122,14 @@ export class Notifier {
   notify(doc: NotifyDocument): void {
     const targets = this.targets.filter((t) => admits(t.severity, doc.severity));
     if (targets.length === 0) return;
-    const all = Promise.all(targets.map((t) => this.deliver(t, doc))).then((ok) => {
+    // deliver never throws by design; a bug in it must still not become an unhandled rejection that ends the monitor.
+    const tries = targets.map((t) =>
+      this.deliver(t, doc).catch((err: unknown) => {
+        this.record({ decision: doc.decision.id, url: safeUrl(t.url), attempt: 0, error: messageOf(err), gaveUp: true });
+        return false;
+      }),
+    );
+    const all = Promise.all(tries).then((ok) => {
       if (!ok.includes(true)) {
         const what = doc.story === null ? `project-level ${doc.decision.rule}` : `story ${doc.story.id} ${doc.decision.rule}`;
         this.opts.warn(
