@@ -235,7 +235,10 @@ function worstCaseMs(t: NotifyTarget, backoffMs: number): number {
 export function safeUrl(u: string): string {
   try {
     const url = new URL(u);
-    return `${url.origin}${url.pathname}${url.search === '' ? '' : '?…'}`;
+    // Webhook URLs (Slack's among them) carry their secret in the path: only its first segment is shown.
+    const [first, ...rest] = url.pathname.split('/').filter(Boolean);
+    const pathShown = first === undefined ? '/' : `/${first}${rest.length > 0 ? '/…' : ''}`;
+    return `${url.origin}${pathShown}${url.search === '' ? '' : '?…'}`;
   } catch {
     return '(not a URL)';
   }

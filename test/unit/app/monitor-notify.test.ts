@@ -224,6 +224,8 @@ describe('the documents', () => {
   });
 
   it('a URL is logged without credentials or query', () => {
-    expect(safeUrl('https://u:p@hooks.example/x/y?token=abc#f')).toBe('https://hooks.example/x/y?…');
+    expect(safeUrl('https://u:p@hooks.example/x/y?token=abc#f')).toBe('https://hooks.example/x/…?…');
+    // A Slack webhook's secret is its path.
+    expect(safeUrl('https://hooks.slack.com/services/T000/B000/XXXXSECRET')).toBe('https://hooks.slack.com/services/…');
   });
 });
