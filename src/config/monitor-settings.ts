@@ -6,7 +6,7 @@
  * No zod at run time (only its types): a project loads this without the schema.
  */
 import type { LineFormat, LogMatchSpec, ProbeSpec, StoryMonitorDefaults } from '../model/monitor-types.js';
-import { DEFAULT_MONITOR } from './config-defaults.js';
+import { DEFAULT_MONITOR, DEFAULT_PROPOSALS } from './config-defaults.js';
 import { configError, type ConfigProblem } from './config-problems.js';
 import type { MonitorSection } from './monitor-schema.js';
 import type { PrometheusSettings, StoryQuery } from './prometheus-settings.js';
@@ -45,7 +45,7 @@ export interface MonitorSettings {
   cooldownMs: number;
   /** Automatic rollbacks per story in 24 h; past it, alert only. */
   maxPerDay: number;
-  action: 'rollback' | 'flag-only' | 'alert';
+  action: 'rollback' | 'flag-only' | 'alert' | 'propose';
   /** May an automatic rollback take installed dependents with it? */
   cascade: boolean;
   /** Failures of one source in a row before the monitor alerts about itself. */
@@ -67,6 +67,8 @@ export interface MonitorSettings {
   alerts: AlertRoute[];
   /** Alertmanager: firing samples in a row before acting (the alert's own `for:` debounced it already). */
   alertConsecutive: number;
+  /** Approval mode (`action: propose`): how long a proposal can be approved, and whether its flag goes off at once. */
+  proposals: { ttlMs: number; mitigate: boolean };
 }
 
 /** A story as the monitor sees it: its id and its own defaults. */
@@ -116,6 +118,7 @@ export function resolveMonitorSettings(section: MonitorSection | undefined, stor
     prometheus: m.prometheus === undefined ? null : structuredClone(m.prometheus),
     alerts: (m.alerts ?? []).map((r) => ({ alertname: r.alertname, labels: { ...r.labels }, story: r.story })),
     alertConsecutive: m.alertConsecutive ?? DEFAULT_MONITOR.alertConsecutive,
+    proposals: { ttlMs: m.proposalTtl ?? DEFAULT_PROPOSALS.ttlMs, mitigate: m.mitigate ?? DEFAULT_PROPOSALS.mitigate },
   };
 }
 
