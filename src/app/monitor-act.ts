@@ -9,7 +9,7 @@
  * - `action: flag-only`: the flags alone, the same way.
  */
 import { InvalidInputError, messageOf } from '../model/errors.js';
-import type { Plan } from '../model/types.js';
+import type { Plan, Trigger } from '../model/types.js';
 import { LAYOUT } from '../model/layout.js';
 import type { Decision } from '../monitor/decision-log.js';
 import { isInstalled } from '../model/snapshot.js';
@@ -42,15 +42,23 @@ export interface ActOptions {
   /** The command that started the monitor, recorded in the report. */
   command: string[];
   signal?: AbortSignal;
+  /** What to do for a decision that proposed (`action: propose`): its mitigation (flag-only) or its approval. */
+  as?: 'rollback' | 'flag-only';
+  /** Default `monitor`; `monitor-approved` for a proposal a person approved. */
+  trigger?: Extract<Trigger, 'monitor' | 'monitor-approved'>;
+  /** Who approved the proposal (OS user) and why: in the report's reason and the audit line. */
+  approval?: { by: string; reason: string };
 }
 
-/** Carries out one decision whose `action` is rollback or flag-only; never throws for a failed run. */
+/** Carries out one decision whose `action` is rollback or flag-only (or a proposal, `as` one of them); never throws for a failed run. */
 export async function actOn(root: string, d: Decision, opts: ActOptions): Promise<ActResult> {
   const story = d.story;
-  if (story === null || (d.action !== 'rollback' && d.action !== 'flag-only')) {
+  const action = d.action === 'propose' ? opts.as : d.action;
+  if (story === null || (action !== 'rollback' && action !== 'flag-only')) {
     throw new InvalidInputError(`decision ${d.id} does not ask to act on a story`, { code: 'E_MONITOR_ACT' });
   }
-  let mode: ActResult['mode'] = d.action === 'flag-only' ? 'flag-only' : 'rollback';
+  let mode: ActResult['mode'] = action === 'flag-only' ? 'flag-only' : 'rollback';
+  const approved = opts.approval === undefined ? '' : `, approved by ${opts.approval.by}${opts.approval.reason === '' ? '' : ` (${opts.approval.reason})`}`;
   try {
     const project = await loadProject(root);
     if (mode === 'rollback' && d.cascade !== true && (await installedDependents(project, story)).length > 0) mode = 'mitigate';
@@ -64,13 +72,14 @@ export async function actOn(root: string, d: Decision, opts: ActOptions): Promis
       value: d.samples.at(-1)?.value ?? null,
       decisionId: d.id,
       action: mode,
+      ...(opts.approval !== undefined ? { trigger: opts.trigger ?? 'monitor', approvedBy: opts.approval.by, approvalReason: opts.approval.reason } : {}),
     }, 'warn');
     const req: RollbackRequest = {
       root: project.root,
       ids: story,
       cascade: mode === 'rollback' && d.cascade === true,
-      reason: `monitor: ${d.reason}`,
-      trigger: 'monitor',
+      reason: `monitor${approved}: ${d.reason}`,
+      trigger: opts.trigger ?? 'monitor',
       continueOnError: false,
       command: opts.command,
       monitor: d,

@@ -33,6 +33,7 @@ export function severityOf(outcome: Outcome): NotifySeverity | null {
       return 'critical';
     case 'alerted':
     case 'would-act':
+    case 'proposed': // a person has to approve it: they must hear of it
       return 'warning';
     case 'muted':
     case 'cooldown':

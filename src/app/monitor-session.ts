@@ -28,6 +28,8 @@ import { observeRound, type MemoryRound, type ProbeOutcome, type StoryWatch } fr
 import type { RuleKind, Verdict } from '../monitor/rules.js';
 import { actOn, type ActResult } from './monitor-act.js';
 import { Notifier } from './monitor-notify.js';
+import { expireDue } from './monitor-proposal-store.js';
+import { propose } from './monitor-proposals.js';
 import { sourcesFromSettings, withoutReplaced, type RoundSource } from './monitor-sources.js';
 import { appendActionRecord, appendDecisions, emptyStore, loadStore, monitorDir, saveStore, type MonitorStore } from './monitor-store.js';
 
@@ -68,6 +70,8 @@ export interface RoundReport {
   notes: string[];
   /** The sources that could not be read this round, each once, with what failed (for the monitor's metrics). */
   sourceErrors?: Array<{ source: string; error: string }>;
+  /** Approval mode: the proposals written this round, and those that expired. */
+  proposals?: { written: Array<{ id: string; story: string; expiresAt: string; mitigated: boolean }>; expired: string[] };
 }
 
 /** The fewest latencies a window needs before its p95 is compared with a baseline. */
@@ -139,6 +143,9 @@ export class MonitorSession {
   async round(): Promise<RoundReport> {
     const now = Date.now();
     const report: RoundReport = { at: new Date(now).toISOString(), dryRun: this.opts.dryRun, stories: {}, decisions: [], acted: [], notes: [] };
+    // Approval mode: a proposal past its expiry is closed at the next round, whatever else the round does.
+    const expired = this.opts.dryRun ? [] : expireDue(this.project.root, now).map((p) => p.id);
+    if (expired.length > 0) report.proposals = { written: [], expired };
     const holder = liveHolder(this.project.stateDir);
     if (holder !== null) return { ...report, waiting: holder };
     const events: MonitorEvent[] = [...this.pending];
@@ -181,7 +188,7 @@ export class MonitorSession {
     if (!this.opts.dryRun) saveStore(this.project.root, this.store);
     // Notifications go out after the rollbacks of the round started (an acted one once its run ended), in the background.
     const notified = decisions.filter((d) => !this.actsOn(d));
-    report.acted = await this.act(decisions);
+    report.acted = await this.act(decisions, report);
     for (const d of notified) this.notify(d, null);
     report.stories = this.storyReport(watched);
     return report;
@@ -315,10 +322,15 @@ export class MonitorSession {
   }
 
   /** Acts on what the decisions say, one run per story, after they are on disk and the state is saved. */
-  private async act(decisions: readonly Decision[]): Promise<ActResult[]> {
+  private async act(decisions: readonly Decision[], report: RoundReport): Promise<ActResult[]> {
     const acted: ActResult[] = [];
     const done = new Set<string>();
     for (const d of decisions) {
+      if (d.action === 'propose' && !this.opts.dryRun && d.story !== null && !done.has(d.story)) {
+        done.add(d.story);
+        acted.push(...(await this.propose(d, report)));
+        continue;
+      }
       if (!this.actsOn(d) || d.story === null || done.has(d.story)) continue;
       done.add(d.story);
       const result = await actOn(this.project.root, d, { command: this.opts.command, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
@@ -342,6 +354,20 @@ export class MonitorSession {
     const story = d.story === null ? undefined : this.project.registry.byId.get(d.story);
     const doc = this.notifier.documentOf(d, result, story === undefined ? undefined : { feature: story.feature, title: story.title });
     if (doc !== null) this.notifier.notify(doc);
+  }
+
+  /** Approval mode: a proposal instead of an act; with `mitigate`, the flag off at once (recorded like an act). */
+  private async propose(d: Decision, report: RoundReport): Promise<ActResult[]> {
+    const { ttlMs, mitigate } = this.settings.proposals;
+    const { proposal, mitigation } = await propose(this.project.root, d, { command: this.opts.command, ttlMs, mitigate, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+    report.proposals ??= { written: [], expired: [] };
+    report.proposals.written.push({ id: proposal.id, story: proposal.story, expiresAt: proposal.expiresAt, mitigated: mitigation?.runId !== undefined });
+    if (mitigation === undefined) return [];
+    // What finishes the job is approving the proposal, not a rollback by hand.
+    const shown: ActResult = { ...mitigation, next: `rollback-manager approve ${proposal.id} --root ${this.project.root}` };
+    appendActionRecord(this.project.root, d, { ...shown, proposal: proposal.id });
+    this.pending.push({ kind: 'mute', stories: [proposal.story], until: Date.now() + this.settings.windowMs });
+    return [shown];
   }
 
   private storyReport(watched: readonly StoryWatch[]): RoundReport['stories'] {

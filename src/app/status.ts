@@ -8,6 +8,7 @@ import { effectiveStates } from '../flags/index.js';
 import { backupsOf, readHistory } from '../report/history.js';
 import { messageOf } from '../model/errors.js';
 import { loadStore, runningMonitor } from './monitor-store.js';
+import { openProposalCount } from './monitor-proposal-store.js';
 
 /** One story as `status` shows it. */
 export interface StoryStatus {
@@ -42,10 +43,18 @@ export interface MonitorStatus {
   verdicts: Record<string, Record<string, { verdict: string; value: number | null; at: string }>>;
   /** Set when the monitor's state could not be read. */
   error?: string;
+  /** Approval mode: proposals still open (not past their expiry). */
+  openProposals: number;
 }
 
 function monitorStatus(root: string): MonitorStatus {
   const running = runningMonitor(root);
+  let openProposals = 0;
+  try {
+    openProposals = openProposalCount(root, Date.now());
+  } catch {
+    // an unreadable proposals folder: `proposals` says why; status stays up
+  }
   try {
     const store = loadStore(root);
     const verdicts: MonitorStatus['verdicts'] = {};
@@ -55,9 +64,9 @@ function monitorStatus(root: string): MonitorStatus {
       const at = typeof r.last.at === 'number' ? new Date(r.last.at).toISOString() : r.last.at;
       (verdicts[story] ??= {})[rule] = { verdict: r.last.verdict, value: r.last.value, at };
     }
-    return { running, lastRound: store.lastRound?.at ?? null, verdicts };
+    return { running, lastRound: store.lastRound?.at ?? null, verdicts, openProposals };
   } catch (err) {
-    return { running, lastRound: null, verdicts: {}, error: messageOf(err) };
+    return { running, lastRound: null, verdicts: {}, error: messageOf(err), openProposals };
   }
 }
 

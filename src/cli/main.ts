@@ -146,6 +146,28 @@ Every decision is a line of logs/monitor.jsonl; \`monitor explain <id>\` tells o
       exitCode = await (await import('./commands/monitor.js')).replayCommand(globals(), files, { ...monitor.opts(), ...opts });
     });
   program
+    .command('proposals')
+    .description("the monitor's proposals (monitor.action: propose), open ones first: id, story, rule, age, expires in, status")
+    .action(async () => {
+      exitCode = await (await import('./commands/proposals.js')).proposalsCommand(globals());
+    });
+  program
+    .command('approve')
+    .description('run the rollback a proposal names, as the monitor would have (trigger monitor-approved)')
+    .argument('<id>', 'a proposal id (a unique prefix will do)')
+    .option('--reason <text>', 'why, recorded in the proposal and the report', '')
+    .action(async (id: string, opts: { reason?: string }) => {
+      exitCode = await (await import('./commands/proposals.js')).approveCommand(globals(), id, opts, argv);
+    });
+  program
+    .command('reject')
+    .description('close a proposal without rolling back; names the command that turns a mitigated flag back on')
+    .argument('<id>', 'a proposal id (a unique prefix will do)')
+    .requiredOption('--reason <text>', 'why the rollback is not wanted (required)')
+    .action(async (id: string, opts: { reason: string }) => {
+      exitCode = await (await import('./commands/proposals.js')).rejectCommand(globals(), id, opts);
+    });
+  program
     .command('prune')
     .description('delete old backups: keep the newest N per story (config backups.keep, default 5) and any a rolled-back story needs')
     .option('--keep <n>', 'backups to keep per story')

@@ -30,3 +30,6 @@ export const DEFAULT_MONITOR = {
 
 /** A probe's timeout when the config gives none. */
 export const DEFAULT_PROBE_TIMEOUT_MS = 2_000;
+
+/** Approval mode (`monitor.action: propose`): how long a proposal stays open, and whether its flag goes off at once. */
+export const DEFAULT_PROPOSALS = { ttlMs: 30 * 60_000, mitigate: false } as const;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as z from 'zod';
 import { PINO_FIELDS, type FieldPaths, type LineFormat, type LogMatchSpec, type ProbeSpec } from '../model/monitor-types.js';
 import { messageOf } from '../model/errors.js';
-import { DEFAULT_MONITOR, DEFAULT_PROBE_TIMEOUT_MS } from './config-defaults.js';
+import { DEFAULT_MONITOR, DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_PROPOSALS } from './config-defaults.js';
 import { DEFAULT_PROMETHEUS_TIMEOUT_MS, QUERY_RULES, type PrometheusSettings, type StoryQuery } from './prometheus-settings.js';
 import { DEFAULT_NOTIFY, NOTIFY_FORMATS, NOTIFY_SEVERITIES, type NotifyTarget } from './notify-settings.js';
 import {
@@ -325,9 +325,12 @@ export const monitorSchema = section(
     cooldown: duration(`Per story, after an automatic rollback (default ${ms(D.cooldownMs)}).`).optional(),
     maxPerDay: count(0, `Automatic rollbacks per story in 24 h; past it, alert only (default ${D.maxPerDay}).`).optional(),
     action: z
-      .enum(['rollback', 'flag-only', 'alert'], { error: 'must be rollback, flag-only or alert' })
+      .enum(['rollback', 'flag-only', 'alert', 'propose'], { error: 'must be rollback, flag-only, alert or propose' })
       .optional()
-      .meta({ description: `rollback | flag-only | alert (default ${D.action}).` }),
+      .meta({ description: `rollback | flag-only | alert | propose (a proposal a person approves; default ${D.action}).` }),
+    // Approval mode (action: propose).
+    mitigate: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'With action: propose, turn the story\'s flag off at once while the proposal waits (default false).' }),
+    proposalTtl: duration(`With action: propose, how long a proposal can be approved (default ${ms(DEFAULT_PROPOSALS.ttlMs)}).`, { positive: true }).optional(),
     cascade: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'May an automatic rollback take installed dependents with it (default false).' }),
     sourceErrorsBeforeAlert: count(1, `Failures of one source in a row before the monitor alerts about itself (default ${D.sourceErrorsBeforeAlert}).`).optional(),
     memoryShare: fraction(`A story is blamed for host memory only when its processes hold this share of used memory (default ${D.memoryShare}).`).optional(),

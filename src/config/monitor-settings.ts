@@ -6,7 +6,7 @@
  * No zod at run time (only its types): a project loads this without the schema.
  */
 import type { LineFormat, LogMatchSpec, ProbeSpec, StoryMonitorDefaults } from '../model/monitor-types.js';
-import { DEFAULT_MONITOR } from './config-defaults.js';
+import { DEFAULT_MONITOR, DEFAULT_PROPOSALS } from './config-defaults.js';
 import { configError, type ConfigProblem } from './config-problems.js';
 import type { MonitorSection } from './monitor-schema.js';
 import type { PrometheusSettings, StoryQuery } from './prometheus-settings.js';
@@ -46,7 +46,7 @@ export interface MonitorSettings {
   cooldownMs: number;
   /** Automatic rollbacks per story in 24 h; past it, alert only. */
   maxPerDay: number;
-  action: 'rollback' | 'flag-only' | 'alert';
+  action: 'rollback' | 'flag-only' | 'alert' | 'propose';
   /** May an automatic rollback take installed dependents with it? */
   cascade: boolean;
   /** Failures of one source in a row before the monitor alerts about itself. */
@@ -70,6 +70,8 @@ export interface MonitorSettings {
   alertConsecutive: number;
   /** `monitor.notify`: where the automatic decisions are POSTed; none unless the config writes them. */
   notify: NotifyTarget[];
+  /** Approval mode (`action: propose`): how long a proposal can be approved, and whether its flag goes off at once. */
+  proposals: { ttlMs: number; mitigate: boolean };
 }
 
 /** A story as the monitor sees it: its id and its own defaults. */
@@ -120,6 +122,7 @@ export function resolveMonitorSettings(section: MonitorSection | undefined, stor
     alerts: (m.alerts ?? []).map((r) => ({ alertname: r.alertname, labels: { ...r.labels }, story: r.story })),
     alertConsecutive: m.alertConsecutive ?? DEFAULT_MONITOR.alertConsecutive,
     notify: (m.notify ?? []).map((t) => ({ ...t })),
+    proposals: { ttlMs: m.proposalTtl ?? DEFAULT_PROPOSALS.ttlMs, mitigate: m.mitigate ?? DEFAULT_PROPOSALS.mitigate },
   };
 }
 

@@ -102,8 +102,8 @@ export const PATH_CATEGORIES = ['code', 'config', 'tests', 'docs', 'data', 'cach
 /** One of the path categories of a story. */
 export type PathCategory = (typeof PATH_CATEGORIES)[number];
 
-/** What a run was started by. */
-export type Trigger = 'manual' | 'script' | 'monitor';
+/** What a run was started by; `monitor-approved`: a rollback the monitor proposed and a person approved. */
+export type Trigger = 'manual' | 'script' | 'monitor' | 'monitor-approved';
 
 /** A process found on the machine that belongs to a story's service. */
 export interface FoundProcess {

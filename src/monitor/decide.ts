@@ -12,7 +12,8 @@
  *   rolled back or restored by hand (a `reset` event). That is what keeps a story that stays bad from looping.
  * - The gate, in order: project-level signals only alert; past `maxPerDay` automatic rollbacks in 24 h only alert,
  *   with the command to run by hand; a cooldown holds the breach back (the episode stays open, so it acts once the
- *   cooldown is over and the breach is still there); `action: alert` alerts; a dry run records `would-act`.
+ *   cooldown is over and the breach is still there); `action: alert` alerts; a dry run records `would-act`;
+ *   `action: propose` records `proposed` (a proposal for a person), counted against the cooldown and cap like an act.
  * - Samples taken while a story is muted (its own rollback, or a rollback that took it along) do not count: its
  *   503s and refused connections are the rollback working.
  * - Source errors count per source; `sourceErrorsBeforeAlert` in a row alert once about the monitor itself.
@@ -189,7 +190,7 @@ function record(ctx: Ctx, obs: Observation, samples: Sample[], j: Judgement, out
     action,
     reason,
   };
-  if (action === 'rollback') d.cascade = ctx.settings.cascade;
+  if (action === 'rollback' || action === 'propose') d.cascade = ctx.settings.cascade;
   ctx.decisions.push(d);
   return d;
 }
@@ -301,7 +302,8 @@ function gate(ctx: Ctx, obs: Observation, run: Sample[], j: Judgement): boolean 
   const g = gateOf(ctx.st, obs.story);
   g.autoRollbacks = g.autoRollbacks.filter((at) => at > nowMs - DAY_MS);
   if (g.autoRollbacks.length >= settings.maxPerDay) {
-    const reached = `${g.autoRollbacks.length} automatic rollbacks of ${obs.story} in 24 h reached maxPerDay ${settings.maxPerDay}`;
+    const what = settings.action === 'propose' ? 'proposed rollbacks' : 'automatic rollbacks';
+    const reached = `${g.autoRollbacks.length} ${what} of ${obs.story} in 24 h reached maxPerDay ${settings.maxPerDay}`;
     const byHand = `roll back by hand: rollback-manager rollback ${obs.story} --force`;
     record(ctx, obs, run, j, 'capped', 'alert', `${inRow}, but ${reached}; ${byHand}`);
     return true;
@@ -321,6 +323,9 @@ function gate(ctx: Ctx, obs: Observation, run: Sample[], j: Judgement): boolean 
   g.autoRollbacks.push(nowMs);
   if (settings.dryRun) {
     record(ctx, obs, run, j, 'would-act', 'none', `${inRow}; dry run: would ${settings.action} ${obs.story}`);
+  } else if (settings.action === 'propose') {
+    // Counted like an act above (cooldown, daily cap), so that a story that stays bad cannot flood proposals.
+    record(ctx, obs, run, j, 'proposed', 'propose', `${inRow}: propose a rollback of ${obs.story}, for a person to approve or reject`);
   } else {
     record(ctx, obs, run, j, 'acted', settings.action, `${inRow}: ${settings.action} ${obs.story}`);
   }

@@ -6,12 +6,16 @@
 import type { RuleKind, Sample, Verdict } from './rules.js';
 import { comparatorIsComplete } from './rules.js';
 
-/** What the settings tell the monitor to do when a story breaches. */
-export type Action = 'rollback' | 'flag-only' | 'alert';
+/**
+ * What the settings tell the monitor to do when a story breaches. `propose`: write a proposal that a person
+ * approves (the rollback runs then) or rejects, instead of acting.
+ */
+export type Action = 'rollback' | 'flag-only' | 'alert' | 'propose';
 
 /**
  * What became of a judgement:
  * - `acted`: the action was taken (rollback or flag-only); `would-act`: the same, in a dry run;
+ * - `proposed`: a proposal was written for a person to approve (`action: propose`); counts like an act;
  * - `alerted`: an alert instead of an act (project-level signal, `action: alert`, a source failing in a row);
  * - `capped`: the story reached `maxPerDay` automatic rollbacks, so an alert with the command to run by hand;
  * - `cooldown`, `muted`: a breach held back by the gate;
@@ -20,6 +24,7 @@ export type Action = 'rollback' | 'flag-only' | 'alert';
  */
 export type Outcome =
   | 'acted'
+  | 'proposed'
   | 'would-act'
   | 'alerted'
   | 'capped'
@@ -54,7 +59,7 @@ export interface Decision {
   outcome: Outcome;
   /** What the caller must do now: `none` for everything that is only recorded (dry run included). */
   action: Action | 'none';
-  /** For a rollback: whether installed dependents may go with it. */
+  /** For a rollback (or a proposed one): whether installed dependents may go with it. */
   cascade?: boolean;
   /** In words, for people; callers branch on `outcome` and `action`, never on this. */
   reason: string;

@@ -106,6 +106,10 @@ function printRound(r: RoundReport): void {
   for (const d of r.decisions) {
     process.stdout.write(`${d.at}  ${d.story ?? 'project'} ${d.rule}: ${d.outcome}${d.action !== 'none' ? ` → ${d.action}` : ''} — ${d.reason}  [${d.id}]\n`);
   }
+  for (const p of r.proposals?.written ?? []) {
+    process.stdout.write(`${r.at}  ${p.story}: proposal ${p.id} written${p.mitigated ? ' (flag off meanwhile)' : ''}, open until ${p.expiresAt}: rollback-manager approve ${p.id}, or reject ${p.id} --reason …\n`);
+  }
+  for (const id of r.proposals?.expired ?? []) process.stdout.write(`${r.at}  proposal ${id} expired\n`);
   for (const a of r.acted) {
     const what = a.error !== undefined ? `could not start: ${a.error}` : `${a.status} (run ${a.runId}, report ${a.report})`;
     process.stdout.write(`${r.at}  ${a.story}: automatic ${a.mode} ${what}${a.next ? `; to finish the job: ${a.next}` : ''}\n`);

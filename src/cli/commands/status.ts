@@ -37,6 +37,7 @@ function monitorLines(m: MonitorStatus): string[] {
     : 'Monitor: not running';
   const out = [`${head}${m.lastRound ? `; last round ${m.lastRound}` : ''}`];
   if (m.error) out.push(`  its state cannot be read: ${m.error}`);
+  if (m.openProposals > 0) out.push(`  open proposals: ${m.openProposals} (rollback-manager proposals)`);
   for (const [story, rules] of Object.entries(m.verdicts)) {
     const cells = Object.entries(rules).map(([rule, v]) => `${rule} ${v.verdict}${v.value === null ? '' : ` (${Math.round(v.value * 1000) / 1000})`}`);
     out.push(`  ${story === '*' ? 'project' : story}: ${cells.join(', ')}`);

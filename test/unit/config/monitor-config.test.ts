@@ -220,7 +220,7 @@ describe('monitor: in config/rollback.yaml', () => {
     expect(problemOf(['monitor:', '  logs:', '    - { file: logs/a.log, format: pino }', '    - { file: ./logs/a.log, format: pack }'])).toBe(
       '4:15 monitor.logs[1].file: names "logs/a.log" a second time',
     );
-    expect(problemOf(['monitor:', '  action: rollback-all'])).toBe('2:11 monitor.action: must be rollback, flag-only or alert, found "rollback-all"');
+    expect(problemOf(['monitor:', '  action: rollback-all'])).toBe('2:11 monitor.action: must be rollback, flag-only, alert or propose, found "rollback-all"');
     expect(problemOf(['monitor:', '  stories:', '    "1.2":', '      logs: [{ file: logs/security.log, match: {} }]'])).toMatch(/^4:48 monitor\.stories\.1\.2\.logs\[0\]\.match: must name at least one field/);
   });
 
