@@ -4,22 +4,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { BUNDLE as bundle, chunksLoadedBy, marksIn } from './bundle-chunks.js';
 import { describe, expect, it } from 'vitest';
-
-const bundle = path.resolve(import.meta.dirname, '../../../dist/bundle');
 
 /** The packages of node_modules whose code the chunks load statically from `entries` (esbuild's `// node_modules/…` marks). */
 function packagesLoadedBy(...entries: string[]): Set<string> {
-  const seen = new Set<string>();
-  const walk = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const m of readFileSync(file, 'utf8').matchAll(/^import[^'"]*['"](\.\/[^'"]+)['"]/gm)) walk(path.join(path.dirname(file), m[1] as string));
-  };
-  for (const e of entries) walk(path.join(bundle, e));
-  const out = new Set<string>();
-  for (const f of seen) for (const m of readFileSync(f, 'utf8').matchAll(/^\/\/ node_modules\/((?:@[\w.-]+\/)?[\w.-]+)\//gm)) out.add(m[1] as string);
-  return out;
+  return marksIn(chunksLoadedBy(...entries), /^\/\/ node_modules\/((?:@[\w.-]+\/)?[\w.-]+)\//gm);
 }
 
 const chunk = (re: RegExp): string => {

@@ -1,22 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readdirSync } from 'node:fs';
+import { BUNDLE as bundle, chunksLoadedBy, marksIn } from './bundle-chunks.js';
 import { describe, expect, it } from 'vitest';
-
-const bundle = path.resolve(import.meta.dirname, '../../../dist/bundle');
 
 /** The modules (`<folder>/<file>` under dist/) a bundle chunk loads statically, its imports included. */
 function modulesLoadedBy(...entries: string[]): Set<string> {
-  const seen = new Set<string>();
-  const walk = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const m of readFileSync(file, 'utf8').matchAll(/^import[^'"]*['"](\.\/[^'"]+)['"]/gm)) walk(path.join(path.dirname(file), m[1] as string));
-  };
-  for (const e of entries) walk(path.join(bundle, e));
-  const modules = new Set<string>();
   // esbuild marks each module it puts in a chunk with a `// dist/<folder>/<file>` line.
-  for (const f of seen) for (const m of readFileSync(f, 'utf8').matchAll(/^\/\/ dist\/([a-z-]+\/[\w.-]+)$/gm)) modules.add(m[1] as string);
-  return modules;
+  return marksIn(chunksLoadedBy(...entries), /^\/\/ dist\/([a-z-]+\/[\w.-]+)$/gm);
 }
 
 describe('the bundled CLI', () => {
