@@ -52,6 +52,8 @@ export interface MonitorOptions {
   signal?: AbortSignal;
   /** Sources besides those the settings call for (an Alertmanager listener the command line started). */
   sources?: RoundSource[];
+  /** Watch only these stories (`restore --watch`); the others, and what is kept of them, are left alone. */
+  only?: readonly string[];
   /** Where a notification no target took is told (default: stderr). */
   warn?: (line: string) => void;
 }
@@ -215,6 +217,7 @@ export class MonitorSession {
     const on = effectiveStates(doc);
     const out: StoryWatch[] = [];
     for (const [id, cfg] of Object.entries(this.settings.stories)) {
+      if (this.opts.only !== undefined && !this.opts.only.includes(id)) continue;
       const story = this.project.registry.byId.get(id);
       const enabled = story !== undefined && on.get(story.feature) === true;
       const prev = this.store.stories[id];

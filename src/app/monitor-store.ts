@@ -119,6 +119,13 @@ export function appendActionRecord(root: string, d: Decision, result: object): v
   appendFileSync(file, `${JSON.stringify({ type: 'action', at: new Date().toISOString(), decision: d.id, ...result })}\n`);
 }
 
+/** Appends a record of another kind (`type` says which) to `logs/monitor.jsonl`, with its time. */
+export function appendRecord(root: string, record: { type: string } & Record<string, unknown>): void {
+  const file = path.join(root, DECISIONS_LOG);
+  mkdirSync(path.dirname(file), { recursive: true });
+  appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...record })}\n`);
+}
+
 /** Finds one decision in the log by id (or by a unique prefix of it). */
 export function findDecision(root: string, id: string): Decision {
   const file = path.join(root, DECISIONS_LOG);

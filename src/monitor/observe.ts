@@ -9,8 +9,14 @@
 import type { Thresholds } from '../config/monitor-units.js';
 import type { Observation } from './decide.js';
 import type { LogEvent } from './pack-events.js';
-import type { Rule, Sample } from './rules.js';
+import type { Rule, RuleKind, Sample } from './rules.js';
 import { percentile, windowStats, type StoryWindowStats } from './window-stats.js';
+
+/**
+ * Rules whose breach alerts and never acts: throughput below its baseline (a quiet night and a broken service look
+ * alike in a request count).
+ */
+export const ALERT_ONLY_RULES: ReadonlySet<RuleKind> = new Set<RuleKind>(['throughputBaseline']);
 
 /** A probe's result, as the HTTP probe reports it. */
 export interface ProbeOutcome {
@@ -149,7 +155,7 @@ export function observeRound(input: RoundInput): RoundResult {
     );
     const enoughRequests = st.requests >= input.minRequests || (bl?.throughput ?? 0) * (input.windowMs / 1000) >= input.minRequests;
     push(
-      { kind: 'throughputBaseline', threshold: t.throughputChange, alertOnly: true },
+      { kind: 'throughputBaseline', threshold: t.throughputChange, alertOnly: ALERT_ONLY_RULES.has('throughputBaseline') },
       logError !== undefined
         ? { ...base, value: null, sourceError: logError }
         : !full

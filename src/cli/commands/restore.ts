@@ -1,6 +1,8 @@
 import { InvalidInputError } from '../../model/errors.js';
 import { prepareRestore, type RestoreRequest } from '../../app/restore.js';
 import type { GlobalOptions } from '../global-options.js';
+import { parseDuration } from '../../config/monitor-units.js';
+import { runStarting } from '../interrupt.js';
 import { runPlan, triggerFromEnv } from '../run-plan.js';
 
 /** Options of `restore`, as commander parses them. */
@@ -11,6 +13,7 @@ export interface RestoreFlags {
   force?: boolean;
   reason?: string;
   run?: string;
+  watch?: string;
 }
 
 /**
@@ -37,6 +40,8 @@ export async function restoreCommand(g: GlobalOptions, story: string, opts: Rest
     trigger: triggerFromEnv(),
     command: argv,
   };
+  const watchMs = opts.watch === undefined ? undefined : parseDuration(opts.watch, '--watch');
+  if (watchMs !== undefined && !(watchMs > 0)) throw new InvalidInputError('--watch: must be more than 0', { code: 'E_USAGE' });
   const { project, plan } = await prepareRestore(req);
   const conflicts = plan.stories.flatMap((s) => s.actions.flatMap((a) => (a.kind === 'restore-files' ? a.conflicts : [])));
   if (conflicts.length > 0 && !opts.force && !opts.dryRun) {
@@ -48,5 +53,12 @@ export async function restoreCommand(g: GlobalOptions, story: string, opts: Rest
   }
   // No re-plan under the lock here: extraction itself refuses any path that appeared meanwhile, and planning
   // again would read and verify the whole archive a second time.
-  return runPlan(g, project, plan, req, { dryRun: opts.dryRun === true, force: opts.force === true });
+  const code = await runPlan(g, project, plan, req, { dryRun: opts.dryRun === true, force: opts.force === true });
+  if (watchMs === undefined || opts.dryRun === true || code !== 0) return code;
+  // After the restore, the monitor's rounds on this story alone: rolled back again if it degrades (exit 1).
+  const { watchAfterRestore } = await import('../../app/monitor-watch.js');
+  const w = await watchAfterRestore({ root: project.root, story, forMs: watchMs, command: argv, signal: runStarting(true) });
+  // On stderr even with --json: stdout already holds the restore's one JSON document; logs/monitor.jsonl has the rest.
+  process.stderr.write(`rollback-manager: ${w.message}\n`);
+  return w.outcome === 'rolled-back' ? 1 : 0;
 }
