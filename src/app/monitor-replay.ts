@@ -13,9 +13,9 @@ import { initialState, step } from '../monitor/decide.js';
 import type { Decision } from '../monitor/decision-log.js';
 import { readLogLines } from '../monitor/log-reader.js';
 import { attributionTable, lineClassifier, type LogEvent } from '../monitor/pack-events.js';
-import { observeRound, type Baseline, type StoryWatch } from '../monitor/observe.js';
+import { nextBaselines, observeRound, type Baseline, type StoryWatch } from '../monitor/observe.js';
 import type { RuleKind } from '../monitor/rules.js';
-import type { TimingOverrides } from './monitor-session.js';
+import { withOverrides, type TimingOverrides } from './monitor-session.js';
 
 /** A stretch of log time in which one rule of one story was breached at least `consecutive` rounds in a row. */
 export interface BadPeriod {
@@ -57,7 +57,7 @@ export interface ReplayOptions {
 export async function replayLogs(opts: ReplayOptions): Promise<ReplayResult> {
   const project = await loadProject(opts.root);
   const base = monitorSettingsOf(project);
-  const settings: MonitorSettings = { ...base, ...definedOnly(opts.overrides ?? {}) };
+  const settings: MonitorSettings = withOverrides(base, opts.overrides ?? {});
   const as = opts.as ?? settings.logFiles[0]?.file;
   const format = settings.logFiles.find((f) => f.file === as)?.format;
   if (as === undefined || format === undefined) {
@@ -124,13 +124,7 @@ export async function replayLogs(opts: ReplayOptions): Promise<ReplayResult> {
     state = out.state;
     result.decisions.push(...out.decisions);
     result.rounds++;
-    const next: Record<string, Baseline> = { ...baselines };
-    for (const w of watched) {
-      const breached = Object.entries(state.rules).some(([k, r]) => k.startsWith(`${w.id}|`) && (r.episode !== null || r.last?.verdict === 'breached'));
-      const c = candidates[w.id];
-      if (!breached && c !== undefined) next[w.id] = c;
-    }
-    baselines = next;
+    baselines = nextBaselines(baselines, candidates, state.rules, watched);
     trackPeriods(open, result.periods, observations, state.rules, now, settings.consecutive);
   }
   for (const p of open.values()) if (p.run >= settings.consecutive) result.periods.push(stripRun(p));
@@ -174,8 +168,4 @@ function trackPeriods(
 function stripRun(p: BadPeriod & { run: number }): BadPeriod {
   const { run: _run, ...rest } = p;
   return rest;
-}
-
-function definedOnly(o: TimingOverrides): Partial<MonitorSettings> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<MonitorSettings>;
 }

@@ -24,7 +24,7 @@ import { probeAll } from '../monitor/http-probe.js';
 import { readLogLines, type LogReadNote } from '../monitor/log-reader.js';
 import { attributionTable, lineClassifier, type LineClassifier, type LogEvent } from '../monitor/pack-events.js';
 import { attributeMemory, readHostMemory, residentBytes, withDescendants } from '../monitor/proc-memory.js';
-import { observeRound, type MemoryRound, type ProbeOutcome, type StoryWatch } from '../monitor/observe.js';
+import { nextBaselines, observeRound, type MemoryRound, type ProbeOutcome, type StoryWatch } from '../monitor/observe.js';
 import type { RuleKind, Verdict } from '../monitor/rules.js';
 import { actOn, type ActResult } from './monitor-act.js';
 import { Notifier } from './monitor-notify.js';
@@ -179,11 +179,7 @@ export class MonitorSession {
     report.sourceErrors = sourceErrorsOf(observations);
     const { state, decisions } = step(this.store.decide, { observations, events }, now, this.decideSettings());
     this.store.decide = state;
-    for (const w of watched) {
-      const open = Object.entries(state.rules).some(([k, r]) => k.startsWith(`${w.id}|`) && (r.episode !== null || r.last?.verdict === 'breached'));
-      const c = candidates[w.id];
-      if (!open && c !== undefined) this.store.baselines[w.id] = c;
-    }
+    this.store.baselines = nextBaselines(this.store.baselines, candidates, state.rules, watched);
     this.store.lastRound = { at: report.at, pid: process.pid };
     report.decisions = decisions;
     appendDecisions(this.project.root, decisions);
@@ -406,6 +402,7 @@ function sourceErrorsOf(observations: readonly { samples: ReadonlyArray<{ source
   return [...out].map(([source, error]) => ({ source, error }));
 }
 
-function withOverrides(s: MonitorSettings, o: TimingOverrides): MonitorSettings {
+/** The settings with the command line's timing laid over them (only what it gives). */
+export function withOverrides(s: MonitorSettings, o: TimingOverrides): MonitorSettings {
   return { ...s, ...(o.intervalMs !== undefined ? { intervalMs: o.intervalMs } : {}), ...(o.windowMs !== undefined ? { windowMs: o.windowMs } : {}), ...(o.consecutive !== undefined ? { consecutive: o.consecutive } : {}) };
 }

@@ -7,7 +7,7 @@
  * watch began, a window not yet full (throughput), no baseline yet. Each is a sample with `value: null` and a reason.
  */
 import type { Thresholds } from '../config/monitor-units.js';
-import type { Observation } from './decide.js';
+import type { MonitorState, Observation } from './decide.js';
 import type { LogEvent } from './pack-events.js';
 import type { Rule, RuleKind, Sample } from './rules.js';
 import { percentile, windowStats, type StoryWindowStats } from './window-stats.js';
@@ -253,4 +253,24 @@ function byteRanges(events: readonly LogEvent[], from: number, to: number): Map<
     }
   }
   return new Map([...out].map(([story, files]) => [story, [...files.values()]]));
+}
+
+/**
+ * The baselines after a judged round: a story takes this round's figures as its baseline only when none of its rules
+ * is breached or in an open episode (a breach freezes the baseline it is measured against). Shared by the live
+ * monitor and `replay`, so both compare against the same windows.
+ */
+export function nextBaselines(
+  prev: Readonly<Record<string, Baseline>>,
+  candidates: Readonly<Record<string, Baseline>>,
+  rules: MonitorState['rules'],
+  watched: readonly Pick<StoryWatch, 'id'>[],
+): Record<string, Baseline> {
+  const next: Record<string, Baseline> = { ...prev };
+  for (const w of watched) {
+    const open = Object.entries(rules).some(([k, r]) => k.startsWith(`${w.id}|`) && (r.episode !== null || r.last?.verdict === 'breached'));
+    const c = candidates[w.id];
+    if (!open && c !== undefined) next[w.id] = c;
+  }
+  return next;
 }
