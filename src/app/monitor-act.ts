@@ -10,7 +10,6 @@
  */
 import { InvalidInputError, messageOf } from '../model/errors.js';
 import type { Plan, Trigger } from '../model/types.js';
-import { LAYOUT } from '../model/layout.js';
 import type { Decision } from '../monitor/decision-log.js';
 import { isInstalled } from '../model/snapshot.js';
 import { assemblePlan, dependentsOf } from '../engine/planner.js';
@@ -18,7 +17,7 @@ import { gatherSnapshot, loadProject, type Project } from '../project/project.js
 import { audit } from '../report/audit-log.js';
 import type { RunReport } from '../report/run-report.js';
 import { planAndApply } from './apply-plan.js';
-import { newRunId, rollbackNow, type RollbackRequest } from './rollback.js';
+import { newRunId, planRequest, rollbackNow, type RollbackRequest } from './rollback.js';
 
 /** What acting did. */
 export interface ActResult {
@@ -109,16 +108,8 @@ async function mitigationPlan(req: RollbackRequest, mode: ActResult['mode'], run
   const project = await loadProject(req.root);
   const snapshot = await gatherSnapshot(project, { quick: true });
   const now = new Date();
-  const plan = assemblePlan(project.registry, project.flags, snapshot, {
-    ids: req.ids,
-    cascade: true,
-    reason: req.reason,
-    trigger: req.trigger,
-    runId,
-    now,
-    flagsFile: LAYOUT.flags,
-    backupsDir: LAYOUT.backups,
-  });
+  // With the dependents in the run (cascade), so that their flags go off in the same write.
+  const plan = assemblePlan(project.registry, project.flags, snapshot, planRequest({ ...req, cascade: true }, now, runId));
   const keep = (storyId: string, kind: string) => kind === 'disable-flag' || (mode === 'mitigate' && storyId === req.ids && kind === 'stop-services');
   const what = mode === 'mitigate' ? 'flag off and services stopped, nothing removed' : 'flag off only, nothing stopped or removed';
   return {

@@ -11,10 +11,8 @@
  *   the rounds' business, through the same decision core as every other source.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { appendFileSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { MonitorSettings } from '../config/monitor-settings.js';
 import { InvalidInputError, messageOf } from '../model/errors.js';
 import { AlertBook } from '../monitor/alert-book.js';
@@ -24,7 +22,7 @@ import type { StoryWatch } from '../monitor/observe.js';
 import { MonitorMetrics, type RejectReason } from './monitor-metrics.js';
 import type { RoundReport } from './monitor-session.js';
 import type { RoundSource } from './monitor-sources.js';
-import { DECISIONS_LOG } from './monitor-store.js';
+import { appendRecord, DECISIONS_LOG } from './monitor-store.js';
 
 /** The environment variable holding the bearer token the listener requires. */
 export const TOKEN_ENV = 'ROLLBACK_MONITOR_TOKEN';
@@ -207,9 +205,7 @@ export class MonitorListener {
     const b = this.bound;
     if (b !== null) {
       try {
-        const file = path.join(b.root, DECISIONS_LOG);
-        mkdirSync(path.dirname(file), { recursive: true });
-        appendFileSync(file, `${JSON.stringify(line)}\n`);
+        appendRecord(b.root, line);
       } catch (err) {
         this.opts.log?.(`rollback-manager: cannot record a rejected notification in ${DECISIONS_LOG}: ${messageOf(err)}`);
       }

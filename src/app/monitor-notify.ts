@@ -9,7 +9,7 @@
  * too: an automatic rollback is never silent. `close` waits for what is in flight, bounded by the targets' own
  * worst case, and then abandons the rest (recorded as given up).
  */
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +19,7 @@ import type { Decision, Outcome } from '../monitor/decision-log.js';
 import { fmtSampleValue } from '../monitor/decision-log.js';
 import { comparatorIsComplete } from '../monitor/rules.js';
 import type { ActResult } from './monitor-act.js';
-import { DECISIONS_LOG } from './monitor-store.js';
+import { appendRecord, DECISIONS_LOG } from './monitor-store.js';
 
 /**
  * The severity of a decision's outcome, or null for what is only recorded (no data, source errors, recoveries,
@@ -216,9 +216,7 @@ export class Notifier {
 
   private record(line: { decision: string; url: string; attempt: number; error: string; gaveUp?: true }): void {
     try {
-      const file = path.join(this.opts.root, DECISIONS_LOG);
-      mkdirSync(path.dirname(file), { recursive: true });
-      appendFileSync(file, `${JSON.stringify({ type: 'notify-failed', at: new Date().toISOString(), ...line })}\n`);
+      appendRecord(this.opts.root, { type: 'notify-failed', ...line });
     } catch (err) {
       this.opts.warn(`rollback-manager: could not record a failed notification in ${DECISIONS_LOG}: ${messageOf(err)}`);
     }

@@ -3,13 +3,13 @@
  * `.rollback-manager/monitor/proposals/<id>.json`, written atomically, and their expiry. Runs nothing, so that
  * `status` can count the open ones without loading the code that rolls back (that is monitor-proposals.ts).
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../model/errors.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import type { Decision } from '../monitor/decision-log.js';
 import type { RuleKind } from '../monitor/rules.js';
-import { DECISIONS_LOG, monitorDir } from './monitor-store.js';
+import { appendRecord, monitorDir } from './monitor-store.js';
 
 /** Where a proposal is in its life: only an `open` one can be approved or rejected. */
 export type ProposalStatus = 'open' | 'approved' | 'rejected' | 'expired';
@@ -136,9 +136,7 @@ export function expireIfDue(root: string, p: Proposal, now: number): Proposal {
   const at = new Date(now).toISOString();
   const expired: Proposal = { ...fresh, status: 'expired', expiredAt: at };
   writeProposal(root, expired);
-  const log = path.join(root, DECISIONS_LOG);
-  mkdirSync(path.dirname(log), { recursive: true });
-  appendFileSync(log, `${JSON.stringify({ type: 'proposal-expired', at, proposal: p.id, story: p.story, expiresAt: p.expiresAt })}\n`);
+  appendRecord(root, { type: 'proposal-expired', at, proposal: p.id, story: p.story, expiresAt: p.expiresAt });
   return expired;
 }
 

@@ -114,16 +114,19 @@ export function appendDecisions(root: string, decisions: readonly Decision[]): v
  * start. Beside the decisions, so that the log alone tells what the monitor did and how it ended.
  */
 export function appendActionRecord(root: string, d: Decision, result: object): void {
-  const file = path.join(root, DECISIONS_LOG);
-  mkdirSync(path.dirname(file), { recursive: true });
-  appendFileSync(file, `${JSON.stringify({ type: 'action', at: new Date().toISOString(), decision: d.id, ...result })}\n`);
+  appendRecord(root, { type: 'action', decision: d.id, ...result });
 }
 
-/** Appends a record of another kind (`type` says which) to `logs/monitor.jsonl`, with its time. */
-export function appendRecord(root: string, record: { type: string } & Record<string, unknown>): void {
+/**
+ * Appends a record of another kind to `logs/monitor.jsonl` — `type` first, then `at` (now unless given), then the
+ * rest: the one writer of every line that is not a decision (actions, rejected notifications, failed deliveries,
+ * expired proposals, the end of a watch).
+ */
+export function appendRecord(root: string, record: { type: string; at?: string } & Record<string, unknown>): void {
   const file = path.join(root, DECISIONS_LOG);
   mkdirSync(path.dirname(file), { recursive: true });
-  appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...record })}\n`);
+  const { type, at, ...rest } = record;
+  appendFileSync(file, `${JSON.stringify({ type, at: at ?? new Date().toISOString(), ...rest })}\n`);
 }
 
 /** Finds one decision in the log by id (or by a unique prefix of it). */

@@ -46,7 +46,8 @@ export async function prepareRollback(
   return { project, plan: assemblePlan(project.registry, flags, snapshot, planReq, footprints) };
 }
 
-function planRequest(req: RollbackRequest, now: Date, runId: string): PlanRequest {
+/** The planner's request of a rollback request, at `now`, for run `runId`. */
+export function planRequest(req: RollbackRequest, now: Date, runId: string): PlanRequest {
   return { ids: req.ids, cascade: req.cascade, reason: req.reason, trigger: req.trigger, runId, now, flagsFile: LAYOUT.flags, backupsDir: LAYOUT.backups };
 }
 
