@@ -13,6 +13,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { ProbeSpec } from '../model/monitor-types.js';
+import { describeRequestError } from './request-error.js';
 
 /**
  * Why a probe failed:
@@ -144,27 +145,8 @@ export function probeAll(specs: readonly ProbeSpec[], opts: ProbeOptions = {}): 
   return Promise.all(specs.map((spec) => probe(spec, opts)));
 }
 
-/** Names a request error: refused when any address tried refused (IPv6 and IPv4 of `localhost` fail as one). */
+/** Names a request error: refused when any address tried refused. */
 function classify(err: Error, failed: (failure: ProbeFailure, message: string) => ProbeResult): ProbeResult {
-  const codes = [codeOf(err), ...subErrors(err).map(codeOf)].filter((c): c is string => c !== undefined);
-  const message = messageOfRequestError(err);
-  return failed(codes.includes('ECONNREFUSED') ? 'refused' : 'error', message);
-}
-
-function codeOf(err: unknown): string | undefined {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-function subErrors(err: Error): Error[] {
-  return err instanceof AggregateError ? err.errors.filter((e): e is Error => e instanceof Error) : [];
-}
-
-/** An AggregateError (every address of a host failed) may carry an empty message: say what each attempt got. */
-function messageOfRequestError(err: Error): string {
-  const subs = subErrors(err);
-  const own = err.message.trim();
-  const text = own !== '' ? own : subs.map((e) => e.message).join('; ') || err.name;
-  const code = codeOf(err);
-  return code !== undefined && !text.includes(code) ? `${code}: ${text}` : text;
+  const { refused, message } = describeRequestError(err);
+  return failed(refused ? 'refused' : 'error', message);
 }

@@ -15,6 +15,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { describeRequestError } from './request-error.js';
 
 /** Credentials as read from the environment when the monitor opened. */
 export type PrometheusCredentials = { kind: 'bearer'; token: string } | { kind: 'basic'; user: string; password: string };
@@ -220,12 +221,8 @@ function excerpt(body: string): string {
   return t === '' ? '' : `: ${t.length > 200 ? `${t.slice(0, 200)}…` : t}`;
 }
 
-/** Refused when any address tried refused (IPv6 and IPv4 of `localhost` fail as one). */
+/** Refused when any address tried refused. */
 function requestFailure(err: Error, fail: Fail): QueryResult {
-  const subs = err instanceof AggregateError ? err.errors.filter((e): e is Error => e instanceof Error) : [];
-  const codes = [err, ...subs].map((e) => (e as NodeJS.ErrnoException).code).filter((c): c is string => typeof c === 'string');
-  const text = err.message.trim() || subs.map((e) => e.message).join('; ') || err.name;
-  const code = codes[0];
-  const message = code !== undefined && !text.includes(code) ? `${code}: ${text}` : text;
-  return fail(codes.includes('ECONNREFUSED') ? 'refused' : 'error', message);
+  const { refused, message } = describeRequestError(err);
+  return fail(refused ? 'refused' : 'error', message);
 }
