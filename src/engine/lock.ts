@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { LockedError } from '../model/errors.js';
@@ -38,22 +39,14 @@ export function acquireLock(stateDir: string, runId: string): HeldLock {
   const me: LockHolder = { pid: process.pid, host: hostname(), runId, startedAt: new Date().toISOString() };
   let tookOver: HeldLock['tookOver'] = null;
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, JSON.stringify(me));
-      fsyncSync(fd);
-      closeSync(fd);
-      return { release: () => rmSync(file, { force: true }), tookOver };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    if (create(file, JSON.stringify(me))) return { release: () => rmSync(file, { force: true }), tookOver };
     const seen = observe(file);
     if (seen === null) continue; // released meanwhile: try to create it again
-    const { holder, ino, mtimeMs } = seen;
+    const { holder, text, ino, mtimeMs } = seen;
     // An unreadable lock older than a few seconds is a crash between create and write, not a live holder.
     const torn = holder === null && Date.now() - mtimeMs > 5000;
     if (torn || (holder && holder.host === me.host && !alive(holder.pid))) {
-      const taken = takeOver(file, ino);
+      const taken = takeOver(file, { ino, text });
       if (taken === 'took') tookOver = holder ?? 'torn lock file';
       if (taken !== 'busy') continue;
       const h = holder ?? { pid: 0, host: '?', runId: '?', startedAt: '?' };
@@ -71,8 +64,33 @@ export function acquireLock(stateDir: string, runId: string): HeldLock {
 /** How long a take-over token may stand before it counts as left by a process that died taking over. */
 const TAKEOVER_STALE_MS = 10_000;
 
-/** The lock file's holder, inode and mtime, read through one descriptor so that all are of the same file. */
-function observe(file: string): { holder: LockHolder | null; ino: number; mtimeMs: number } | null {
+/**
+ * Creates the lock file with its whole content, or returns false when it exists. The content is written
+ * to a file of this process's own and hard-linked into place (link() fails on an existing name), so a
+ * lock file is never seen empty: a take-over can then tell a fresh lock from the dead one by its text.
+ */
+function create(file: string, text: string): boolean {
+  const own = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const fd = openSync(own, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(own, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
+  } finally {
+    rmSync(own, { force: true });
+  }
+}
+
+/** The lock file's holder, text, inode and mtime, read through one descriptor so that all are of the same file. */
+function observe(file: string): { holder: LockHolder | null; text: string; ino: number; mtimeMs: number } | null {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -82,7 +100,8 @@ function observe(file: string): { holder: LockHolder | null; ino: number; mtimeM
   }
   try {
     const { ino, mtimeMs } = fstatSync(fd);
-    return { holder: parseHolder(readFileSync(fd, 'utf8')), ino, mtimeMs };
+    const text = readFileSync(fd, 'utf8');
+    return { holder: parseHolder(text), text, ino, mtimeMs };
   } finally {
     closeSync(fd);
   }
@@ -93,12 +112,14 @@ function observe(file: string): { holder: LockHolder | null; ino: number; mtimeM
  * lock. Deleting and re-creating is not enough: two processes that both saw the dead holder would each
  * delete the other's fresh lock and both proceed. So the remover first makes a hard link of the lock file
  * (`lock.takeover`): link() is exclusive, so one process wins it, and the link's inode tells whether what
- * it linked is still the dead run's file (and not a live run's fresh lock). Only then is the lock file
+ * it linked is still the dead run's file (and not a live run's fresh lock). The inode alone cannot tell:
+ * a file system reuses a freed inode number at once (ext4 does), so the fresh lock of a process that took
+ * over a moment ago may carry the dead file's number; its text (pid, run id, start time) differs. Only then is the lock file
  * unlinked; the winner then creates its lock like anyone else, and if another process was quicker, it
  * holds the lock and the winner is refused. A token left by a process that died taking over is removed
  * once it is older than TAKEOVER_STALE_MS (link() stamps the inode's ctime).
  */
-function takeOver(file: string, deadIno: number): 'took' | 'busy' | 'changed' {
+function takeOver(file: string, dead: { ino: number; text: string }): 'took' | 'busy' | 'changed' {
   const token = `${file}.takeover`;
   try {
     linkSync(file, token);
@@ -112,7 +133,7 @@ function takeOver(file: string, deadIno: number): 'took' | 'busy' | 'changed' {
     return 'busy';
   }
   try {
-    if (statSync(token).ino !== deadIno) return 'changed';
+    if (statSync(token).ino !== dead.ino || readFileSync(token, 'utf8') !== dead.text) return 'changed';
     unlinkSync(file);
     return 'took';
   } finally {
