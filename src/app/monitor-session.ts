@@ -24,14 +24,15 @@ import { probeAll } from '../monitor/http-probe.js';
 import { readLogLines, type LogReadNote } from '../monitor/log-reader.js';
 import { attributionTable, lineClassifier, type LineClassifier, type LogEvent } from '../monitor/pack-events.js';
 import { attributeMemory, readHostMemory, residentBytes, withDescendants } from '../monitor/proc-memory.js';
-import { nextBaselines, observeRound, type MemoryRound, type ProbeOutcome, type StoryWatch } from '../monitor/observe.js';
+import { ALERT_ONLY_RULES, nextBaselines, observeRound, type MemoryRound, type ProbeOutcome, type StoryWatch } from '../monitor/observe.js';
+import { noteRound, startWatch, watchOutcome, type RestoreWatch } from '../monitor/restore-watch.js';
 import type { RuleKind, Verdict } from '../monitor/rules.js';
 import { actOn, type ActResult } from './monitor-act.js';
 import { Notifier } from './monitor-notify.js';
 import { expireDue } from './monitor-proposal-store.js';
 import { propose } from './monitor-proposals.js';
 import { sourcesFromSettings, withoutReplaced, type RoundSource } from './monitor-sources.js';
-import { appendActionRecord, appendDecisions, emptyStore, loadStore, monitorDir, saveStore, type MonitorStore } from './monitor-store.js';
+import { appendActionRecord, appendDecisions, appendRecord, emptyStore, loadStore, monitorDir, saveStore, type MonitorStore, type StoryWatchState } from './monitor-store.js';
 
 /** The timing a command line may override (`--interval`, `--window`, `--consecutive`). */
 export interface TimingOverrides {
@@ -54,6 +55,12 @@ export interface MonitorOptions {
   sources?: RoundSource[];
   /** Watch only these stories (`restore --watch`); the others, and what is kept of them, are left alone. */
   only?: readonly string[];
+  /**
+   * `restore --watch`: the `only` stories were just restored; their watch after the restore lasts this long and
+   * the caller ends it (reads {@link MonitorSession.restoreWatch} and records the end). Without it, a story that
+   * comes back while the monitor runs is watched for `monitor.watchTimeout`, and the session records the end.
+   */
+  afterRestoreMs?: number;
   /** Where a notification no target took is told (default: stderr). */
   warn?: (line: string) => void;
 }
@@ -90,6 +97,8 @@ export class MonitorSession {
   private readonly sources: RoundSource[];
   /** `monitor.notify`'s deliveries, in the background; null when the config names no target. */
   private readonly notifier: Notifier | null;
+  /** `restore --watch`: the stories whose watch after the restore has been started. */
+  private readonly restoreWatchStarted = new Set<string>();
 
   private constructor(
     private readonly project: Project,
@@ -177,8 +186,10 @@ export class MonitorSession {
     const observations = withoutReplaced(builtIn, this.sources, this.settings.thresholds.memory);
     for (const source of this.sources) observations.push(...(await source.observe(now, watched)));
     report.sourceErrors = sourceErrorsOf(observations);
-    const { state, decisions } = step(this.store.decide, { observations, events }, now, this.decideSettings());
+    const settings = this.decideSettings(now);
+    const { state, decisions } = step(this.store.decide, { observations, events }, now, settings);
     this.store.decide = state;
+    this.followRestoreWatches(watched, decisions, settings.alertOnly ?? {}, now);
     this.store.baselines = nextBaselines(this.store.baselines, candidates, state.rules, watched);
     this.store.lastRound = { at: report.at, pid: process.pid };
     report.decisions = decisions;
@@ -192,9 +203,17 @@ export class MonitorSession {
     return report;
   }
 
-  private decideSettings(): DecideSettings {
+  private decideSettings(now: number): DecideSettings {
     const s = this.settings;
+    const alertOnly: Record<string, string> = {};
+    if (!s.afterRestore.autoRollback) {
+      for (const [id, st] of Object.entries(this.store.stories)) {
+        if (st.afterRestore === undefined || now >= st.afterRestore.until) continue;
+        alertOnly[id] = `${id} is watched after coming back (until ${new Date(st.afterRestore.until).toISOString()}) and monitor.autoRollbackOnFailure is false`;
+      }
+    }
     return {
+      alertOnly,
       consecutive: s.consecutive,
       recover: s.recover,
       cooldownMs: s.cooldownMs,
@@ -220,9 +239,15 @@ export class MonitorSession {
       if (prev === undefined || prev.enabled !== enabled) {
         if (prev !== undefined) events.push({ kind: 'reset', story: id, why: enabled ? 'enabled or restored' : 'rolled back or disabled' });
         this.store.stories[id] = { enabled, since: now, answered: false, probeLatencies: [] };
+        // Came back while watched: its watch after the restore begins (seed 004).
+        if (prev !== undefined && enabled) (this.store.stories[id] as StoryWatchState).afterRestore = startWatch(now, this.settings.afterRestore.watchMs);
       }
       if (!enabled) continue;
-      const w = this.store.stories[id];
+      const w = this.store.stories[id] as StoryWatchState;
+      if (this.opts.afterRestoreMs !== undefined && !this.restoreWatchStarted.has(id)) {
+        this.restoreWatchStarted.add(id);
+        w.afterRestore = startWatch(now, this.opts.afterRestoreMs);
+      }
       const logFiles = [...new Set(cfg.logs.map((l) => l.file))];
       out.push({ id, thresholds: cfg.thresholds, logFiles, probes: cfg.probes.length > 0, since: w?.since ?? now });
     }
@@ -335,6 +360,7 @@ export class MonitorSession {
       const result = await actOn(this.project.root, d, { command: this.opts.command, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
       acted.push(result);
       appendActionRecord(this.project.root, d, result);
+      this.endRestoreWatch(d.story, result);
       this.notify(d, result);
       // The story's own failures while it went down, and just after, are the rollback working.
       this.pending.push({ kind: 'mute', stories: [d.story], until: Date.now() + this.settings.windowMs });
@@ -369,6 +395,40 @@ export class MonitorSession {
     return [shown];
   }
 
+  /** The watch after `story` came back, while it lasts. */
+  restoreWatch(story: string): RestoreWatch | undefined {
+    return this.store.stories[story]?.afterRestore;
+  }
+
+  /**
+   * Follows each watch after a restore through this round's verdicts; a running monitor (not `restore --watch`,
+   * whose caller ends its own) records the end of a watch whose time is up.
+   */
+  private followRestoreWatches(watched: readonly StoryWatch[], decisions: readonly Decision[], alertOnly: Readonly<Record<string, string>>, now: number): void {
+    for (const { id } of watched) {
+      const st = this.store.stories[id];
+      if (st?.afterRestore === undefined) continue;
+      const verdicts: Partial<Record<RuleKind, Verdict>> = {};
+      for (const [key, r] of Object.entries(this.store.decide.rules)) {
+        const [sid, kind] = key.split('|');
+        if (sid === id && r.last !== null) verdicts[kind as RuleKind] = r.last.verdict;
+      }
+      const held = alertOnly[id] !== undefined && decisions.some((d) => d.story === id && d.outcome === 'alerted' && !ALERT_ONLY_RULES.has(d.rule));
+      st.afterRestore = noteRound(st.afterRestore, verdicts, held);
+      if (this.opts.afterRestoreMs === undefined && now >= st.afterRestore.until) this.endRestoreWatch(id, null);
+    }
+  }
+
+  /** Records the end of `story`'s watch after it came back (a running monitor's; `restore --watch` ends its own). */
+  private endRestoreWatch(story: string, acted: ActResult | null): void {
+    const st = this.store.stories[story];
+    if (st?.afterRestore === undefined || this.opts.afterRestoreMs !== undefined) return;
+    const w = st.afterRestore;
+    delete st.afterRestore;
+    const end = watchOutcome(story, w, acted === null ? null : actedInWords(acted));
+    if (!this.opts.dryRun) appendRecord(this.project.root, { type: 'watch-end', story, since: new Date(w.since).toISOString(), forMs: w.until - w.since, ...end });
+  }
+
   private storyReport(watched: readonly StoryWatch[]): RoundReport['stories'] {
     const out: RoundReport['stories'] = {};
     for (const id of Object.keys(this.settings.stories)) {
@@ -400,6 +460,11 @@ function sourceErrorsOf(observations: readonly { samples: ReadonlyArray<{ source
   const out = new Map<string, string>();
   for (const o of observations) for (const s of o.samples) if (s.sourceError !== undefined && !out.has(s.source)) out.set(s.source, s.sourceError);
   return [...out].map(([source, error]) => ({ source, error }));
+}
+
+/** An automatic run in words, for the end of a watch: its status, run and report, or why it failed. */
+export function actedInWords(a: ActResult): string {
+  return `${a.status}${a.runId ? ` (run ${a.runId}, report ${a.report})` : ''}${a.error ? ` (${a.error})` : ''}`;
 }
 
 /** The settings with the command line's timing laid over them (only what it gives). */

@@ -14,6 +14,7 @@ import { initialState, type MonitorState } from '../monitor/decide.js';
 import type { Decision } from '../monitor/decision-log.js';
 import { parseLogPosition, type LogPosition } from '../monitor/log-position.js';
 import type { Baseline } from '../monitor/observe.js';
+import type { RestoreWatch } from '../monitor/restore-watch.js';
 
 /** The decisions log, relative to the root: beside the pack's own logs, where a team looks first. */
 export const DECISIONS_LOG = 'logs/monitor.jsonl';
@@ -28,6 +29,8 @@ export interface StoryWatchState {
   answered: boolean;
   /** Latencies of its answered probes in the last window. */
   probeLatencies: Array<{ at: number; ms: number }>;
+  /** Its watch after it came back (restored or enabled while watched), until that ends. */
+  afterRestore?: RestoreWatch;
 }
 
 /** The monitor's persisted state: `.rollback-manager/monitor/state.json`. */

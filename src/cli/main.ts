@@ -79,7 +79,7 @@ that undoes it (restore).`,
     .option('--backup <id>', 'a backup id from rollback_backups/')
     .option('--to-version <n>', 'the n-th most recent backup of the story (1 = the newest)')
     .option('--run <run-id>', 'undo a rollback that removed nothing (the monitor\'s mitigation): its flags back on')
-    .option('--watch <duration>', 'then watch the story this long with the monitor\'s rules; roll it back again if it degrades (exit 1)')
+    .option('--watch [duration]', 'then watch the story this long (default monitor.watchTimeout) with the monitor\'s rules; roll it back again if it degrades (exit 1)')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--force', 'do not ask; replace paths that exist again (after backing them up)')
     .option('--reason <text>', 'why, recorded in the report and the audit log', '')

@@ -26,6 +26,8 @@ export const DEFAULT_MONITOR = {
   sourceErrorsBeforeAlert: 3,
   memoryShare: 0.5,
   alertConsecutive: 1,
+  watchTimeoutMs: 15 * 60_000,
+  autoRollbackOnFailure: true,
 } as const;
 
 /** A probe's timeout when the config gives none. */

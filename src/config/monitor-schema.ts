@@ -332,6 +332,12 @@ export const monitorSchema = section(
     mitigate: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'With action: propose, turn the story\'s flag off at once while the proposal waits (default false).' }),
     proposalTtl: duration(`With action: propose, how long a proposal can be approved (default ${ms(DEFAULT_PROPOSALS.ttlMs)}).`, { positive: true }).optional(),
     cascade: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'May an automatic rollback take installed dependents with it (default false).' }),
+    // The watch after a story comes back (restore --watch, or a running monitor seeing it restored or enabled).
+    watchTimeout: duration(`How long a story that came back is watched, and restore --watch's default (default ${ms(D.watchTimeoutMs)}).`, { positive: true }).optional(),
+    autoRollbackOnFailure: z
+      .boolean({ error: 'must be true or false' })
+      .optional()
+      .meta({ description: `Roll a story back again when it degrades during its watch after coming back; false: alert only (default ${D.autoRollbackOnFailure}).` }),
     sourceErrorsBeforeAlert: count(1, `Failures of one source in a row before the monitor alerts about itself (default ${D.sourceErrorsBeforeAlert}).`).optional(),
     memoryShare: fraction(`A story is blamed for host memory only when its processes hold this share of used memory (default ${D.memoryShare}).`).optional(),
     thresholds: thresholdsSchema

@@ -72,6 +72,11 @@ export interface MonitorSettings {
   notify: NotifyTarget[];
   /** Approval mode (`action: propose`): how long a proposal can be approved, and whether its flag goes off at once. */
   proposals: { ttlMs: number; mitigate: boolean };
+  /**
+   * The watch after a story comes back: how long (`monitor.watchTimeout`, also `restore --watch`'s default), and
+   * whether a degradation during it rolls the story back again (`monitor.autoRollbackOnFailure`) or only alerts.
+   */
+  afterRestore: { watchMs: number; autoRollback: boolean };
 }
 
 /** A story as the monitor sees it: its id and its own defaults. */
@@ -123,6 +128,7 @@ export function resolveMonitorSettings(section: MonitorSection | undefined, stor
     alertConsecutive: m.alertConsecutive ?? DEFAULT_MONITOR.alertConsecutive,
     notify: (m.notify ?? []).map((t) => ({ ...t })),
     proposals: { ttlMs: m.proposalTtl ?? DEFAULT_PROPOSALS.ttlMs, mitigate: m.mitigate ?? DEFAULT_PROPOSALS.mitigate },
+    afterRestore: { watchMs: m.watchTimeout ?? DEFAULT_MONITOR.watchTimeoutMs, autoRollback: m.autoRollbackOnFailure ?? DEFAULT_MONITOR.autoRollbackOnFailure },
   };
 }
 

@@ -45,6 +45,11 @@ export interface DecideSettings {
   sourceErrorsBeforeAlert: number;
   /** The observation window, recorded in each decision. */
   windowMs: number;
+  /**
+   * Stories whose sustained breaches only alert for now, each with why (a story watched after its restore while
+   * `monitor.autoRollbackOnFailure` is false). Counted like an alert: no cooldown, nothing against the cap.
+   */
+  alertOnly?: Readonly<Record<string, string>>;
 }
 
 /** New samples of one rule for one story (or, with `story: null`, a project-level signal). */
@@ -315,6 +320,11 @@ function gate(ctx: Ctx, obs: Observation, run: Sample[], j: Judgement): boolean 
   }
   if (settings.action === 'alert') {
     record(ctx, obs, run, j, 'alerted', 'alert', `${inRow}; action is alert`);
+    return true;
+  }
+  const held = settings.alertOnly?.[obs.story];
+  if (held !== undefined) {
+    record(ctx, obs, run, j, 'alerted', 'alert', `${inRow}; ${held}: alert only`);
     return true;
   }
   // A dry run keeps the same cooldown and cap as a real run would, so that a shadow run or a replay shows what

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResultPromise } from 'execa';
 import { alive, cli } from './cli-helpers.js';
-import { decisions, monitorProject, probeHealthy, reports, waitFor, type MonitorProject } from './monitor-helpers.js';
+import { decisions, monitorProject, probeHealthy, reports, waitFor, type MonitorProject, flagOn } from './monitor-helpers.js';
 import { alertmanagerBinary, metricValue, startAlertmanager, startListeningMonitor, type Alertmanager } from './alertmanager-helpers.js';
 
 const TOKEN = 'e2e-monitor-token';
@@ -25,10 +25,6 @@ function killOnCleanup(p: ResultPromise): void {
     if (p.pid !== undefined && alive(p.pid)) p.kill('SIGKILL');
     await p;
   });
-}
-
-function flagOn(root: string): boolean {
-  return /flaky_service:\n\s+enabled: true/.test(readFileSync(path.join(root, 'config', 'feature-flags.yaml'), 'utf8'));
 }
 
 describe('the monitor and a real Alertmanager', () => {

@@ -180,6 +180,11 @@ export function autoRuns(root: string): Array<Record<string, unknown> & { runId:
   return reports(root).filter((r) => (r as { why?: { trigger?: string } }).why?.trigger === 'monitor');
 }
 
+/** Whether the story 9.1's flag is on in config/feature-flags.yaml. */
+export function flagOn(root: string): boolean {
+  return /flaky_service:\n\s+enabled: true/.test(readFileSync(path.join(root, 'config', 'feature-flags.yaml'), 'utf8'));
+}
+
 /** Whether the story's probe has been judged healthy (the service answered since the watch began). */
 export function probeHealthy(root: string): boolean {
   return stateVerdict(root, '9.1|probeFailure') === 'healthy';

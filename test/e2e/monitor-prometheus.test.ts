@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli } from './cli-helpers.js';
-import { autoRuns, decisions, monitorProject, reports, startMonitor, waitFor, type MonitorProject } from './monitor-helpers.js';
+import { autoRuns, decisions, monitorProject, reports, startMonitor, waitFor, type MonitorProject, flagOn } from './monitor-helpers.js';
 import { freePort, lastVerdict, metricsServer, moreRounds, prometheusBinary, startPrometheus, waitForData, type MetricsServer, type RunningPrometheus } from './prometheus-helpers.js';
 
 /** Over a few seconds of 1 s scrapes, so that a change shows within a scrape or two. */
@@ -46,10 +46,6 @@ async function setup(): Promise<Setup> {
   // The monitor started by startMonitor inherits this process's environment.
   process.env[TOKEN_ENV] = 'e2e-token';
   return { metrics, prom, p };
-}
-
-function flagOn(root: string): boolean {
-  return /flaky_service:\n\s+enabled: true/.test(readFileSync(path.join(root, 'config', 'feature-flags.yaml'), 'utf8'));
 }
 
 interface PromSample {

@@ -7,13 +7,9 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alive, cli, cliJson } from './cli-helpers.js';
-import { decisions, probeHealthy, reports, startMonitor, waitFor, useMonitorProjects } from './monitor-helpers.js';
+import { decisions, probeHealthy, reports, startMonitor, waitFor, useMonitorProjects, flagOn } from './monitor-helpers.js';
 
 const project = useMonitorProjects();
-
-function flagOn(root: string): boolean {
-  return /flaky_service:\n\s+enabled: true/.test(readFileSync(path.join(root, 'config', 'feature-flags.yaml'), 'utf8'));
-}
 
 async function control(port: number, mode: string): Promise<void> {
   const r = await fetch(`http://127.0.0.1:${port}/control/${mode}`, { method: 'POST' });

@@ -13,7 +13,8 @@ export interface RestoreFlags {
   force?: boolean;
   reason?: string;
   run?: string;
-  watch?: string;
+  /** A duration, or true for `--watch` alone (monitor.watchTimeout). */
+  watch?: string | true;
 }
 
 /**
@@ -40,7 +41,7 @@ export async function restoreCommand(g: GlobalOptions, story: string, opts: Rest
     trigger: triggerFromEnv(),
     command: argv,
   };
-  const watchMs = opts.watch === undefined ? undefined : parseDuration(opts.watch, '--watch');
+  const watchMs = typeof opts.watch === 'string' ? parseDuration(opts.watch, '--watch') : undefined;
   if (watchMs !== undefined && !(watchMs > 0)) throw new InvalidInputError('--watch: must be more than 0', { code: 'E_USAGE' });
   const { project, plan } = await prepareRestore(req);
   const conflicts = plan.stories.flatMap((s) => s.actions.flatMap((a) => (a.kind === 'restore-files' ? a.conflicts : [])));
@@ -54,11 +55,12 @@ export async function restoreCommand(g: GlobalOptions, story: string, opts: Rest
   // No re-plan under the lock here: extraction itself refuses any path that appeared meanwhile, and planning
   // again would read and verify the whole archive a second time.
   const code = await runPlan(g, project, plan, req, { dryRun: opts.dryRun === true, force: opts.force === true });
-  if (watchMs === undefined || opts.dryRun === true || code !== 0) return code;
-  // After the restore, the monitor's rounds on this story alone: rolled back again if it degrades (exit 1).
+  if (opts.watch === undefined || opts.dryRun === true || code !== 0) return code;
+  // After the restore, the monitor's rounds on this story alone: exit 1 if it degrades (rolled back again, or only
+  // alerted with monitor.autoRollbackOnFailure: false).
   const { watchAfterRestore } = await import('../../app/monitor-watch.js');
-  const w = await watchAfterRestore({ root: project.root, story, forMs: watchMs, command: argv, signal: runStarting(true) });
+  const w = await watchAfterRestore({ root: project.root, story, ...(watchMs !== undefined ? { forMs: watchMs } : {}), command: argv, signal: runStarting(true) });
   // On stderr even with --json: stdout already holds the restore's one JSON document; logs/monitor.jsonl has the rest.
   process.stderr.write(`rollback-manager: ${w.message}\n`);
-  return w.outcome === 'rolled-back' ? 1 : 0;
+  return w.outcome === 'rolled-back' || w.outcome === 'degraded' ? 1 : 0;
 }
