@@ -56,6 +56,15 @@ export interface Story {
   docs: string[];
   /** Data the story wrote or ships (databases, generated reports); backed up like everything else. */
   data: string[];
+  /**
+   * The paths among `data` a rollback keeps in place by default (records and history the pack's guide keeps),
+   * each with why: backed up like the rest, not removed. `--purge-data` removes them too; `--keep-data` keeps all.
+   */
+  keptData?: Array<{ path: string; why: string }>;
+  /** The story's own steps (a plugin's or the config's), in declaration order. */
+  steps?: StepDeclaration[];
+  /** The plugin module the story came from (or was extended by), when one: for journals and reports. */
+  plugins?: PluginFile[];
   /** Runtime caches and build output (untracked); removed and backed up like the rest. */
   caches: string[];
   /** npm packages the story added to package.json. */
@@ -82,6 +91,36 @@ export interface Story {
    * endpoints and its lines in the logs. A story of the user's own has none (the config's `monitor.stories` gives them).
    */
   monitor?: StoryMonitorDefaults;
+}
+
+/**
+ * A plugin module as a run loaded it: where (relative to the root, or `builtin:<name>` for one bundled with the
+ * tool) and the sha256 of its file's bytes, so that `resume` and `abort` can refuse one that changed since.
+ */
+export interface PluginFile {
+  file: string;
+  sha256: string;
+}
+
+/** The fixed points of a run where a story's own steps may run. */
+export const STEP_PHASES = ['after-flag', 'after-stop', 'before-backup', 'after-backup', 'after-removal', 'before-restore', 'after-restore'] as const;
+/** One of {@link STEP_PHASES}. */
+export type StepPhase = (typeof STEP_PHASES)[number];
+
+/**
+ * A story's own step, as data (serialisable: plans and journals hold it). Its code is either a plugin's
+ * (`plugin`: the module and the step's index in its `steps`; the functions stay in the loaded module) or a
+ * program to run (`run`/`undo` argv, from `config/rollback.yaml`).
+ */
+export interface StepDeclaration {
+  name: string;
+  phase: StepPhase;
+  /** Aborted through its signal after this long (default 5 min). */
+  timeoutMs: number;
+  /** A plugin's step: which module, and which of its steps (`onRestore` is index -1). */
+  plugin?: { file: string; index: number; hasUndo: boolean };
+  /** A config step: the program and its undo (argv, no shell), run in `cwd` inside the root. */
+  exec?: { run: string[]; undo?: string[]; cwd?: string };
 }
 
 /** The stories known to a run: built-ins merged with `config/rollback.yaml`, validated. */

@@ -1,5 +1,5 @@
 import type { StoryMonitorDefaults } from '../model/monitor-types.js';
-import type { Story } from '../model/types.js';
+import type { StoryPlugin } from '../model/plugin-types.js';
 
 /**
  * What the threshold monitor watches by default: the ingestion service's health endpoint, and its lines in the
@@ -70,4 +70,4 @@ export default {
     { file: ".gitignore", what: "Commit c0819c3. Added the block '# Python virtual environment' with .venv/, __pycache__/, *.pyc and .cache/" },
   ],
   notes: "The project .venv/ is shared with 1.5 and 1.6 and is never removed. pandas, numpy, pyarrow, pyyaml, sqlalchemy, python-dotenv and duckdb are also needed by 1.5 and 1.6. express is also used by 1.3 and 1.5, supertest by their tests.",
-} satisfies Story;
+} satisfies StoryPlugin;

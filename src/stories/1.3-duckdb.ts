@@ -1,5 +1,5 @@
 import type { StoryMonitorDefaults } from '../model/monitor-types.js';
-import type { Story } from '../model/types.js';
+import type { StoryPlugin } from '../model/plugin-types.js';
 
 /**
  * What the threshold monitor watches by default: the analytical engine's health endpoint, and its lines in the
@@ -65,4 +65,4 @@ export default {
     { file: "tools/lib/security-logger.js", what: "Commit d4d5e00, which calls itself 'Complete Story 1.3 ... validation'. Added the SecurityEvents ANALYTICS_QUERY, DATA_LOAD and TABLE_DROP, and exported functions logAnalyticsQuery, logDataLoad and logTableDrop. Commit b9a5b2b (1.0.2) added configureLogPaths() and made LOG_DIR mutable; that change is generic" },
   ],
   notes: "DuckDB is embedded (no server); .duckdb/analytics.db is the analytical database and is always backed up. The analytical engine (port 3002) is only started from code. logs/pipeline-dashboard-*.json are left in logs/.",
-} satisfies Story;
+} satisfies StoryPlugin;

@@ -1,4 +1,4 @@
-import type { Story } from '../model/types.js';
+import type { StoryPlugin } from '../model/plugin-types.js';
 
 /**
  * Story 1.4: Transformation Workflows - dbt-core Integration.
@@ -36,4 +36,4 @@ export default {
 
   ],
   notes: "dbt-wrapper.js defaults to <root>/bmad-data-practitioner/dbt-project (models, target/ and logs/ land there). The repository-root dbt project outside this root is never touched.",
-} satisfies Story;
+} satisfies StoryPlugin;

@@ -1,5 +1,5 @@
 import type { StoryMonitorDefaults } from '../model/monitor-types.js';
-import type { Story } from '../model/types.js';
+import type { StoryPlugin } from '../model/plugin-types.js';
 
 /**
  * What the threshold monitor watches by default: the orchestrator's health endpoint and its requests in the
@@ -86,4 +86,4 @@ export default {
 
   ],
   notes: "DAGSTER_HOME is the dagster-project directory: run storage, compute logs and artifacts land in storage/, logs/ and artifacts/ there. dagster-project/ also holds 1.6 and 1.7 files, so it is never removed whole. The workflow orchestrator (port 3003) is only started from code.",
-} satisfies Story;
+} satisfies StoryPlugin;

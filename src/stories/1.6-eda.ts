@@ -1,4 +1,4 @@
-import type { Story } from '../model/types.js';
+import type { StoryPlugin } from '../model/plugin-types.js';
 
 /**
  * Story 1.6: Automated Analysis - EDA and Hypothesis Generation.
@@ -53,4 +53,4 @@ export default {
     { file: "config/feature-flags.yaml", what: "Commit 2791ae2. Added 4 top-level flags, all enabled: true with dependencies: [] and no link to eda_automation: automated_eda (read by eda-engine.js), agent_hypothesis_generation (hypothesis-generator.js), statistical_testing and pattern_detection. Also set duckdb_analytics and eda_automation to true; c6830ba set both back to false" },
   ],
   notes: "The four sub-flags automated_eda, agent_hypothesis_generation, statistical_testing and pattern_detection have no dependency on eda_automation and stay as they are. statistical-tester.js also writes ../.cache/statistical-tests/ outside the root, which is never touched.",
-} satisfies Story;
+} satisfies StoryPlugin;

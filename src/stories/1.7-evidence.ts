@@ -1,4 +1,4 @@
-import type { Story } from '../model/types.js';
+import type { StoryPlugin } from '../model/plugin-types.js';
 
 /**
  * Story 1.7: Publication Platform - Evidence.dev Integration.
@@ -94,4 +94,4 @@ export default {
     { file: "expansion-packs/bmad-data-practitioner/dagster-project/sensors/data_source_sensor.py", owner: '1.5', what: "Commit 296a065. Added publication_refresh_sensor" },
   ],
   notes: "evidence-project/.evidence.env holds deploy secrets: it is backed up like everything else. .evidence/ is generated scaffolding (about 10 MB).",
-} satisfies Story;
+} satisfies StoryPlugin;

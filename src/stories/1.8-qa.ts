@@ -1,4 +1,4 @@
-import type { Story } from '../model/types.js';
+import type { StoryPlugin } from '../model/plugin-types.js';
 
 /**
  * Story 1.8: Quality Assurance and Documentation.
@@ -90,4 +90,4 @@ export default {
     { file: "tools/data-services/monitoring-dashboard.js", owner: '1.3', what: "Commit 1958ab5 (+191/-25) on the 1.3 / 1.0.2 file. Renamed class DuckDBMonitoringDashboard to DataPipelineMonitoringDashboard, added top-level requires of ./metrics-collector and ./monitoring-logger, made the DuckDB monitor optional, and added pipeline dashboards, health checks and thresholds (dataQuality 75, errorRate 0.05, slaCompliance 99.5). Removing the 1.8 code breaks monitoring-dashboard.js, and with it scripts/monitor-duckdb.js and duckdb-cli-integration.js, at require time unless this edit is reverted" },
   ],
   notes: "logs/ is shared with the security logger and is never removed whole. The monitoring engine runs in-process (timers), with no process of its own.",
-} satisfies Story;
+} satisfies StoryPlugin;
