@@ -17,3 +17,5 @@ export type { RunReport } from './report/run-report.js';
 export { BUILTIN_STORIES } from './stories/index.js';
 export { ConfigError, type ConfigProblem, type LocatedProblem } from './config/config-problems.js';
 export type { RollbackConfig, StoryOverride } from './config/rollback-config.js';
+export { defineStory, type StoryPlugin, type PluginStep, type StepContext, type DataEntry } from './model/plugin-types.js';
+export { STEP_PHASES } from './model/types.js';

@@ -24,7 +24,10 @@ export async function recoverRun(
   project: Project,
   mode: 'resume' | 'abort',
   runId: string | undefined,
-  req: Omit<RunRequest, 'continueOnError'>,
+  req: Omit<RunRequest, 'continueOnError'> & {
+    /** Go on although a plugin the run loaded changed since (recorded in the report). */
+    force?: boolean;
+  },
   onEvent?: (e: ExecEvent) => void,
 ): Promise<{ outcome: RunOutcome; report: RunReport; state: RunState }> {
   const live = liveHolder(project.stateDir);
@@ -40,6 +43,15 @@ export async function recoverRun(
       });
     }
     const plan = state.plan;
+    const pluginsChanged = changedPlugins(project, plan);
+    if (pluginsChanged.length > 0 && req.force !== true) {
+      const list = pluginsChanged.map((c) => `${c.file} (${c.now === null ? 'gone' : `sha256 ${c.was.slice(0, 12)}… is now ${c.now.slice(0, 12)}…`})`).join(', ');
+      throw new InvalidInputError(
+        `${mode} of run ${id} refused: plugin${pluginsChanged.length > 1 ? 's' : ''} the run loaded changed since: ${list}. ` +
+          `Its steps would run code the run was not planned with. Put the plugin back as it was, or run \`rollback-manager ${mode} ${id} --force\` to go on with it as it is now (recorded in the report).`,
+        { code: 'E_PLUGIN_CHANGED', file: pluginsChanged[0]?.file },
+      );
+    }
     clearLeftovers(project, plan);
     const runReq: RunRequest = { ...req, continueOnError: state.continueOnError };
     const { outcome, report } = await runUnderLock(
@@ -59,12 +71,18 @@ export async function recoverRun(
         const outcome = await executePlan({ ...ctx, plan: whole }, whole, { ...opts, resumeFrom: steps, planRecord: true, ...(refuse !== undefined ? { refuse } : {}) });
         return { ...outcome, plan: whole };
       },
-      { mode, interruptedAfter: state.lastRecord, originalCommand: state.command },
+      { mode, interruptedAfter: state.lastRecord, originalCommand: state.command, ...(pluginsChanged.length > 0 ? { pluginsChanged } : {}) },
     );
     return { outcome, report, state };
   } finally {
     lock.release();
   }
+}
+
+/** The plugins the run's plan recorded whose file is not the same now (or is gone). */
+function changedPlugins(project: Project, plan: Plan): Array<{ file: string; was: string; now: string | null }> {
+  const now = new Map(project.plugins.files.map((f) => [f.file, f.sha256]));
+  return (plan.plugins ?? []).filter((p) => now.get(p.file) !== p.sha256).map((p) => ({ file: p.file, was: p.sha256, now: now.get(p.file) ?? null }));
 }
 
 /**

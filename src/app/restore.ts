@@ -6,7 +6,8 @@ import { diskAvailable, inspectPaths } from '../project/inspect.js';
 import { transitiveDependencies } from '../engine/planner.js';
 import { loadProject, type Project } from '../project/project.js';
 import { LAYOUT } from '../model/layout.js';
-import { newRunId } from './rollback.js';
+import { newRunId, withPlugins } from './rollback.js';
+import { customActions, previewCustomSteps } from '../steps/custom-step.js';
 import { planFlagsBack } from './restore-flags.js';
 import { restorePlan, servicesNote } from './restore-plan.js';
 import type { FlagChange, Plan, Story } from '../model/types.js';
@@ -71,6 +72,7 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
     presence: { present: onDisk.paths.length, declared: onDisk.declared },
     why: `restore from ${backupId}`,
     actions: [
+      ...customActions(story, 'before-restore'),
       {
         kind: 'restore-files',
         backupDir,
@@ -83,12 +85,15 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
       },
       ...sharedEdits(project, manifest, backupDir),
       { kind: 'enable-flags', changes: flagChanges, file: LAYOUT.flags },
+      ...customActions(story, 'after-restore'),
     ],
     storyWarnings: [...conflicts.map((c) => `conflict: ${c.path} ${c.reason}${req.force ? ' — replaced, after a backup of it' : ''}`), ...services],
     planWarnings: warnings,
     disk: { needed: manifest.totals.bytes, available: diskAvailable(project.root) },
   });
-  return { project, plan };
+  const withFiles = withPlugins(project, plan);
+  await previewCustomSteps(withFiles.stories, project.plugins.modules, { root: project.root, runId: withFiles.runId, reason: withFiles.reason, trigger: withFiles.trigger });
+  return { project, plan: withFiles };
 }
 
 /** A restore-edits step when the rollback cut anything from shared files (recorded in its backup). */

@@ -4,6 +4,7 @@ import { execOptions, planAndApply, refuseWithoutDisk, type RunRequest } from '.
 import { beginUpFront, executePlan, type ExecEvent, type RunOutcome } from '../engine/executor.js';
 import type { RunReport } from '../report/run-report.js';
 import { stepFor } from '../steps/registry.js';
+import { previewCustomSteps } from '../steps/custom-step.js';
 import type { FlagView } from '../model/types.js';
 import { assemblePlan, packageDecisionsOf, selectStories, type PlanRequest } from '../engine/planner.js';
 import { measurePackageRemovals } from '../project/package-removals.js';
@@ -43,7 +44,14 @@ export async function prepareRollback(
   // The read phase ends with what the package removals take along, so the pure planner's plan is final.
   const selection = selectStories(project.registry, flags, snapshot, planReq);
   const footprints = measurePackageRemovals(project, packageDecisionsOf(project.registry, snapshot, selection));
-  return { project, plan: assemblePlan(project.registry, flags, snapshot, planReq, footprints) };
+  const plan = withPlugins(project, assemblePlan(project.registry, flags, snapshot, planReq, footprints));
+  await previewCustomSteps(plan.stories, project.plugins.modules, { root: project.root, runId: plan.runId, reason: plan.reason, trigger: plan.trigger });
+  return { project, plan };
+}
+
+/** The plan with the project's plugin files (path, sha256) it was made with; none: unchanged. */
+export function withPlugins<P extends Plan>(project: Project, plan: P): P {
+  return project.plugins.files.length === 0 ? plan : { ...plan, plugins: project.plugins.files.map((f) => ({ ...f })) };
 }
 
 /** The planner's request of a rollback request, at `now`, for run `runId`. */
@@ -58,7 +66,7 @@ export function planRequest(req: RollbackRequest, now: Date, runId: string): Pla
  */
 export async function prepareKillSwitch(project: Project, req: RollbackRequest, now: Date, runId: string): Promise<Plan<PlannedAction>> {
   const snapshot = await gatherSnapshot(project, { quick: true });
-  const plan = assemblePlan(project.registry, project.flags, snapshot, planRequest(req, now, runId));
+  const plan = withPlugins(project, assemblePlan(project.registry, project.flags, snapshot, planRequest(req, now, runId)));
   return {
     ...plan,
     upFrontOnly: true,

@@ -59,6 +59,7 @@ export async function runUnderLock(
         stateDir: project.stateDir,
         log,
         services: new Map(project.registry.stories.map((s) => [s.id, s.services])),
+        plugins: project.plugins.modules,
       },
       journal,
       (e) => {

@@ -102,6 +102,7 @@ removed comes back as the same link, even one pointing outside the project (the 
       )
       .argument('[run-id]')
       .option('--dry-run', 'show what would be done with each step and change nothing')
+      .option('--force', 'go on although a plugin the run loaded changed since (recorded in the report)')
       .action(async (runId: string | undefined, opts: Record<string, unknown>) => {
         exitCode = await (await import('./commands/recover.js')).recoverCommand(globals(), mode, runId, opts, argv);
       });

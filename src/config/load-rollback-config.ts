@@ -7,6 +7,7 @@ import type { CheckedConfig, RollbackConfig } from './rollback-config.js';
 export const DEFAULT_CONFIG: RollbackConfig = {
   backups: { ...DEFAULT_BACKUPS },
   venv: DEFAULT_VENV,
+  plugins: [],
   stories: new Map(),
   // Nothing written: resolveMonitorSettings gives every monitor default.
   monitor: {},

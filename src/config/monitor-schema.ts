@@ -44,7 +44,8 @@ function unitValue(expected: string, read: (v: string | number) => Reading, desc
     .meta({ description });
 }
 
-const duration = (description: string, opts: { positive?: boolean } = {}) =>
+/** A duration with a unit (`500ms`, `2m`), in milliseconds; `positive`: above 0. */
+export const duration = (description: string, opts: { positive?: boolean } = {}) =>
   unitValue(
     DURATION_EXPECTED,
     (v) => {

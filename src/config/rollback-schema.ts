@@ -8,8 +8,9 @@
  */
 import * as z from 'zod';
 import { DEFAULT_BACKUPS, DEFAULT_VENV } from './config-defaults.js';
-import { monitorSchema, type MonitorSection } from './monitor-schema.js';
+import { duration, monitorSchema, type MonitorSection } from './monitor-schema.js';
 import { checkPath, pathValue, section, storyIdSchema } from './schema-parts.js';
+import { STEP_PHASES } from '../model/types.js';
 
 export { storyIdSchema } from './schema-parts.js';
 
@@ -69,6 +70,19 @@ export const containerSchema = z.union(
   { error: 'must have exactly one of name (exact container name) or label' },
 );
 
+/** A story's own step, for people who do not write JavaScript: a program and its undo, at a fixed point of the run. */
+export const configStepSchema = section(
+  {
+    name: nonEmpty('a non-empty string').meta({ description: 'Shown in plans, progress and reports.' }),
+    phase: z.enum(STEP_PHASES, { error: `must be one of ${STEP_PHASES.join(', ')}` }).meta({ description: `When it runs: ${STEP_PHASES.join(' | ')}.` }),
+    run: z.array(listEntry, { error: 'must be a list: the program and its arguments' }).min(1, { error: 'must name the program to run' }).meta({ description: 'The program and its arguments (no shell), e.g. [dbt, clean].' }),
+    undo: z.array(listEntry, { error: 'must be a list: the program and its arguments' }).min(1, { error: 'must name the program to run' }).optional().meta({ description: 'What undoes it, when a later step fails or on abort.' }),
+    timeout: duration('Stopped after this long (default 5m).', { positive: true }).optional(),
+    cwd: pathValue('a folder relative to the root').optional().meta({ description: 'Where it runs, inside the root (default the root).' }),
+  },
+  'must be a step { name, phase, run, undo, timeout, cwd }',
+);
+
 /** What a story declares: additions to a built-in story, or the whole of a story of the user's own. */
 export const storySchema = section(
   {
@@ -98,6 +112,10 @@ export const storySchema = section(
       .array(yamlKeySchema, { error: 'must be a list of { file, key }' })
       .optional()
       .meta({ description: 'Keys the story added to YAML files others own: removed with it, backed up.' }),
+    steps: z
+      .array(configStepSchema, { error: 'must be a list of steps { name, phase, run, undo, timeout, cwd }' })
+      .optional()
+      .meta({ description: "The story's own steps: a program (argv, no shell) run at a fixed point of the run, and its undo." }),
   },
   'must be a mapping of story fields',
 );
@@ -125,6 +143,10 @@ export const ROLLBACK_SECTIONS = {
     .optional()
     .transform((b) => b ?? backupsSchema.parse({}))
     .meta({ description: 'The backups of what a rollback removes.' }),
+  plugins: z
+    .array(pathValue('a path relative to the root'), { error: 'must be a list of plugin files relative to the root' })
+    .default([])
+    .meta({ description: 'Story plugin modules (.js, .mjs, .cjs) loaded after tools/rollback/plugins/, in this order.' }),
   venv: z
     .string({ error: 'must be a path relative to the root' })
     .min(1)

@@ -1,7 +1,8 @@
 import { InvalidInputError } from '../model/errors.js';
 import type { FlagView, PackageDecision, Plan, Registry, Story, StoryPlan, Trigger } from '../model/types.js';
 import { isInstalled, type PackageFootprint, type Snapshot } from '../model/snapshot.js';
-import { STEPS, stepFor, type PlannedAction } from '../steps/registry.js';
+import { ROLLBACK_ORDER, stepFor, type PlannedAction } from '../steps/registry.js';
+import { customActions } from '../steps/custom-step.js';
 import type { PlanInput } from '../steps/step.js';
 
 export type { FlagView } from '../model/types.js';
@@ -243,7 +244,10 @@ function planStory(
   };
   const actions: PlannedAction[] = [];
   const checksSoFar = (): string[] => actions.flatMap((a) => stepFor(a).checks?.(a, story) ?? []);
-  for (const step of STEPS) actions.push(...(step.plan?.({ ...input, checksSoFar }) ?? []));
+  for (const at of ROLLBACK_ORDER) {
+    // The story's own steps come in at their phase; each built-in step plans itself.
+    actions.push(...((typeof at === 'string' ? customActions(story, at) : (at.plan?.({ ...input, checksSoFar }) as PlannedAction[] | undefined)) ?? []));
+  }
   for (const edit of story.sharedEdits) {
     if (!snapshot.existing.has(edit.file)) continue;
     warnings.push(`edited ${edit.file}${edit.owner ? ` (owned by ${edit.owner})` : ''}; that edit is not undone: ${edit.what}`);

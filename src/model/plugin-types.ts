@@ -86,3 +86,6 @@ export interface StoryPlugin {
 export function defineStory<P extends StoryPlugin>(plugin: P): P {
   return plugin;
 }
+
+/** The plugin modules a run loaded, by file (relative to the root), as a story's steps name them. */
+export type PluginModules = ReadonlyMap<string, StoryPlugin>;

@@ -239,4 +239,6 @@ export interface Plan<A extends PlannedStep = PlannedStep> {
    * `plan` journal record once the disk is measured; `resume` of a run stopped in between plans the rest.
    */
   upFrontOnly?: true;
+  /** The project's plugin modules the run loaded (path and sha256): `resume` and `abort` refuse one that changed. */
+  plugins?: PluginFile[];
 }

@@ -7,7 +7,9 @@ import type { RollbackConfig } from '../config/rollback-config.js';
 import { configError, type ConfigProblem } from '../config/config-problems.js';
 import { monitorProblems } from '../config/monitor-settings.js';
 import { loadFlags, type FlagsDoc } from '../flags/index.js';
-import { BUILTIN_STORIES } from '../stories/index.js';
+import { BUILTIN_PLUGINS } from '../stories/index.js';
+import { applyPlugins } from '../stories/plugin-merge.js';
+import { builtinStories, loadPlugins, type LoadedPlugins } from './plugins.js';
 import { planEnvRemoval } from '../edits/env-file.js';
 import { parseDocument } from 'yaml';
 import type { Story } from '../model/types.js';
@@ -20,6 +22,8 @@ export interface Project {
   config: RollbackConfig;
   flags: FlagsDoc;
   registry: Registry;
+  /** The project's plugin modules (not the built-ins): their stories are in the registry, their files recorded by runs. */
+  plugins: LoadedPlugins;
   stateDir: string;
   flagsAbs: string;
 }
@@ -37,12 +41,13 @@ export async function loadProject(rootArg: string): Promise<Project> {
     loadRollbackConfig(path.join(root, LAYOUT.config), LAYOUT.config),
   ]);
   const { config } = checked;
-  const merged = mergeStories(BUILTIN_STORIES, config);
+  const plugins = await loadPlugins(root, config.plugins);
+  const merged = mergeStories(applyPlugins(builtinStories(BUILTIN_PLUGINS), plugins.stories), config);
   const venv = configuredVenv(root, config);
   const monitor = monitorProblems(config.monitor, merged.registry.stories);
   const error = configError(config.source, checked.problems, merged.problems, venv.problems, monitor);
   if (error) throw error;
-  return { root, config: { ...config, venv: venv.rel }, flags, registry: merged.registry, stateDir: path.join(root, LAYOUT.state), flagsAbs };
+  return { root, config: { ...config, venv: venv.rel }, flags, registry: merged.registry, plugins, stateDir: path.join(root, LAYOUT.state), flagsAbs };
 }
 
 /**

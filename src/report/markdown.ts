@@ -15,7 +15,9 @@ export function renderMarkdown(r: RunReport): string {
   out.push(`- **When:** ${r.when.startedAt} → ${r.when.finishedAt} (${(r.when.durationMs / 1000).toFixed(2)} s)`);
   out.push(`- **Root:** \`${r.root}\``);
   out.push(`- **Command:** ${mdCode(`rollback-manager ${r.command.map(shellQuote).join(' ')}`)}`);
-  out.push(`- **Exit code:** ${r.exitCode}`, '');
+  out.push(`- **Exit code:** ${r.exitCode}`);
+  if (r.plan.plugins && r.plan.plugins.length > 0) out.push(`- **Plugins:** ${r.plan.plugins.map((p) => `\`${p.file}\` (sha256 ${p.sha256.slice(0, 12)}…)`).join(', ')}`);
+  out.push('');
   if (r.recovery) {
     out.push('## Interrupted, then ' + (r.recovery.mode === 'resume' ? 'resumed' : 'aborted'), '');
     out.push(
@@ -25,6 +27,10 @@ export function renderMarkdown(r: RunReport): string {
         : 'This run undid it from its journal, in reverse order: finished steps were reverted, the step cut short was undone as far as it had got.',
       '',
     );
+    for (const c of r.recovery.pluginsChanged ?? []) {
+      out.push(`- **Plugin changed since the interruption, run anyway (--force):** \`${c.file}\` sha256 ${c.was.slice(0, 12)}… → ${c.now === null ? 'gone' : `${c.now.slice(0, 12)}…`}`);
+    }
+    if ((r.recovery.pluginsChanged ?? []).length > 0) out.push('');
   }
   if (r.monitor) out.push(...renderMonitorWhy(r.monitor));
   const stuck = r.stories.filter((s) => s.status === 'revert-failed');

@@ -30,6 +30,8 @@ export interface RunReport {
     interruptedAfter: string;
     /** The interrupted run's own command line. */
     originalCommand: string[];
+    /** Plugins the run loaded that changed since (`--force` went on with them as they are now): was, now (null: gone). */
+    pluginsChanged?: Array<{ file: string; was: string; now: string | null }>;
   };
   /** Set when the monitor started this run: its decision, with the rule, threshold and samples that counted. */
   monitor?: Decision;

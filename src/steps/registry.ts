@@ -2,6 +2,8 @@ import { InvalidInputError } from '../model/errors.js';
 import type { PlannedStep } from '../model/types.js';
 import type { ActionOf, AnyStep } from './step.js';
 import { backup } from './backup.js';
+import { customStep } from './custom-step.js';
+import type { StepPhase } from '../model/types.js';
 import { disableFlag } from './disable-flag.js';
 import { editEnv, editYaml } from './edit-shared-files.js';
 import { enableFlags } from './enable-flags.js';
@@ -13,7 +15,28 @@ import { stopServices } from './stop-services.js';
 import { validate } from './validate.js';
 
 /** Every step kind, in the order a story's rollback runs them, then a restore's: the engine's whole vocabulary. */
-export const STEPS = [disableFlag, stopServices, backup, removePaths, packages, editEnv, editYaml, validate, restoreFiles, restoreEdits, enableFlags] as const;
+export const STEPS = [disableFlag, stopServices, backup, removePaths, packages, editEnv, editYaml, validate, restoreFiles, restoreEdits, enableFlags, customStep] as const;
+
+/**
+ * How a story's rollback is planned: each step plans itself in this order, and at each of the run's fixed points
+ * (a phase) the story's own steps of that phase come in (`custom`). A restore places its own phases where it
+ * builds its plan.
+ */
+export const ROLLBACK_ORDER: ReadonlyArray<AnyStep | StepPhase> = [
+  disableFlag,
+  'after-flag',
+  stopServices,
+  'after-stop',
+  'before-backup',
+  backup,
+  'after-backup',
+  removePaths,
+  packages,
+  editEnv,
+  editYaml,
+  'after-removal',
+  validate,
+] as ReadonlyArray<AnyStep | StepPhase>;
 
 /** The action of any registered step: what a plan made by this version holds. */
 export type PlannedAction = ActionOf<(typeof STEPS)[number]>;

@@ -5,6 +5,7 @@ import type { EnvRemovalRecord, YamlRemovalRecord } from '../edits/index.js';
 import type { NpmRemovalPlan } from '../packages/npm-index.js';
 import type { Log } from '../model/log.js';
 import type { RollbackConfig } from '../config/rollback-config.js';
+import type { PluginModules } from '../model/plugin-types.js';
 
 /**
  * The results of the finished steps of the running story, each under its own step (its index in the
@@ -36,6 +37,8 @@ export interface RunContext {
   log: Log;
   /** Each story's declared services (for per-service stop timeouts). */
   services: Map<string, ServiceSpec[]>;
+  /** The plugin modules the run loaded, whose functions the stories' own steps call. */
+  plugins?: PluginModules;
   results: StepResults;
   /** Every finished step of the running story verifies its own effect (its `verify`), in plan order. */
   verifyFinished(): Promise<Check[]>;

@@ -1,4 +1,5 @@
-import { PATH_CATEGORIES, type Registry, type Story } from '../model/types.js';
+import { PATH_CATEGORIES, type Registry, type StepDeclaration, type Story } from '../model/types.js';
+import { DEFAULT_STEP_TIMEOUT_MS } from './from-plugin.js';
 export type { Registry } from '../model/types.js';
 import type { RollbackConfig, StoryOverride } from '../config/rollback-config.js';
 import { configError, configKeyPath, type ConfigProblem } from '../config/config-problems.js';
@@ -47,6 +48,7 @@ export function mergeStories(builtins: readonly Story[], config: RollbackConfig)
     if (override.services) existing.services = [...existing.services, ...extra.services];
     if (override.containers) existing.containers = [...(existing.containers ?? []), ...(extra.containers ?? [])];
     if (override.yamlKeys) existing.yamlKeys = [...(existing.yamlKeys ?? []), ...(extra.yamlKeys ?? [])];
+    if (override.steps) existing.steps = [...(existing.steps ?? []), ...(extra.steps ?? [])];
   }
 
   const byId = new Map<string, Story>();
@@ -90,6 +92,17 @@ function storyOf(id: string, o: StoryOverride): Story {
     containers: o.containers ?? [],
     envPrefixes: o.envPrefixes ?? [],
     sharedEdits: [],
+    ...(o.steps ? { steps: o.steps.map(configStep) } : {}),
+  };
+}
+
+/** A step `config/rollback.yaml` declares, as the plan carries it. */
+function configStep(s: NonNullable<StoryOverride['steps']>[number]): StepDeclaration {
+  return {
+    name: s.name,
+    phase: s.phase,
+    timeoutMs: s.timeout ?? DEFAULT_STEP_TIMEOUT_MS,
+    exec: { run: s.run, ...(s.undo ? { undo: s.undo } : {}), ...(s.cwd !== undefined ? { cwd: s.cwd } : {}) },
   };
 }
 

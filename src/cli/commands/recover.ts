@@ -9,6 +9,8 @@ import { runWithProgress, triggerFromEnv } from '../run-plan.js';
 /** Options of `resume` and `abort`. */
 export interface RecoverFlags {
   dryRun?: boolean;
+  /** Go on although a plugin the run loaded changed since. */
+  force?: boolean;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function recoverCommand(g: GlobalOptions, mode: 'resume' | 'abort',
     g,
     async (signal, onPlanned) => ({
       plan: state.plan,
-      ...(await recoverRun(project, mode, id, { command: argv, trigger: triggerFromEnv(), signal }, await onPlanned(state.plan))),
+      ...(await recoverRun(project, mode, id, { command: argv, trigger: triggerFromEnv(), signal, force: opts.force === true }, await onPlanned(state.plan))),
     }),
     mode === 'resume',
   );
