@@ -15,7 +15,12 @@ export function renderMarkdown(r: RunReport): string {
   out.push(`- **When:** ${r.when.startedAt} → ${r.when.finishedAt} (${(r.when.durationMs / 1000).toFixed(2)} s)`);
   out.push(`- **Root:** \`${r.root}\``);
   out.push(`- **Command:** ${mdCode(`rollback-manager ${r.command.map(shellQuote).join(' ')}`)}`);
-  out.push(`- **Exit code:** ${r.exitCode}`, '');
+  out.push(`- **Exit code:** ${r.exitCode}`);
+  if (r.keptData?.length) {
+    const stories = [...new Set(r.keptData.map((k) => k.story))];
+    out.push(`- **Data kept in place:** ${r.keptData.length} path(s) of ${stories.join(', ')}, backed up and not removed (listed under each story; \`rollback ${stories.join(',')} --purge-data\` removes them)`);
+  }
+  out.push('');
   if (r.recovery) {
     out.push('## Interrupted, then ' + (r.recovery.mode === 'resume' ? 'resumed' : 'aborted'), '');
     out.push(
