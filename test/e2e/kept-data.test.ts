@@ -170,11 +170,13 @@ describe('restore of kept data', () => {
 
 describe('resume', () => {
   type JournalRecord = { event: string; kind?: string; detail?: { plan?: PlanJson } };
-  /** The records of the newest run's journal (run ids sort by time). */
+  /** The records of the interrupted run's journal: the one without a run-end (two runs may start in one second). */
   const journal = (root: string): JournalRecord[] => {
     const dir = path.join(root, '.rollback-manager/journal');
-    const newest = readdirSync(dir).sort().at(-1) as string;
-    return readFileSync(path.join(dir, newest), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as JournalRecord);
+    const all = readdirSync(dir).map((j) => readFileSync(path.join(dir, j), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as JournalRecord));
+    const open = all.filter((records) => records.at(-1)?.event !== 'run-end');
+    expect(open).toHaveLength(1);
+    return open[0] as JournalRecord[];
   };
   /** Where the kill landed: the last record of the interrupted run. */
   const lastRecord = (root: string): JournalRecord => journal(root).at(-1) as JournalRecord;
