@@ -99,7 +99,17 @@ async function planTheRestFromJournal(project: Project, state: RunState): Promis
       if (f && f.enabled === c.to) f.enabled = c.from;
     }
   }
-  const req = { root: project.root, ids: state.rollback.ids, cascade: state.rollback.cascade, reason: first.reason, trigger: first.trigger, continueOnError: state.continueOnError, command: state.command };
+  const req = {
+    root: project.root,
+    ids: state.rollback.ids,
+    cascade: state.rollback.cascade,
+    reason: first.reason,
+    trigger: first.trigger,
+    continueOnError: state.continueOnError,
+    command: state.command,
+    // The run's --keep-data or --purge-data, from its journaled plan: the rest is planned as it would have been.
+    ...(first.data !== undefined ? { data: first.data } : {}),
+  };
   return planTheRest(project, first, req, { features });
 }
 

@@ -11,11 +11,13 @@ import { customActions, previewCustomSteps } from '../steps/custom-step.js';
 import { planFlagsBack } from './restore-flags.js';
 import { restorePlan, servicesNote } from './restore-plan.js';
 import type { FlagChange, Plan, Story } from '../model/types.js';
-import { ManifestFile, scanRestore, verifyBackup, type ManifestHead } from '../backup/index.js';
+import { isBelow, ManifestFile, scanRestore, SELECTED, verifyBackup, type ManifestHead, type RestoreScan } from '../backup/index.js';
+import { existsNoFollow } from '../util/paths.js';
 import { backupsOf } from '../report/history.js';
 import type { SharedRemovals } from '../steps/backup.js';
 import { NPM_RECORD_FILE } from '../steps/packages.js';
 import type { RestoreEditsAction } from '../steps/restore-edits.js';
+import type { KeptOnRestore } from '../steps/restore-files.js';
 import type { PlannedAction } from '../steps/registry.js';
 
 /** What `restore` is asked for. */
@@ -51,7 +53,8 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
   const manifest = file.head;
   const count = file.entryCount;
   // A file already back exactly as backed up (a restore interrupted, or restored by hand) is not in the way.
-  const { conflicts, outsideLinks } = scanRestore(file.entries(), count, project.root, { skipIdentical: true });
+  const scan = scanRestore(file.entries(), count, project.root, { skipIdentical: true });
+  const { conflicts, outsideLinks } = scan;
   const unsafe = conflicts.filter((c) => c.kind === 'unsafe');
   if (unsafe.length > 0) {
     throw new InvalidInputError(`restore of ${story.id} refused: ${unsafe.map((c) => `${c.path} ${c.reason}`).join('; ')}`, { code: 'E_PATH_ESCAPE' });
@@ -59,7 +62,8 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
   const onDisk = inspectPaths(project.root, story);
   const flagChanges = Array.isArray(manifest.meta.flagChanges) ? (manifest.meta.flagChanges as FlagChange[]) : [];
   const missingDeps = transitiveDependencies(project.registry, project.flags, story).filter(
-    (dep) => inspectPaths(project.root, project.registry.byId.get(dep) as Story).paths.length === 0,
+    // Data a rollback kept in place is not the story installed.
+    (dep) => inspectPaths(project.root, project.registry.byId.get(dep) as Story).paths.every((p) => p.kept !== undefined),
   );
   if (missingDeps.length > 0) {
     warnings.push(`${story.id} needs ${missingDeps.join(', ')}, not installed now: its flag stays effectively off until ${missingDeps.length > 1 ? 'they are' : 'it is'} restored too`);
@@ -82,6 +86,7 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
         conflicts: conflicts.map((c) => c.path),
         overwrite: req.force,
         outsideLinks,
+        ...keptField(keptOnRestore(project.root, file, scan)),
       },
       ...sharedEdits(project, manifest, backupDir),
       { kind: 'enable-flags', changes: flagChanges, file: LAYOUT.flags },
@@ -94,6 +99,43 @@ export async function prepareRestore(req: RestoreRequest, now = new Date()): Pro
   const withFiles = withPlugins(project, plan);
   await previewCustomSteps(withFiles.stories, project.plugins.modules, { root: project.root, runId: withFiles.runId, reason: withFiles.reason, trigger: withFiles.trigger });
   return { project, plan: withFiles };
+}
+
+function keptField(kept: KeptOnRestore[]): { kept?: KeptOnRestore[] } {
+  return kept.length > 0 ? { kept } : {};
+}
+
+/**
+ * What became of the data the rollback kept in place (its manifest's `meta.kept`): identical to the backup
+ * (nothing to write, no conflict), changed since (a conflict, as any changed path), or gone, whole or in part
+ * (written back like a removed path). A second pass over the entries, beside the scan's marks.
+ */
+function keptOnRestore(root: string, file: ManifestFile, scan: RestoreScan): KeptOnRestore[] {
+  const meta = file.head.meta.kept;
+  const kept = Array.isArray(meta)
+    ? meta.filter((k): k is { path: string; why: string } => typeof k === 'object' && k !== null && typeof k.path === 'string' && typeof k.why === 'string')
+    : [];
+  if (kept.length === 0) return [];
+  const toWrite = new Map(kept.map((k) => [k.path, 0]));
+  let i = 0;
+  for (const e of file.entries()) {
+    const mark = scan.mark[i++];
+    // Directories are always "written" (made when missing); only files and links tell what is in place.
+    if (e.type === 'dir' || mark !== SELECTED) continue;
+    const k = kept.find((x) => e.path === x.path || isBelow(e.path, x.path));
+    if (k) toWrite.set(k.path, (toWrite.get(k.path) ?? 0) + 1);
+  }
+  return kept.map((k) => {
+    const conflict = scan.conflicts.some((c) => c.path === k.path || isBelow(c.path, k.path) || isBelow(k.path, c.path));
+    const state: KeptOnRestore['state'] = conflict
+      ? 'changed'
+      : !existsNoFollow(path.join(root, k.path))
+        ? 'gone'
+        : (toWrite.get(k.path) ?? 0) > 0
+          ? 'partly-gone'
+          : 'identical';
+    return { path: k.path, why: k.why, state };
+  });
 }
 
 /** A restore-edits step when the rollback cut anything from shared files (recorded in its backup). */

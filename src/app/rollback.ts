@@ -11,7 +11,8 @@ import { measurePackageRemovals } from '../project/package-removals.js';
 import type { PlannedAction } from '../steps/registry.js';
 import { gatherSnapshot, loadProject, type Project } from '../project/project.js';
 import { LAYOUT } from '../model/layout.js';
-import type { Plan } from '../model/types.js';
+import type { DataChoice, Plan } from '../model/types.js';
+import { applyDataChoice } from './data-choice.js';
 
 /** What a caller (CLI, script wrapper, monitor) asks for. */
 export interface RollbackRequest extends RunRequest {
@@ -19,6 +20,8 @@ export interface RollbackRequest extends RunRequest {
   ids: string;
   cascade: boolean;
   reason: string;
+  /** `keep` every data path in place (`--keep-data`), or `purge` the kept ones too (`--purge-data`); default: each story's split. */
+  data?: DataChoice;
 }
 
 /** A run id that sorts by time: `YYYYMMDD-HHMMSS-xxxx` (UTC). */
@@ -39,12 +42,12 @@ export async function prepareRollback(
 ): Promise<{ project: Project; plan: Plan<PlannedAction> }> {
   const project = given.project ?? (await loadProject(req.root));
   const flags = given.flags ?? project.flags;
-  const snapshot = await gatherSnapshot(project);
+  const snapshot = applyDataChoice(await gatherSnapshot(project), req.data);
   const planReq = planRequest(req, now, runId);
   // The read phase ends with what the package removals take along, so the pure planner's plan is final.
   const selection = selectStories(project.registry, flags, snapshot, planReq);
   const footprints = measurePackageRemovals(project, packageDecisionsOf(project.registry, snapshot, selection));
-  const plan = withPlugins(project, assemblePlan(project.registry, flags, snapshot, planReq, footprints));
+  const plan = withPlugins(project, withChoice(assemblePlan(project.registry, flags, snapshot, planReq, footprints), req.data));
   await previewCustomSteps(plan.stories, project.plugins.modules, { root: project.root, runId: plan.runId, reason: plan.reason, trigger: plan.trigger });
   return { project, plan };
 }
@@ -59,14 +62,19 @@ export function planRequest(req: RollbackRequest, now: Date, runId: string): Pla
   return { ids: req.ids, cascade: req.cascade, reason: req.reason, trigger: req.trigger, runId, now, flagsFile: LAYOUT.flags, backupsDir: LAYOUT.backups };
 }
 
+/** The plan with the data choice it was made with: the journal's first record holds it for a resume. */
+function withChoice(plan: Plan<PlannedAction>, choice: DataChoice | undefined): Plan<PlannedAction> {
+  return choice === undefined ? plan : { ...plan, data: choice };
+}
+
 /**
  * The kill switch's plan: the stories and, of each, only the steps made for every story at once (its flags),
  * from a quick look at what is installed: no sizes, no packages, so it comes as fast whatever the data.
  * The same planner as the whole plan's, so its flag changes are the ones the whole plan would make.
  */
 export async function prepareKillSwitch(project: Project, req: RollbackRequest, now: Date, runId: string): Promise<Plan<PlannedAction>> {
-  const snapshot = await gatherSnapshot(project, { quick: true });
-  const plan = withPlugins(project, assemblePlan(project.registry, project.flags, snapshot, planRequest(req, now, runId)));
+  const snapshot = applyDataChoice(await gatherSnapshot(project, { quick: true }), req.data);
+  const plan = withPlugins(project, withChoice(assemblePlan(project.registry, project.flags, snapshot, planRequest(req, now, runId)), req.data));
   return {
     ...plan,
     upFrontOnly: true,

@@ -8,7 +8,9 @@ import type { HeldLock } from '../engine/lock.js';
 import type { RunEnvironment } from '../steps/step.js';
 import type { Project } from '../project/project.js';
 import { audit, type AuditEvent } from '../report/audit-log.js';
-import type { RunReport } from '../report/run-report.js';
+import type { KeptDataRecord, RunReport } from '../report/run-report.js';
+import { actionsOf } from '../steps/step.js';
+import type { RemovePathsAction } from '../steps/remove-paths.js';
 import type { Decision } from '../monitor/decision-log.js';
 import { openRunLog } from '../report/run-logger.js';
 import { reportFiles, writeReport } from '../report/write-report.js';
@@ -114,6 +116,7 @@ function buildReport(project: Project, plan: Plan, req: RunRequest, outcome: Run
     const withRoot = orig.includes('--root') ? orig : [...orig, '--root', project.root];
     undo.push({ story: plan.stories.map((s) => s.id).join(','), command: `npx rollback-manager ${withRoot.map(shellQuote).join(' ')}` });
   }
+  const keptData = keptDataOf(plan, outcome);
   let user = 'unknown';
   try {
     user = userInfo().username;
@@ -138,6 +141,19 @@ function buildReport(project: Project, plan: Plan, req: RunRequest, outcome: Run
     files: reportFiles(plan.runId),
     ...(recovery ? { recovery } : {}),
     ...(req.monitor ? { monitor: req.monitor } : {}),
+    ...(keptData.length > 0 ? { keptData } : {}),
   };
+}
+
+/** What the stories a rollback rolled back left in place, from their plans: a reverted story kept everything. */
+function keptDataOf(plan: Plan, outcome: RunOutcome): KeptDataRecord[] {
+  if (plan.operation !== 'rollback') return [];
+  return outcome.stories
+    .filter((s) => s.status === 'rolled-back')
+    .flatMap((s) => {
+      const story = plan.stories.find((p) => p.id === s.id);
+      const kept = story ? actionsOf<RemovePathsAction>(story, 'remove-paths').flatMap((a) => a.kept ?? []) : [];
+      return kept.map((k) => ({ story: s.id, path: k.path, why: k.kept?.why ?? '', by: k.kept?.by ?? 'story', files: k.files, bytes: k.bytes, backup: s.backup?.path ?? null }));
+    });
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isInstalled } from '../model/snapshot.js';
+import type { PlannedPath } from '../model/types.js';
 import { gatherSnapshot, loadProject } from '../project/project.js';
 import { interruptedRuns } from '../engine/journal.js';
 import { liveHolder, type LockHolder } from '../engine/lock.js';
@@ -21,6 +22,11 @@ export interface StoryStatus {
   services: Array<{ pid: number; service: string; port: number | null; cmdline: string }>;
   lastRun: { runId: string; status: string; at: string } | null;
   backups: string[];
+  /**
+   * The story's data on disk that a rollback keeps in place (records and history), each with why: after a
+   * rollback, what it left; before one, what it will leave. Not counted in `installed`.
+   */
+  keptData: Array<{ path: string; kind: PlannedPath['kind']; why: string; files: number; bytes: number }>;
 }
 
 /** What is installed and running per story, its flag, its last run and its backups; and any run in progress. */
@@ -92,6 +98,7 @@ export async function projectStatus(root: string): Promise<ProjectStatus> {
       services: (snap?.processes ?? []).map((p) => ({ pid: p.pid, service: p.service, port: p.port ?? null, cmdline: p.cmdline })),
       lastRun: last ? { runId: last.runId, status: last.stories.find((x) => x.id === s.id)?.status ?? last.status, at: last.startedAt } : null,
       backups: backupsOf(project.root, s.feature),
+      keptData: (snap?.paths ?? []).flatMap((p) => (p.kept ? [{ path: p.path, kind: p.kind, why: p.kept.why, files: p.files, bytes: p.bytes }] : [])),
     };
   });
   const lock = existsSync(lockFile) ? liveHolder(project.stateDir) : null;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync, writeSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, RollbackError, InvalidInputError, messageOf } from '../model/errors.js';
 import { ConfigError } from '../config/config-problems.js';
 import type { GlobalOptions } from './global-options.js';
@@ -61,13 +61,20 @@ keep their flags, the report is written. A second Ctrl-C stops at once; then run
     .option('--continue-on-error', 'a failed story does not stop the others (the stories it needs are skipped)')
     .option('--reason <text>', 'why, recorded in the report and the audit log', '')
     .option('--cascade', 'also roll back installed stories that depend on the ones named')
+    .addOption(new Option('--keep-data', 'keep every data path of the stories in place (backed up all the same)').conflicts('purgeData'))
+    .addOption(new Option('--purge-data', 'also remove the data the stories keep by default (records, history), after the backup'))
     .addHelpText(
       'after',
       `
 Order: every flag of the run goes off first, in one write (the kill switch); then, story by story, dependents
 first: stop services, back up and verify, remove, packages, shared files, validate. A story the run does not
 finish (a failure, Ctrl-C) is put back as it was, flags included. Every run writes a report with the command
-that undoes it (restore).`,
+that undoes it (restore).
+
+Data: each story keeps its records and history in place (1.8's quality metrics, 1.5's run history…) and removes
+caches, builds and scratch, as the pack's rollback guide says; kept data is in the backup too, and the plan, the
+report and status list it with why. --keep-data keeps every data path, --purge-data removes the kept ones too
+(also of a story already rolled back); not both. A resume keeps the run's choice.`,
     )
     .action(async (ids: string, opts: Record<string, unknown>) => {
       exitCode = await (await import('./commands/rollback.js')).rollbackCommand(globals(), ids, opts, argv);
@@ -87,7 +94,9 @@ that undoes it (restore).`,
       'after',
       `
 Restore starts no service: the plan and the report give the story's start commands. A symlink the rollback
-removed comes back as the same link, even one pointing outside the project (the plan lists it).`,
+removed comes back as the same link, even one pointing outside the project (the plan lists it). Data the
+rollback kept in place and still identical to the backup is no conflict: nothing of it is written; kept data
+changed since is a conflict like any other.`,
     )
     .action(async (story: string, opts: Record<string, unknown>) => {
       exitCode = await (await import('./commands/restore.js')).restoreCommand(globals(), story, opts, argv);

@@ -6,21 +6,12 @@
 import * as z from 'zod';
 import { STEP_PHASES } from '../model/types.js';
 import { checkPath, pathValue, section, storyIdSchema } from './schema-parts.js';
-import { containerSchema, serviceSchema, yamlKeySchema } from './rollback-schema.js';
+import { containerSchema, dataEntrySchema, serviceSchema, yamlKeySchema } from './rollback-schema.js';
 
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { error: 'must be a function' });
 const text = (what: string) => z.string({ error: `must be ${what}` }).regex(/\S/, { error: `must be ${what}` });
 const strings = z.array(z.string({ error: 'must be a string' }), { error: 'must be a list of strings' });
 const paths = z.array(z.string({ error: 'must be a path relative to the root' }).superRefine(checkPath), { error: 'must be a list of paths relative to the root' });
-
-/** A data path: removed with the story, or kept in place (`keep: true`) with why. */
-export const dataEntrySchema = z.union(
-  [
-    z.string().superRefine(checkPath),
-    section({ path: pathValue('a path relative to the root'), keep: z.boolean({ error: 'must be true or false' }).optional(), why: z.string().optional() }, 'must be { path, keep, why }'),
-  ],
-  { error: 'must be a path, or { path, keep, why }' },
-);
 
 /** One step of a plugin. */
 export const pluginStepSchema = section(

@@ -83,6 +83,25 @@ export const configStepSchema = section(
   'must be a step { name, phase, run, undo, timeout, cwd }',
 );
 
+/**
+ * A data path: a path (backed up, removed), or `{ path, keep: true, why }` for records a rollback leaves in place
+ * (backed up all the same), as a story plugin writes its data.
+ */
+export const dataEntrySchema = z.union(
+  [
+    listEntry.superRefine(checkPath),
+    section(
+      {
+        path: pathValue('a path relative to the root').meta({ description: 'A path relative to the root; a trailing / means the whole folder.' }),
+        keep: z.boolean({ error: 'must be true or false' }).optional().meta({ description: 'true: a rollback leaves it in place (--purge-data removes it).' }),
+        why: nonEmpty('a non-empty string').optional().meta({ description: 'Why it is kept, shown in the plan, the report and status.' }),
+      },
+      'must be a path or a mapping { path, keep, why }',
+    ),
+  ],
+  { error: 'must be a path relative to the root, or a mapping { path, keep, why }' },
+);
+
 /** What a story declares: additions to a built-in story, or the whole of a story of the user's own. */
 export const storySchema = section(
   {
@@ -93,7 +112,10 @@ export const storySchema = section(
     config: pathList('Paths relative to the root.').optional(),
     tests: pathList('Paths relative to the root.').optional(),
     docs: pathList('Paths relative to the root.').optional(),
-    data: pathList('Data the story wrote or ships: backed up, removed.').optional(),
+    data: z
+      .array(dataEntrySchema, { error: 'must be a list of paths relative to the root, or of { path, keep, why }' })
+      .optional()
+      .meta({ description: 'Data the story wrote or ships: backed up, then removed, or kept in place when keep is true.' }),
     caches: pathList('Runtime caches and build output.').optional(),
     npm: stringList('npm packages the story added: removed with it.').optional(),
     npmUses: stringList('npm packages another story added that this one needs: kept installed.').optional(),
@@ -164,6 +186,8 @@ export const rollbackFileSchema = section(ROLLBACK_SECTIONS, `the file must be a
   title: 'rollback-manager configuration (config/rollback.yaml)',
 });
 
+/** A data entry as the config declares it. */
+export type DataEntryOverride = z.output<typeof dataEntrySchema>;
 /** A service as the config declares it. */
 export type ServiceOverride = z.output<typeof serviceSchema>;
 /** The fields a story may declare in `config/rollback.yaml` (all optional for a built-in story). */

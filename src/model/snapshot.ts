@@ -44,10 +44,12 @@ export interface PackageFootprint {
 }
 
 /**
- * True when anything of the story is on disk or running. Here, with the data it reads, rather than in the
- * planner: `status` and `prune` ask it too, and importing the planner would load every step module.
+ * True when anything of the story a rollback removes is on disk, or anything of it is running: data a rollback
+ * keeps in place (see PlannedPath.kept) does not count, so a rolled-back story whose records stay is not
+ * installed. Here, with the data it reads, rather than in the planner: `status` and `prune` ask it too, and
+ * importing the planner would load every step module.
  */
 export function isInstalled(snapshot: Snapshot, id: string): boolean {
   const s = snapshot.stories.get(id);
-  return !!s && (s.paths.length > 0 || s.processes.length > 0 || s.containers.found.length > 0);
+  return !!s && (s.paths.some((p) => p.kept === undefined) || s.processes.length > 0 || s.containers.found.length > 0);
 }

@@ -162,7 +162,7 @@ export interface FoundProcess {
   port?: number;
 }
 
-/** One path the plan removes, already resolved and checked to be inside the root. */
+/** One path of a story found on disk, already resolved and checked to be inside the root. */
 export interface PlannedPath {
   /** Relative to the root, POSIX separators, no trailing slash. */
   path: string;
@@ -171,7 +171,24 @@ export interface PlannedPath {
   /** Files inside (1 for a file or symlink). */
   files: number;
   bytes: number;
+  /** Set on a data path a rollback leaves in place (backed up all the same); absent: the rollback removes it. */
+  kept?: KeptMark;
 }
+
+/**
+ * Why a data path stays in place: its story keeps it (`story`, with the story's why; `--purge-data` removes it),
+ * or the run was asked to keep every data path (`keep-data`).
+ */
+export interface KeptMark {
+  why: string;
+  by: 'story' | 'keep-data';
+}
+
+/**
+ * What a rollback was asked of the stories' data: `keep` every data path in place (`--keep-data`), or `purge` the
+ * ones the stories keep too (`--purge-data`). Absent: each story's own split (records kept, the rest removed).
+ */
+export type DataChoice = 'keep' | 'purge';
 
 /** A package decision: removed, or kept with the reason. */
 export interface PackageDecision {
@@ -241,4 +258,6 @@ export interface Plan<A extends PlannedStep = PlannedStep> {
   upFrontOnly?: true;
   /** The project's plugin modules the run loaded (path and sha256): `resume` and `abort` refuse one that changed. */
   plugins?: PluginFile[];
+  /** A rollback's {@link DataChoice}, when one was asked for: a resume plans the rest with the same. */
+  data?: DataChoice;
 }

@@ -28,7 +28,8 @@ export function measure(abs: string): { files: number; bytes: number } {
 /**
  * Resolves and measures every declared path of a story. A path escaping the root throws
  * InvalidInputError (from resolveInsideRoot) before anything happens. A path nested in another path of the
- * same story is measured once, under the outer one.
+ * same story is measured once, under the outer one. A data path the story keeps in place (its `keptData`) is
+ * marked so, with the story's why.
  */
 export function inspectPaths(root: string, story: Story, measureSizes = true): { paths: PlannedPath[]; declared: number } {
   const declared: Array<{ rel: string; category: PathCategory; where: string }> = [];
@@ -36,6 +37,7 @@ export function inspectPaths(root: string, story: Story, measureSizes = true): {
     story[category].forEach((rel, i) => declared.push({ rel, category, where: `stories.${story.id}.${category}[${i}]` }));
   }
   const rels = declared.map((d) => d.rel);
+  const kept = new Map((story.keptData ?? []).map((k) => [k.path, k.why]));
   const paths: PlannedPath[] = [];
   for (const d of declared) {
     const resolved = resolveInsideRoot(root, d.rel, d.where);
@@ -44,7 +46,8 @@ export function inspectPaths(root: string, story: Story, measureSizes = true): {
     const kind = resolved.kind === 'dir' ? 'dir' : resolved.kind === 'symlink' ? 'symlink' : 'file';
     // Without sizes (the kill switch's quick look) a path counts as present, whatever it holds.
     const { files, bytes } = measureSizes ? measure(resolved.abs) : { files: 0, bytes: 0 };
-    paths.push({ path: d.rel, category: d.category, kind, files, bytes });
+    const why = d.category === 'data' ? kept.get(d.rel) : undefined;
+    paths.push({ path: d.rel, category: d.category, kind, files, bytes, ...(why !== undefined ? { kept: { why, by: 'story' as const } } : {}) });
   }
   return { paths, declared: declared.length };
 }

@@ -17,6 +17,10 @@ export function renderMarkdown(r: RunReport): string {
   out.push(`- **Command:** ${mdCode(`rollback-manager ${r.command.map(shellQuote).join(' ')}`)}`);
   out.push(`- **Exit code:** ${r.exitCode}`);
   if (r.plan.plugins && r.plan.plugins.length > 0) out.push(`- **Plugins:** ${r.plan.plugins.map((p) => `\`${p.file}\` (sha256 ${p.sha256.slice(0, 12)}…)`).join(', ')}`);
+  if (r.keptData?.length) {
+    const stories = [...new Set(r.keptData.map((k) => k.story))];
+    out.push(`- **Data kept in place:** ${r.keptData.length} path(s) of ${stories.join(', ')}, backed up and not removed (listed under each story; \`rollback ${stories.join(',')} --purge-data\` removes them)`);
+  }
   out.push('');
   if (r.recovery) {
     out.push('## Interrupted, then ' + (r.recovery.mode === 'resume' ? 'resumed' : 'aborted'), '');

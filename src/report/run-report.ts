@@ -1,4 +1,4 @@
-import type { Plan } from '../model/types.js';
+import type { KeptMark, Plan } from '../model/types.js';
 import type { RunOutcome } from '../engine/executor.js';
 import type { Decision } from '../monitor/decision-log.js';
 
@@ -35,4 +35,21 @@ export interface RunReport {
   };
   /** Set when the monitor started this run: its decision, with the rule, threshold and samples that counted. */
   monitor?: Decision;
+  /**
+   * A rollback's data left in place by the stories it rolled back: backed up (in `backup`, relative to the root)
+   * and not removed, each with why and what kept it (`story`: the story keeps it, `--purge-data` removes it;
+   * `keep-data`: the run's `--keep-data`). Absent: nothing kept.
+   */
+  keptData?: KeptDataRecord[];
+}
+
+/** One path a rollback left in place: see RunReport.keptData. */
+export interface KeptDataRecord {
+  story: string;
+  path: string;
+  why: string;
+  by: KeptMark['by'];
+  files: number;
+  bytes: number;
+  backup: string | null;
 }

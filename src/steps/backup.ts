@@ -37,8 +37,9 @@ export interface BackupStepResult {
 }
 
 /**
- * Backs up everything the story's rollback removes (footprint, package folders, venv files) and records
- * what it will cut from shared files; then re-reads the archive and checks it file by file.
+ * Backs up everything the story's rollback removes (footprint, package folders, venv files) and the data it
+ * keeps in place, and records what it will cut from shared files; then re-reads the archive and checks it file
+ * by file.
  */
 export const backup: StepDefinition<BackupAction, BackupStepResult> = defineStep({
   kind: 'backup',
@@ -66,7 +67,9 @@ export const backup: StepDefinition<BackupAction, BackupStepResult> = defineStep
     // Every later step says what it will remove; all of it goes into this backup first.
     const inputs = ctx.backupInputsOfLaterSteps();
     const shared = mergeShared(inputs);
-    const paths = inputs.flatMap((x) => x.paths ?? []);
+    // Kept data goes into the backup too: a later --purge-data, or a person, may want it as it was.
+    const kept = inputs.flatMap((x) => x.kept ?? []);
+    const paths = [...inputs.flatMap((x) => x.paths ?? []), ...kept.map((k) => k.path)];
     const res = await createBackup({
       root: ctx.root,
       paths: outermost(paths),
@@ -86,6 +89,8 @@ export const backup: StepDefinition<BackupAction, BackupStepResult> = defineStep
         // Every flag as it was before this story's flag step, for a person reading the backup later.
         flags: flagSnapshot(ctx),
         shared,
+        // What the rollback left in place: a restore finds it there, identical, and writes none of it.
+        ...(kept.length > 0 ? { kept } : {}),
       },
     });
     ctx.log.info({ event: 'backup_verified', backupId: a.backupId, files: res.verify.files, bytes: res.verify.bytes }, `backup ${a.backupId} verified`);

@@ -8,31 +8,46 @@ import { count, fmtBytes } from '../util/format.js';
 import { compareTreePaths, extractBackup, ManifestFile, type ManifestEntry } from '../backup/index.js';
 import { existsNoFollow, resolveInsideRoot } from '../util/paths.js';
 
-/** Plan of the removal step: the story's footprint as found, each path resolved inside the root. */
-export type RemovePathsAction = { kind: 'remove-paths'; paths: PlannedPath[]; files: number; bytes: number };
+/**
+ * Plan of the removal step: the story's footprint as found, each path resolved inside the root; `kept`: its data
+ * left in place (each with its KeptMark), in the backup all the same. A plan without `kept` keeps nothing.
+ */
+export type RemovePathsAction = { kind: 'remove-paths'; paths: PlannedPath[]; files: number; bytes: number; kept?: PlannedPath[] };
 
 /** Removes the story's footprint, and only what the verified backup holds exactly as it is on disk now. */
 export const removePaths: StepDefinition<RemovePathsAction, { removed: string[] }> = defineStep({
   kind: 'remove-paths',
-  plan: ({ snap }) => [{ kind: 'remove-paths', paths: snap.paths, files: snap.paths.reduce((n, p) => n + p.files, 0), bytes: snap.paths.reduce((n, p) => n + p.bytes, 0) }],
+  plan: ({ snap }) => {
+    // The plan carries the decision: a resume removes what it says, whatever the story or the flags say by then.
+    const paths = snap.paths.filter((p) => p.kept === undefined);
+    const kept = snap.paths.filter((p) => p.kept !== undefined);
+    return [{ kind: 'remove-paths', paths, files: sum(paths, 'files'), bytes: sum(paths, 'bytes'), ...(kept.length > 0 ? { kept } : {}) }];
+  },
   describe(a) {
-    return `remove: ${a.paths.length} path(s), ${a.files} file(s), ${a.bytes} bytes`;
+    const kept = a.kept?.length ? `; ${a.kept.length} data path(s) kept in place` : '';
+    return `remove: ${a.paths.length} path(s), ${a.files} file(s), ${a.bytes} bytes${kept}`;
   },
   render: (a, { verbose }) => [
     `remove ${count(a.paths.length, 'path')}, ${count(a.files, 'file')}, ${fmtBytes(a.bytes)}:`,
     ...(verbose ? a.paths : a.paths.slice(0, 12)).map((p) => `${p.path}${p.kind === 'dir' ? '/' : ''}  (${p.category}, ${count(p.files, 'file')}, ${fmtBytes(p.bytes)})`),
     ...(!verbose && a.paths.length > 12 ? [`… and ${a.paths.length - 12} more (--verbose lists all)`] : []),
+    // Every kept path, always: what stays is what a person most needs to see before saying yes.
+    ...(a.kept ?? []).map((p) => `kept: ${keptLine(p)}`),
   ],
-  backupInputs: (_ctx, a) => ({ paths: a.paths.map((p) => p.path) }),
+  backupInputs: (_ctx, a) => ({ paths: a.paths.map((p) => p.path), kept: (a.kept ?? []).map((p) => ({ path: p.path, why: p.kept?.why ?? '' })) }),
   checks: (a) => [`${a.paths.length} path(s) gone`],
   async verify(ctx, _story, a) {
     const left = a.paths.filter((p) => existsNoFollow(path.join(ctx.root, p.path)));
     return [{ check: 'paths gone', ok: left.length === 0, detail: left.length === 0 ? 'all removed' : `still present: ${left.map((p) => p.path).join(', ')}` }];
   },
-  report: (a) =>
-    a.paths.length === 0
+  report: (a) => [
+    ...(a.paths.length === 0
       ? []
-      : [`Paths removed (${a.files} files, ${fmtBytes(a.bytes)}):`, ...a.paths.map((p) => `- \`${p.path}\` (${p.category}, ${p.kind}, ${p.files} files, ${fmtBytes(p.bytes)})`), ''],
+      : [`Paths removed (${a.files} files, ${fmtBytes(a.bytes)}):`, ...a.paths.map((p) => `- \`${p.path}\` (${p.category}, ${p.kind}, ${p.files} files, ${fmtBytes(p.bytes)})`), '']),
+    ...(a.kept?.length
+      ? ['Data kept in place (in the backup all the same, not removed):', ...a.kept.map((p) => `- \`${p.path}\` — ${keptLine(p, false)}`), '']
+      : []),
+  ],
   async apply(ctx, story, a) {
     return { removed: await removeBackedUp(ctx, a.paths.map((p) => p.path), `stories.${story.id}`) };
   },
@@ -55,6 +70,20 @@ export const removePaths: StepDefinition<RemovePathsAction, { removed: string[] 
     return { removed: heldPaths(ctx.root, verifiedBackup(ctx), a.paths.map((p) => p.path)) };
   },
 });
+
+function sum(paths: readonly PlannedPath[], field: 'files' | 'bytes'): number {
+  return paths.reduce((n, p) => n + p[field], 0);
+}
+
+/**
+ * A kept path for people: where, how much, why, and what would remove it (`--purge-data` for a path its story
+ * keeps; a rollback without `--keep-data` for one kept only because the run was asked to).
+ */
+export function keptLine(p: PlannedPath, withPath = true): string {
+  const what = `${count(p.files, 'file')}, ${fmtBytes(p.bytes)}`;
+  const how = p.kept?.by === 'keep-data' ? 'kept by --keep-data' : '--purge-data removes it';
+  return `${withPath ? `${p.path}${p.kind === 'dir' ? '/' : ''}  (${what}) — ` : `${what}; `}${p.kept?.why ?? 'kept'} (${how})`;
+}
 
 /** The paths among `rels` that the backup holds (the others did not exist when it was made). */
 function heldPaths(root: string, backup: Pick<BackupStepResult, 'dir'>, rels: string[]): string[] {

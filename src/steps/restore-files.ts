@@ -21,6 +21,26 @@ export type RestoreFilesAction = {
    * each is recreated as the same link, after every file, and never followed. Listed so a reader knows.
    */
   outsideLinks: OutsideLink[];
+  /** The data the rollback kept in place, and what became of it since; absent: it kept none. */
+  kept?: KeptOnRestore[];
+};
+
+/**
+ * Data a rollback left in place, as a restore finds it: `identical` to the backup (nothing to write, no
+ * conflict), `changed` since (a conflict like any other), `gone` or `partly-gone` (written back from the backup).
+ */
+export interface KeptOnRestore {
+  path: string;
+  why: string;
+  state: 'identical' | 'changed' | 'gone' | 'partly-gone';
+}
+
+/** What the plan says of each kept path, by its state. */
+const KEPT_STATE: Record<KeptOnRestore['state'], string> = {
+  identical: 'in place, identical to the backup: nothing to write, no conflict',
+  changed: 'changed since the rollback: its changed files are conflicts (above)',
+  gone: 'gone since the rollback: restored from the backup',
+  'partly-gone': 'in place, some of it gone since: the missing files restored from the backup',
 };
 
 /** Outward links the plan shows one by one; the JSON plan lists them all. */
@@ -50,6 +70,7 @@ export const restoreFiles: StepDefinition<RestoreFilesAction, RestoreFilesResult
   render: (a) => [
     `restore ${a.files} files, ${fmtBytes(a.bytes)} from ${a.backupDir}/ (archive verified against its manifest; every file re-hashed after)`,
     ...a.conflicts.map((c) => `conflict: ${c} exists again — ${a.overwrite ? 'replaced after a backup of it' : 'refused without --force'}`),
+    ...(a.kept ?? []).map((k) => `kept: ${k.path} — ${KEPT_STATE[k.state]}`),
     ...a.outsideLinks.slice(0, LINKS_SHOWN).map((l) => `recreate symlink ${l.path} -> ${l.target} (points outside the project)`),
     ...(a.outsideLinks.length > LINKS_SHOWN ? [`… and ${a.outsideLinks.length - LINKS_SHOWN} more symlink(s) pointing outside the project (--json lists them all)`] : []),
   ],

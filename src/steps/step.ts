@@ -75,6 +75,8 @@ export interface SharedRemovals {
  */
 export interface BackupInputs {
   paths?: string[];
+  /** Data the step leaves in place, with why: in the backup all the same, and named in its manifest. */
+  kept?: Array<{ path: string; why: string }>;
   shared?: Partial<SharedRemovals>;
 }
 

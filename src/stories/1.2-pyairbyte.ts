@@ -47,6 +47,13 @@ export default {
     "docs/setup/pypi-package-access.md",
     "docs/setup/database-connections.md",
   ],
+  // Kept or removed, after the pack's rollback guide ("backs up connector configurations; preserves ingested data
+  // (optional)"): nothing is kept by default. config/data-sources/ holds the connector configurations, which the
+  // guide backs up, not keeps: they configure a service the rollback removes. The ingested data the guide calls
+  // optional is, on this story's disk, PyAirbyte's read caches and the upload staging folder (caches below, which
+  // the wrapper clears itself); what a pipeline keeps of it lands in the DuckDB database, story 1.3's, kept there.
+  // `--keep-data` keeps the connector configurations; `data: [{ path: data/uploads/, keep: true }]` under
+  // `stories: { "1.2": … }` in config/rollback.yaml keeps the uploads.
   data: [
     "config/data-sources/",
   ],

@@ -45,8 +45,12 @@ export default {
     "tests/utils/duckdb-test-utils.js",
   ],
   docs: [],
+  // Kept or removed, after the pack's rollback guide ("always backs up DuckDB data files; preserves analysis
+  // results; maintains data lineage records"): the analytical database is kept in place. It holds the analysis
+  // results, and the tables dbt (1.4) materialised into it; the backup holds it all the same. The query cache is
+  // removed. The lineage records the pack writes to disk are 1.5's lineage_outputs/, kept by 1.5.
   data: [
-    ".duckdb/",
+    { path: ".duckdb/", keep: true, why: "the analytical database: analysis results, and the tables dbt built in it (the guide preserves analysis results)" },
   ],
   caches: [
     ".cache/analytics/",

@@ -22,6 +22,12 @@ export default {
     "tests/data-services/test-result-parser.test.js",
   ],
   docs: [],
+  // Kept or removed, after the pack's rollback guide ("backs up dbt models and documentation; preserves
+  // transformation history; removes dbt targets and logs"): nothing of this story's own is kept. Its one data path
+  // is the dbt project dbt-wrapper writes: the models (backed up, per the guide), target/ with the generated docs
+  // and logs/ (removed, per the guide). The transformation history the guide preserves is what dbt wrote into the
+  // warehouse: its profile points at .duckdb/analytics.db (marts, the `snapshots` schema, stored test failures),
+  // which is story 1.3's, never touched by a 1.4 rollback and kept by a 1.3 one.
   data: [
     "bmad-data-practitioner/dbt-project/",
   ],

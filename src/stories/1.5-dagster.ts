@@ -60,12 +60,17 @@ export default {
     "expansion-packs/bmad-data-practitioner/dagster-project/README.md",
     "expansion-packs/bmad-data-practitioner/dagster-project/README-UI-Integration.md",
   ],
+  // Kept or removed, after the pack's rollback guide ("preserves run history"; 1.3's "maintains data lineage
+  // records"): Dagster's run and event storage (storage/, where dagster.yaml puts it), its history/ and the runs'
+  // compute logs (logs/, the output the run history links to) are the run history, kept; the lineage images in
+  // lineage_outputs/ are the lineage records, kept. artifacts/ holds the asset values the IO manager stored
+  // between steps: outputs a re-run materialises again, not a record of one, so it goes.
   data: [
-    "expansion-packs/bmad-data-practitioner/dagster-project/storage/",
-    "expansion-packs/bmad-data-practitioner/dagster-project/logs/",
+    { path: "expansion-packs/bmad-data-practitioner/dagster-project/storage/", keep: true, why: "Dagster's run and event storage: the run history the guide preserves" },
+    { path: "expansion-packs/bmad-data-practitioner/dagster-project/logs/", keep: true, why: "the runs' compute logs, which the run history links to" },
     "expansion-packs/bmad-data-practitioner/dagster-project/artifacts/",
-    "expansion-packs/bmad-data-practitioner/dagster-project/history/",
-    "lineage_outputs/",
+    { path: "expansion-packs/bmad-data-practitioner/dagster-project/history/", keep: true, why: "Dagster's run history (runs and their events)" },
+    { path: "lineage_outputs/", keep: true, why: "the data lineage records the guide maintains (the lineage visualizer's output)" },
   ],
   caches: [],
   npm: [],

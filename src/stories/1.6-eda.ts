@@ -32,6 +32,10 @@ export default {
   docs: [
     "expansion-packs/bmad-data-practitioner/tasks/hypothesis-testing.md",
   ],
+  // Kept or removed, after the pack's rollback guide ("preserves analysis results; maintains hypothesis records"):
+  // this story has no data path to keep. Its engines write the EDA reports and the hypotheses to .cache/eda-reports/
+  // and .cache/hypotheses/ as caches (valid 24 hours, cleaned after 7 days by the engines themselves), removed; the
+  // analysis results that last are in the DuckDB database, story 1.3's, kept there.
   data: [],
   caches: [
     ".cache/eda-reports/",

@@ -66,13 +66,19 @@ export default {
     "expansion-packs/bmad-data-practitioner/templates/template-workflow-guide.md",
     "expansion-packs/bmad-data-practitioner/templates/bmad-elicitation-workflow.md",
   ],
+  // Kept or removed, after the pack's rollback guide ("backs up published reports; preserves deployment
+  // configurations; maintains publication history"): pages/ holds the publications (the engine writes each into it,
+  // people edit them), kept as the publication history; .evidence.env is the deployment configuration (settings and
+  // secrets copied from the template by hand, which nothing in the pack can recreate), kept. The sample database
+  // and the source queries ship with the story, and evidence-project/expansion-packs/ is an accidental copy of
+  // pages/: removed, after the backup. The built site (build/, the published reports) is a build, removed.
   data: [
     "expansion-packs/bmad-data-practitioner/evidence-project/.duckdb/analytics.db",
     "expansion-packs/bmad-data-practitioner/evidence-project/sources/duckdb/sample_data.sql",
     "expansion-packs/bmad-data-practitioner/evidence-project/sources/duckdb/enhanced_analytical_data.sql",
-    "expansion-packs/bmad-data-practitioner/evidence-project/pages/",
+    { path: "expansion-packs/bmad-data-practitioner/evidence-project/pages/", keep: true, why: "the publications: the publication history the guide maintains" },
     "expansion-packs/bmad-data-practitioner/evidence-project/expansion-packs/",
-    "expansion-packs/bmad-data-practitioner/evidence-project/.evidence.env",
+    { path: "expansion-packs/bmad-data-practitioner/evidence-project/.evidence.env", keep: true, why: "the deployment configuration the guide preserves (settings and secrets set by hand)" },
   ],
   caches: [
     "expansion-packs/bmad-data-practitioner/evidence-project/build/",

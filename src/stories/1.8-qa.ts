@@ -70,14 +70,19 @@ export default {
     "tests/comprehensive/cross-tool-testing-patterns.md",
     "tests/comprehensive/integration-testing-framework.md",
   ],
+  // Kept or removed, after the pack's rollback guide ("backs up test reports; preserves documentation; maintains
+  // quality metrics"): the quality metrics and their record stay in place: the monitoring engine's data, the
+  // collected metrics, the alert history, the SLA compliance report and the validation reports. So does the
+  // documentation the documentation engine versioned. The trace spans are per-request debugging output, neither a
+  // metric nor a record: removed, after the backup.
   data: [
-    "data/monitoring/",
-    "docs/generated/",
-    "reports/",
-    "logs/metrics/",
+    { path: "data/monitoring/", keep: true, why: "quality metrics and alerts the monitoring engine recorded" },
+    { path: "docs/generated/", keep: true, why: "documentation versions the documentation engine recorded (the guide preserves documentation)" },
+    { path: "reports/", keep: true, why: "the epic and system validation reports: the quality record" },
+    { path: "logs/metrics/", keep: true, why: "quality metrics the metrics collector wrote" },
     "logs/traces/",
-    "logs/alerts.log",
-    "logs/sla-compliance-report.json",
+    { path: "logs/alerts.log", keep: true, why: "the alert history" },
+    { path: "logs/sla-compliance-report.json", keep: true, why: "the SLA compliance report, a quality metric" },
   ],
   caches: [
     ".cache/documentation/",

@@ -38,10 +38,12 @@ export function applyPlugins(base: readonly Story[], plugins: readonly PluginSto
       const clash = stories.find((s) => s.feature === p.feature);
       if (clash) refuse(file, `feature "${p.feature}" already belongs to story ${clash.id}`);
       stories.push(structuredClone(p));
-      continue;
+    } else {
+      if (p.feature !== '' && p.feature !== existing.feature) refuse(file, `feature cannot change: story ${p.id} has feature ${existing.feature}`);
+      extend(existing, p);
     }
-    if (p.feature !== '' && p.feature !== existing.feature) refuse(file, `feature cannot change: story ${p.id} has feature ${existing.feature}`);
-    extend(existing, p);
+    const nested = keptNesting(stories.find((s) => s.id === p.id) as Story);
+    if (nested !== null) refuse(file, nested);
   }
   const ids = new Set(stories.map((s) => s.id));
   for (const { story: p, file } of plugins) {
@@ -49,6 +51,22 @@ export function applyPlugins(base: readonly Story[], plugins: readonly PluginSto
     if (unknown.length > 0) refuse(file, `dependsOn names no story: ${unknown.join(', ')}`);
   }
   return stories;
+}
+
+/** A kept path inside one the story removes, or a removed one inside a kept one: a path is either kept or removed. */
+function keptNesting(story: Story): string | null {
+  const kept = new Set((story.keptData ?? []).map((k) => normaliseDeclaredPath(k.path, 'data')));
+  for (const k of kept) {
+    for (const cat of PATH_CATEGORIES) {
+      for (const declared of story[cat]) {
+        const p = normaliseDeclaredPath(declared, cat);
+        if (kept.has(p)) continue;
+        if (k.startsWith(`${p}/`)) return `"${k}" is kept in place but lies inside "${p}", which a rollback of story ${story.id} removes; a path is either kept or removed`;
+        if (p.startsWith(`${k}/`)) return `"${p}" is removed but lies inside "${k}", which story ${story.id} keeps in place; a path is either kept or removed`;
+      }
+    }
+  }
+  return null;
 }
 
 /** Every path the stories other than `id` declare (normalised), with its story. */

@@ -2,9 +2,14 @@ import { PATH_CATEGORIES, type Registry, type StepDeclaration, type Story } from
 import { DEFAULT_STEP_TIMEOUT_MS } from './from-plugin.js';
 export type { Registry } from '../model/types.js';
 import type { RollbackConfig, StoryOverride } from '../config/rollback-config.js';
+import type { DataEntryOverride } from '../config/rollback-schema.js';
 import { configError, configKeyPath, type ConfigProblem } from '../config/config-problems.js';
 import type { KeyPath } from '../config/config-source.js';
 import { normaliseDeclaredPath } from '../util/paths.js';
+import { normaliseData } from './from-plugin.js';
+
+/** Why a path the config keeps is kept, when its entry does not say. */
+const CONFIG_KEPT_WHY = 'kept in place by config/rollback.yaml';
 
 /**
  * Merges the user's config into the built-in stories, throwing one error with every problem (see
@@ -41,6 +46,7 @@ export function mergeStories(builtins: readonly Story[], config: RollbackConfig)
       problems.push({ path: at('feature'), message: `cannot change: story ${id} is built in with feature ${existing.feature}` });
     }
     if (override.title !== undefined) existing.title = override.title;
+    if (override.data) problems.push(...dataOverBuiltin(existing, override.data, at));
     for (const field of ['dependsOn', ...PATH_CATEGORIES, 'npm', 'python', 'npmUses', 'pythonUses', 'envPrefixes'] as const) {
       const own = existing[field] ?? [];
       if (override[field]) existing[field] = [...own, ...(extra[field] ?? []).filter((x) => !own.includes(x))];
@@ -49,6 +55,8 @@ export function mergeStories(builtins: readonly Story[], config: RollbackConfig)
     if (override.containers) existing.containers = [...(existing.containers ?? []), ...(extra.containers ?? [])];
     if (override.yamlKeys) existing.yamlKeys = [...(existing.yamlKeys ?? []), ...(extra.yamlKeys ?? [])];
     if (override.steps) existing.steps = [...(existing.steps ?? []), ...(extra.steps ?? [])];
+    if (override.data) existing.keptData = mergeKept(existing.keptData ?? [], override.data);
+    if (existing.keptData?.length === 0) delete existing.keptData;
   }
 
   const byId = new Map<string, Story>();
@@ -62,6 +70,7 @@ export function mergeStories(builtins: readonly Story[], config: RollbackConfig)
     if (!clash) byFeature.set(story.feature, story);
   }
   problems.push(...pathClashes(builtins, config));
+  problems.push(...keptNesting(byId, config));
   for (const [id, override] of config.stories) {
     for (const [i, dep] of (override.dependsOn ?? []).entries()) {
       if (!byId.has(dep)) problems.push({ path: ['stories', id, 'dependsOn', i], message: `names an unknown story "${dep}"` });
@@ -72,6 +81,7 @@ export function mergeStories(builtins: readonly Story[], config: RollbackConfig)
 
 /** A story from what the config declares for `id` (for a built-in, only its additions). */
 function storyOf(id: string, o: StoryOverride): Story {
+  const { data, keptData } = normaliseData((o.data ?? []).map((e) => (typeof e === 'string' ? e : { ...e, why: e.why ?? CONFIG_KEPT_WHY })));
   return {
     id,
     feature: o.feature ?? '',
@@ -81,7 +91,8 @@ function storyOf(id: string, o: StoryOverride): Story {
     config: o.config ?? [],
     tests: o.tests ?? [],
     docs: o.docs ?? [],
-    data: o.data ?? [],
+    data,
+    ...(keptData.length > 0 ? { keptData } : {}),
     caches: o.caches ?? [],
     npm: o.npm ?? [],
     python: o.python ?? [],
@@ -113,6 +124,7 @@ function configStep(s: NonNullable<StoryOverride['steps']>[number]): StepDeclara
 function normalised(story: Story): Story {
   const where = `stories.${story.id}`;
   for (const cat of PATH_CATEGORIES) story[cat] = story[cat].map((p, i) => normaliseDeclaredPath(p, `${where}.${cat}[${i}]`));
+  if (story.keptData) story.keptData = story.keptData.map((k) => ({ ...k, path: normaliseDeclaredPath(k.path, `${where}.data`) }));
   for (const [i, y] of (story.yamlKeys ?? []).entries()) y.file = normaliseDeclaredPath(y.file, `${where}.yamlKeys[${i}].file`);
   for (const [i, svc] of story.services.entries()) {
     if (svc.pidFile !== undefined) svc.pidFile = normaliseDeclaredPath(svc.pidFile, `${where}.services[${i}].pidFile`);
@@ -137,7 +149,7 @@ function pathClashes(builtins: readonly Story[], config: RollbackConfig): Config
   for (const s of builtins) for (const cat of PATH_CATEGORIES) for (const p of s[cat]) claims.push([normaliseDeclaredPath(p, s.id), { story: s.id, at: null }]);
   for (const [id, o] of config.stories) {
     for (const cat of PATH_CATEGORIES) {
-      for (const [i, p] of (o[cat] ?? []).entries()) claims.push([normaliseDeclaredPath(p, id), { story: id, at: ['stories', id, cat, i] }]);
+      for (const [i, p] of configPaths(o, cat).entries()) claims.push([normaliseDeclaredPath(p, id), { story: id, at: ['stories', id, cat, i] }]);
     }
   }
   const problems: ConfigProblem[] = [];
@@ -177,4 +189,81 @@ function pathClashes(builtins: readonly Story[], config: RollbackConfig): Config
 
 function declaredAt(claim: Claim): string {
   return claim.at === null ? '' : `, ${configKeyPath(claim.at)}`;
+}
+
+/** The paths the config declares in one category of a story, in its order (a data entry may be a mapping). */
+function configPaths(o: StoryOverride, cat: (typeof PATH_CATEGORIES)[number]): string[] {
+  return cat === 'data' ? (o.data ?? []).map(entryPath) : (o[cat] ?? []);
+}
+
+function entryPath(e: DataEntryOverride): string {
+  return typeof e === 'string' ? e : e.path;
+}
+
+/**
+ * What the config's data entries do to a built-in story before they are added to its data: a cache of the
+ * story named as data becomes data (so that a user may keep it, as the pack's guide makes keeping 1.2's
+ * ingested data optional); a path of another kind cannot be data; `keep: false` cannot undo the story's own
+ * keep (a run's `--purge-data` removes it).
+ */
+function dataOverBuiltin(story: Story, entries: readonly DataEntryOverride[], at: (...rest: Array<string | number>) => KeyPath): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [i, e] of entries.entries()) {
+    const p = normaliseDeclaredPath(entryPath(e), `stories.${story.id}.data[${i}]`);
+    for (const cat of ['code', 'config', 'tests', 'docs'] as const) {
+      if (story[cat].includes(p)) problems.push({ path: at('data', i), message: `"${p}" is already in story ${story.id}'s ${cat}; only its data and caches can be data` });
+    }
+    if (story.caches.includes(p)) story.caches = story.caches.filter((c) => c !== p);
+    if (typeof e !== 'string' && e.keep === false && story.keptData?.some((k) => k.path === p)) {
+      problems.push({ path: at('data', i, 'keep'), message: `story ${story.id} keeps "${p}" in place: keep: false cannot change that (rollback --purge-data removes it in a run)` });
+    }
+  }
+  return problems;
+}
+
+/** The story's kept paths with the config's: the config's own `why` wins; without one, the story's stays. */
+function mergeKept(own: ReadonlyArray<{ path: string; why: string }>, entries: readonly DataEntryOverride[]): Array<{ path: string; why: string }> {
+  const kept = new Map(own.map((k) => [k.path, k.why]));
+  for (const e of entries) {
+    if (typeof e === 'string' || e.keep !== true) continue;
+    const p = normaliseDeclaredPath(e.path, 'data');
+    kept.set(p, e.why ?? kept.get(p) ?? CONFIG_KEPT_WHY);
+  }
+  return [...kept].map(([path, why]) => ({ path, why }));
+}
+
+/**
+ * A kept path inside a path the same story removes (the removal would take it), or a removed path inside a
+ * kept one (it would stay): a path is either kept or removed. Blames the config's entry (the kept one's when
+ * both are the config's); two built-in paths are the pack's own layout, tested with the built-ins.
+ */
+function keptNesting(byId: ReadonlyMap<string, Story>, config: RollbackConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [id, o] of config.stories) {
+    const story = byId.get(id);
+    if (!story?.keptData) continue;
+    const kept = new Set(story.keptData.map((k) => k.path));
+    const entryOf = (p: string): KeyPath | null => {
+      for (const cat of PATH_CATEGORIES) {
+        const i = configPaths(o, cat).findIndex((x) => normaliseDeclaredPath(x, id) === p);
+        if (i >= 0) return ['stories', id, cat, i];
+      }
+      return null;
+    };
+    for (const k of kept) {
+      for (const cat of PATH_CATEGORIES) {
+        for (const p of story[cat]) {
+          if (kept.has(p)) continue;
+          const message = k.startsWith(`${p}/`)
+            ? `"${k}" is kept in place but lies inside "${p}", which a rollback of story ${id} removes; a path is either kept or removed`
+            : p.startsWith(`${k}/`)
+              ? `"${p}" is removed but lies inside "${k}", which story ${id} keeps in place; a path is either kept or removed`
+              : null;
+          const blamed = message === null ? null : (entryOf(k) ?? entryOf(p));
+          if (message !== null && blamed !== null) problems.push({ path: blamed, message });
+        }
+      }
+    }
+  }
+  return problems;
 }

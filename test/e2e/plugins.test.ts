@@ -94,6 +94,9 @@ describe('the example plugin (docs/plugins.md)', () => {
     expect(wrapperLog(root)).toEqual(['pause']);
     expect(flagOn(root)).toBe(false);
     expect(existsSync(path.join(root, 'tools/data-services/sqlmesh-wrapper.js'))).toBe(false);
+    // The plugin's kept data stays in place (its cache goes).
+    expect(readFileSync(path.join(root, 'sqlmesh-project/state/runs.json'), 'utf8')).toBe('[{"run":1,"status":"ok"}]\n');
+    expect(existsSync(path.join(root, 'sqlmesh-project/.cache'))).toBe(false);
     const { json, md } = latestReport(root);
     const sha = createHash('sha256').update(readFileSync(EXAMPLE)).digest('hex');
     expect((json.plan as { plugins: unknown }).plugins).toEqual([{ file: PLUGIN, sha256: sha }]);

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { buildSandbox, listTree, type Sandbox } from '../../dev/sandbox/build-sandbox.js';
 import { BUILTIN_STORIES } from '../../src/stories/index.js';
 import { alive, cli, cliJson, isRunArtifact, REPO } from './cli-helpers.js';
-import { footprintOf, under } from './story-helpers.js';
+import { footprintOf, keptOf, under } from './story-helpers.js';
 import { prepareRollback } from '../../src/app/rollback.js';
 import { applyPlan } from '../../src/app/apply-plan.js';
 import { LockedError } from '../../src/model/errors.js';
@@ -498,8 +498,9 @@ describe('restore', () => {
     const dry = await cli(sb.root, ['restore', '1.8', '--dry-run']);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(`conflict: ${rel} exists again`);
-    // The story's declared paths, as status counts them (not the backup's entries), one of them back on disk.
-    expect(dry.stdout).toContain(`footprint present: 1 of ${declared} declared paths`);
+    // The story's declared paths, as status counts them (not the backup's entries): the data the rollback kept
+    // in place, and one path back on disk.
+    expect(dry.stdout).toContain(`footprint present: ${1 + keptOf(['1.8']).length} of ${declared} declared paths`);
     // A changed byte in the archive: verify fails, and restore writes nothing.
     rmSync(again);
     const archive = path.join(backupDir, 'archive.tar');

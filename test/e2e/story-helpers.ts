@@ -10,9 +10,17 @@ export function storyFlags(root: string): Record<string, boolean> {
   return Object.fromEntries(BUILTIN_STORIES.map((s) => [s.id, doc.features[s.feature]?.enabled === true]));
 }
 
-/** Declared footprint of the given stories: a set of path prefixes. */
+const bare = (p: string): string => p.replace(/\/$/, '');
+
+/** The data paths the given stories keep in place by default: a set of path prefixes. */
+export function keptOf(ids: string[]): string[] {
+  return BUILTIN_STORIES.filter((s) => ids.includes(s.id)).flatMap((s) => (s.keptData ?? []).map((k) => bare(k.path)));
+}
+
+/** Declared footprint a default rollback of the given stories removes (all but their kept data): path prefixes. */
 export function footprintOf(ids: string[]): string[] {
-  return BUILTIN_STORIES.filter((s) => ids.includes(s.id)).flatMap((s) => PATH_CATEGORIES.flatMap((c) => s[c].map((p) => p.replace(/\/$/, ''))));
+  const kept = new Set(keptOf(ids));
+  return BUILTIN_STORIES.filter((s) => ids.includes(s.id)).flatMap((s) => PATH_CATEGORIES.flatMap((c) => s[c].map(bare))).filter((p) => !kept.has(p));
 }
 
 /** True when `rel` is one of the prefixes or lies below one. */

@@ -11,6 +11,8 @@ export interface RollbackFlags {
   continueOnError?: boolean;
   reason?: string;
   cascade?: boolean;
+  keepData?: boolean;
+  purgeData?: boolean;
 }
 
 /** `rollback <ids>`: plan, show, ask (or require --force), apply, report. Returns the exit code. */
@@ -23,6 +25,7 @@ export async function rollbackCommand(g: GlobalOptions, ids: string, opts: Rollb
     reason: opts.reason ?? '',
     trigger: triggerFromEnv(),
     command: argv,
+    ...(opts.keepData === true ? { data: 'keep' as const } : opts.purgeData === true ? { data: 'purge' as const } : {}),
   };
   if (opts.force === true && opts.dryRun !== true) return runWithProgress(g, (signal, onPlanned) => rollbackNow({ ...req, signal }, onPlanned));
   const { project, plan } = await prepareRollback(req).catch(async (err: unknown) => {

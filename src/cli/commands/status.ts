@@ -1,5 +1,6 @@
 import { projectStatus, type MonitorStatus } from '../../app/status.js';
 import { printJson, type GlobalOptions } from '../global-options.js';
+import { count, fmtBytes } from '../../util/format.js';
 
 /** `status`: what is installed and running per story, its flag, its last run and its backups. */
 export async function statusCommand(g: GlobalOptions): Promise<number> {
@@ -13,7 +14,7 @@ export async function statusCommand(g: GlobalOptions): Promise<number> {
     s.id,
     s.feature,
     s.flag.enabled === null ? 'no flag' : `${s.flag.enabled ? 'on' : 'off'}${s.flag.enabled && !s.flag.effective ? ' (effectively off)' : ''}`,
-    s.installed ? `${s.footprint.present}/${s.footprint.declared} paths` : 'not installed',
+    s.installed ? `${s.footprint.present}/${s.footprint.declared} paths` : s.keptData.length > 0 ? `no (data kept: ${s.keptData.length})` : 'not installed',
     s.services.length === 0 ? '-' : s.services.map((p) => `${p.service}:${p.pid}`).join(' '),
     s.lastRun ? `${s.lastRun.status} ${s.lastRun.runId}` : '-',
     String(s.backups.length),
@@ -24,6 +25,12 @@ export async function statusCommand(g: GlobalOptions): Promise<number> {
   const out = [`Project ${status.root}`, line(header), ...rows.map(line)];
   const running = stories.flatMap((s) => s.services.map((p) => `  ${s.id} ${p.service}: pid ${p.pid}${p.port !== null ? `, port ${p.port}` : ''} — ${p.cmdline}`));
   if (running.length > 0) out.push('', 'Running:', ...running);
+  // What a rollback left in place: only for stories rolled back (an installed story's kept data is in its plan).
+  const kept = stories.filter((s) => !s.installed && s.keptData.length > 0);
+  if (kept.length > 0) {
+    out.push('', 'Data kept in place after rollback (in the backup too; rollback <story> --purge-data removes it):');
+    for (const s of kept) for (const k of s.keptData) out.push(`  ${s.id} ${k.path}${k.kind === 'dir' ? '/' : ''} (${count(k.files, 'file')}, ${fmtBytes(k.bytes)}) — ${k.why}`);
+  }
   if (lock) out.push(`Active run: ${lock.runId} (pid ${lock.pid} on ${lock.host}, since ${lock.startedAt})`);
   for (const id of interrupted) out.push(`Interrupted run: ${id} — its journal has no end. Finish it: rollback-manager resume ${id}; or undo it: rollback-manager abort ${id} (add --dry-run to see what either does)`);
   out.push('', ...monitorLines(status.monitor));
