@@ -5,6 +5,7 @@ import { ExitCode, RollbackError, InvalidInputError, messageOf } from '../model/
 import { ConfigError } from '../config/config-problems.js';
 import type { GlobalOptions } from './global-options.js';
 import { notice, onSignal } from './interrupt.js';
+import { commandRoot } from './running-copy.js';
 
 /**
  * The only place that exits. Commands are loaded lazily so that `status` does not pay for what
@@ -24,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const program = new Command('rollback-manager')
     .description('Verified, journaled rollback of the Data Practitioner pack stories 1.2-1.8')
-    .option('--root <dir>', 'project root (default: $ROLLBACK_ROOT or the current directory)')
+    .option('--root <dir>', 'project root (default: $ROLLBACK_ROOT, else the nearest folder up from here that holds config/feature-flags.yaml)')
     .option('--json', 'print one JSON document on stdout and nothing else there')
     .option('--verbose', 'more detail on stderr')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
@@ -43,7 +44,7 @@ keep their flags, the report is written. A second Ctrl-C stops at once; then run
   let exitCode: number = ExitCode.ok;
   const globals = (): GlobalOptions => {
     const o = program.opts<{ root?: string; json?: boolean; verbose?: boolean }>();
-    return { root: o.root ?? process.env.ROLLBACK_ROOT ?? process.cwd(), json: o.json === true, verbose: o.verbose === true };
+    return { root: commandRoot(o.root), json: o.json === true, verbose: o.verbose === true };
   };
 
   program
