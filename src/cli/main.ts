@@ -6,6 +6,7 @@ import { ConfigError } from '../config/config-problems.js';
 import type { GlobalOptions } from './global-options.js';
 import { notice, onSignal } from './interrupt.js';
 import { commandRoot } from './running-copy.js';
+import { SINGLE_FILE } from '../util/single-file.js';
 
 /**
  * The only place that exits. Commands are loaded lazily so that `status` does not pay for what
@@ -208,8 +209,9 @@ Every decision is a line of logs/monitor.jsonl; \`monitor explain <id>\` tells o
   }
 }
 
-/** This package's version, from its package.json (two folders up from the source, the build and the bundle alike). */
+/** This package's version: carried by the single-file build, else from package.json (two folders up from the source, the build and the bundle alike). */
 function packageVersion(): string {
+  if (SINGLE_FILE) return SINGLE_FILE.version;
   try {
     return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {
