@@ -194,6 +194,13 @@ Every decision is a line of logs/monitor.jsonl; \`monitor explain <id>\` tells o
       exitCode = await (await import('./commands/report.js')).reportCommand(globals(), runId);
     });
   program
+    .command('docs')
+    .description("the rollback procedures document, from the project's stories and flags (stdout, or --output FILE)")
+    .option('--output <file>', 'write it to this file')
+    .action(async (opts: { output?: string }) => {
+      exitCode = await (await import('./commands/docs.js')).docsCommand(globals(), opts);
+    });
+  program
     .command('history')
     .description('list runs')
     .argument('[story]')
