@@ -194,6 +194,22 @@ Every decision is a line of logs/monitor.jsonl; \`monitor explain <id>\` tells o
       exitCode = await (await import('./commands/report.js')).reportCommand(globals(), runId);
     });
   program
+    .command('init')
+    .description('set the project up: tools/rollback/ (the tool in one file, the wrappers), a starter config/rollback.yaml, .gitignore lines')
+    .option('--dry-run', 'list what would be written and write nothing')
+    .option('--force', 'also replace files init wrote that were changed since (after backing them up)')
+    .option('--restore [backup-id]', "put back the files an init replaced, from its backup (the newest by default)")
+    .addHelpText(
+      'after',
+      `
+The project's own tools/rollback/ files are backed up (verified) before they are replaced; init run again
+changes nothing. It works without the tool in the project's node_modules: the pack calls
+node tools/rollback/rollback-manager.js, which holds the whole tool.`,
+    )
+    .action(async (opts: Record<string, unknown>) => {
+      exitCode = await (await import('./commands/init.js')).initCommand(globals(), opts);
+    });
+  program
     .command('docs')
     .description("the rollback procedures document, from the project's stories and flags (stdout, or --output FILE)")
     .option('--output <file>', 'write it to this file')
