@@ -79,14 +79,16 @@ export function renderRollbackDocs(project: Project): string {
     `file's sha256), and its report in \`${LAYOUT.reports}/\` names the command that undoes it:`,
     '',
     '```bash',
-    `${RM} restore ${first} --dry-run          # the plan: the backup it takes, the flags it turns back on`,
-    `${RM} restore ${first} --force            # the newest backup that verifies`,
-    `${RM} restore ${first} --backup <id>      # or --to-version 2: the one before`,
-    `${RM} verify                          # re-read every backup against its manifest`,
+    '# The plan: the backup it takes, the flags it turns back on',
+    `${RM} restore ${first} --dry-run`,
+    '# From the newest backup that verifies; or a given one (--to-version 2: the one before)',
+    `${RM} restore ${first} --force`,
+    `${RM} restore ${first} --backup <id> --force`,
+    '# Re-read every backup against its manifest',
+    `${RM} verify`,
     '```',
     '',
     'A restore starts no service: the report gives the commands that start them again.',
-    '',
   ];
   return `${out.join('\n')}\n`;
 }
