@@ -8,6 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, cli, cliJson, REPO } from './cli-helpers.js';
+import { stamp } from './tree-stamp.js';
 import { BUILTIN_STORIES } from '../../src/stories/index.js';
 
 /** The pack's own files before init (what it shipped in tools/rollback/, in short). */
@@ -33,21 +34,6 @@ beforeEach(() => {
   }
 });
 afterEach(() => rmSync(base, { recursive: true, force: true }));
-
-/** Every path under `dir` with its content, mode and mtime: "no byte written" is this map unchanged. */
-function stamp(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (rel: string): void => {
-    for (const name of readdirSync(path.join(dir, rel)).sort()) {
-      const r = rel === '' ? name : `${rel}/${name}`;
-      const st = lstatSync(path.join(dir, r));
-      out.set(r, `${st.mode.toString(8)} ${st.mtimeMs} ${st.isFile() ? readFileSync(path.join(dir, r), 'utf8').length : ''}`);
-      if (st.isDirectory()) walk(r);
-    }
-  };
-  walk('');
-  return out;
-}
 
 const read = (rel: string): string => readFileSync(path.join(root, rel), 'utf8');
 const shipped = (name: string): string => readFileSync(path.join(REPO, 'tools/rollback', name), 'utf8');
