@@ -17,3 +17,8 @@ export type { RunReport } from './report/run-report.js';
 export { BUILTIN_STORIES } from './stories/index.js';
 export { ConfigError, type ConfigProblem, type LocatedProblem } from './config/config-problems.js';
 export type { RollbackConfig, StoryOverride } from './config/rollback-config.js';
+export { findProjectRoot, resolveRoot } from './project/find-root.js';
+export { prepareInit, applyInit, type InitRequest, type InitPlan, type InitEntry, type InitAction, type InitResult } from './app/init.js';
+export { restoreInitBackup, type InitRestore } from './app/init-restore.js';
+export { renderRollbackDocs, writeRollbackDocs } from './app/rollback-docs.js';
+export { packStatusOf, type PackStoryStatus } from './app/pack-status.js';
