@@ -226,7 +226,18 @@ function otherToolFiles(root: string, ours: Set<string>): InitEntry[] {
   return names
     .map((n) => `${TOOLS_DIR}/${n}`)
     .filter((rel) => !ours.has(rel))
-    .map((rel) => ({ path: rel, action: 'kept' as const, why: 'not one of init\'s files: left as it is', backup: false }));
+    .map((rel) => ({ path: rel, action: 'kept' as const, why: keptWhy(path.join(root, rel)), backup: false }));
+}
+
+/** Why a file of `tools/rollback/` that init does not write now stays. */
+function keptWhy(abs: string): string {
+  let sealedByInit = false;
+  try {
+    sealedByInit = lstatSync(abs).isFile() && sealOf(readFileSync(abs)) !== null;
+  } catch {
+    // unreadable: said as not init's
+  }
+  return sealedByInit ? 'an earlier init wrote it, for a story the project no longer has: left as it is' : "not one of init's files: left as it is";
 }
 
 /** The lines `.gitignore` lacks, appended after the rest (which stays byte for byte). */

@@ -110,6 +110,9 @@ describe('init', () => {
     const dry = await cli(root, ['init', '--dry-run']);
     expect(dry.code).toBe(2);
     expect(dry.stdout).toMatch(/refused\s+tools\/rollback\/rollback-story-1\.2\.sh/);
+    const dryJson = await cliJson<{ error: { code: string; file: string } }>(root, ['init', '--dry-run']);
+    expect(dryJson.code).toBe(2);
+    expect(dryJson.json.error).toMatchObject({ code: 'E_INIT_CHANGED', file: wrapper });
     expect(stamp(root)).toEqual(before);
 
     const forced = await cliJson<InitJson>(root, ['init', '--force']);

@@ -20,8 +20,9 @@ export async function initCommand(g: GlobalOptions, opts: InitFlags): Promise<nu
   const prepared = await prepareInit({ root: g.root, force: opts.force === true, toolsSource: toolsSourceFolder() });
   const { plan } = prepared;
   if (opts.dryRun === true) {
-    if (g.json) printJson({ ...plan, dryRun: true });
-    else process.stdout.write(renderInit(plan, null, true));
+    // A refusal with --json stays the one document on stdout (as a refused rollback's dry run).
+    if (!g.json) process.stdout.write(renderInit(plan, null, true));
+    else if (plan.refused.length === 0) printJson({ ...plan, dryRun: true });
     if (plan.refused.length > 0) {
       throw new InvalidInputError(`${plan.refused.join(', ')}: changed since init wrote ${plan.refused.length > 1 ? 'them' : 'it'}; init would refuse without --force`, {
         code: 'E_INIT_CHANGED',
