@@ -84,7 +84,9 @@ export function packApi(root: () => string, statusSync: (root: string) => Record
     async rollbackStory(storyId, options = {}) {
       const id = storyIdOf(storyId, 'rollbackStory');
       const results = await rollback(root(), id, options, false);
-      return results.find((r) => r.storyId === id) ?? (results[0] as PackRollbackResult);
+      const mine = results.find((r) => r.storyId === id) ?? results[0];
+      if (mine === undefined) throw new RollbackError(`rollbackStory: the run of ${id} reported no story`, { exitCode: 1, code: 'E_UNEXPECTED' });
+      return mine;
     },
     /**
      * Rolls back several stories in one run, dependents first, and resolves with one result per story of the

@@ -22,6 +22,7 @@ const api = packApi(
   (root) => callSync<Record<string, PackStoryStatus>>(__filename, STATUS, [root]),
 );
 
+/** The pack's API (see {@link packApi}), on the project this file is vendored in (or ROLLBACK_ROOT). */
 export const { rollbackStory, rollbackMultipleStories, getRollbackStatus, generateRollbackDocs } = api;
 
 const call = servedCall();
