@@ -19,3 +19,8 @@ export { ConfigError, type ConfigProblem, type LocatedProblem } from './config/c
 export type { RollbackConfig, StoryOverride } from './config/rollback-config.js';
 export { defineStory, type StoryPlugin, type PluginStep, type StepContext, type DataEntry } from './model/plugin-types.js';
 export { STEP_PHASES } from './model/types.js';
+export { findProjectRoot, resolveRoot } from './project/find-root.js';
+export { prepareInit, applyInit, type InitRequest, type InitPlan, type InitEntry, type InitAction, type InitResult } from './app/init.js';
+export { restoreInitBackup, type InitRestore } from './app/init-restore.js';
+export { renderRollbackDocs, writeRollbackDocs } from './app/rollback-docs.js';
+export { packStatusOf, type PackStoryStatus } from './app/pack-status.js';

@@ -32,6 +32,7 @@ import { debuglog } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { StepFailedError } from '../model/errors.js';
 import { writeAll } from '../util/write-all.js';
+import { SINGLE_FILE } from '../util/single-file.js';
 import { E_FILE_CHANGED, sizeChanged } from './file-changed-error.js';
 import {
   BATCH,
@@ -334,9 +335,12 @@ export class WorkerHashPipeline implements HashPipeline {
     const errorSab = new SharedArrayBuffer(ERROR_BYTES);
     const argsSab = new SharedArrayBuffer(RING * RECORD_ARGS * 8);
     const workerData: HashWorkerData = { ctlSab, dataSab, digestSab, errorSab, argsSab };
-    const url = new URL(WORKER_FILE, import.meta.url);
+    // The single-file build has no worker file beside it: it carries the worker's code and runs it as a script.
+    const inline = SINGLE_FILE?.hashWorker;
+    const url = inline === undefined ? new URL(WORKER_FILE, import.meta.url) : null;
     // Referenced (it keeps the process alive) until close(): callers always close in a finally.
-    const worker = new Worker(url, {
+    const worker = new Worker(inline ?? (url as URL), {
+      eval: inline !== undefined,
       workerData,
       // The worker only holds hash states and digests: a small heap keeps the process's peak memory low.
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
@@ -355,7 +359,7 @@ export class WorkerHashPipeline implements HashPipeline {
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`hash worker exited with code ${code} before it was ready`)));
     });
-    debug('worker ready: %s', url.href);
+    debug('worker ready: %s', url?.href ?? 'inline (single-file build)');
     return new WorkerHashPipeline(worker, ctlSab, dataSab, digestSab, errorSab, argsSab, slotSize, slotCount, options.stallMs ?? STALL_MS);
   }
 

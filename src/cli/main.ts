@@ -5,6 +5,8 @@ import { ExitCode, RollbackError, InvalidInputError, messageOf } from '../model/
 import { ConfigError } from '../config/config-problems.js';
 import type { GlobalOptions } from './global-options.js';
 import { notice, onSignal } from './interrupt.js';
+import { commandRoot } from './running-copy.js';
+import { SINGLE_FILE } from '../util/single-file.js';
 
 /**
  * The only place that exits. Commands are loaded lazily so that `status` does not pay for what
@@ -24,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const program = new Command('rollback-manager')
     .description('Verified, journaled rollback of the Data Practitioner pack stories 1.2-1.8')
-    .option('--root <dir>', 'project root (default: $ROLLBACK_ROOT or the current directory)')
+    .option('--root <dir>', 'project root (default: $ROLLBACK_ROOT, else the nearest folder up from here that holds config/feature-flags.yaml)')
     .option('--json', 'print one JSON document on stdout and nothing else there')
     .option('--verbose', 'more detail on stderr')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
@@ -43,7 +45,7 @@ keep their flags, the report is written. A second Ctrl-C stops at once; then run
   let exitCode: number = ExitCode.ok;
   const globals = (): GlobalOptions => {
     const o = program.opts<{ root?: string; json?: boolean; verbose?: boolean }>();
-    return { root: o.root ?? process.env.ROLLBACK_ROOT ?? process.cwd(), json: o.json === true, verbose: o.verbose === true };
+    return { root: commandRoot(o.root), json: o.json === true, verbose: o.verbose === true };
   };
 
   program
@@ -202,6 +204,29 @@ Every decision is a line of logs/monitor.jsonl; \`monitor explain <id>\` tells o
       exitCode = await (await import('./commands/report.js')).reportCommand(globals(), runId);
     });
   program
+    .command('init')
+    .description('set the project up: tools/rollback/ (the tool in one file, the wrappers), a starter config/rollback.yaml, .gitignore lines')
+    .option('--dry-run', 'list what would be written and write nothing')
+    .option('--force', 'also replace files init wrote that were changed since (after backing them up)')
+    .option('--restore [backup-id]', "put back the files an init replaced, from its backup (the newest by default)")
+    .addHelpText(
+      'after',
+      `
+The project's own tools/rollback/ files are backed up (verified) before they are replaced; init run again
+changes nothing. It works without the tool in the project's node_modules: the pack calls
+node tools/rollback/rollback-manager.js, which holds the whole tool.`,
+    )
+    .action(async (opts: Record<string, unknown>) => {
+      exitCode = await (await import('./commands/init.js')).initCommand(globals(), opts);
+    });
+  program
+    .command('docs')
+    .description("the rollback procedures document, from the project's stories and flags (stdout, or --output FILE)")
+    .option('--output <file>', 'write it to this file')
+    .action(async (opts: { output?: string }) => {
+      exitCode = await (await import('./commands/docs.js')).docsCommand(globals(), opts);
+    });
+  program
     .command('history')
     .description('list runs')
     .argument('[story]')
@@ -217,8 +242,9 @@ Every decision is a line of logs/monitor.jsonl; \`monitor explain <id>\` tells o
   }
 }
 
-/** This package's version, from its package.json (two folders up from the source, the build and the bundle alike). */
+/** This package's version: carried by the single-file build, else from package.json (two folders up from the source, the build and the bundle alike). */
 function packageVersion(): string {
+  if (SINGLE_FILE) return SINGLE_FILE.version;
   try {
     return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {

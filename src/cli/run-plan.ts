@@ -96,13 +96,18 @@ export function printOutcome(g: GlobalOptions, plan: Plan, outcome: RunOutcome, 
       ...(report.recovery ? { recovery: report.recovery } : {}),
     });
   } else {
-    const how = report.recovery ? `, ${report.recovery.mode === 'resume' ? 'resumed' : 'aborted'} after an interruption` : '';
-    const lines = [`Run ${plan.runId} (${plan.operation}${how}): ${outcome.status}`];
-    for (const s of outcome.stories) lines.push(`  ${s.id} ${s.feature}: ${s.status}${s.backup ? ` (backup ${s.backup.path}/)` : ''}${s.error ? ` — ${s.error}` : ''}`);
-    lines.push(`Report: ${report.files.markdown}`);
-    for (const u of report.undo) lines.push(`Undo ${u.story}: ${u.command}`);
-    process.stdout.write(`${lines.join('\n')}\n`);
+    process.stdout.write(outcomeText(plan, outcome, report));
   }
+}
+
+/** The outcome of a run in a few lines for people: each story, the report, the undo commands. */
+export function outcomeText(plan: Plan, outcome: RunOutcome, report: RunReport): string {
+  const how = report.recovery ? `, ${report.recovery.mode === 'resume' ? 'resumed' : 'aborted'} after an interruption` : '';
+  const lines = [`Run ${plan.runId} (${plan.operation}${how}): ${outcome.status}`];
+  for (const s of outcome.stories) lines.push(`  ${s.id} ${s.feature}: ${s.status}${s.backup ? ` (backup ${s.backup.path}/)` : ''}${s.error ? ` — ${s.error}` : ''}`);
+  lines.push(`Report: ${report.files.markdown}`);
+  for (const u of report.undo) lines.push(`Undo ${u.story}: ${u.command}`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** Who started the run: the wrapper scripts and the monitor say so in the environment; anyone else is a person. */

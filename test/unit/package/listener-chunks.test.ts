@@ -7,9 +7,12 @@ import path from 'node:path';
 import { BUNDLE as bundle, chunksLoadedBy, marksIn } from './bundle-chunks.js';
 import { describe, expect, it } from 'vitest';
 
-/** The packages of node_modules whose code the chunks load statically from `entries` (esbuild's `// node_modules/…` marks). */
+/**
+ * The packages of node_modules whose code the chunks load statically from `entries` (esbuild's `// node_modules/…`
+ * marks; `// ../main/node_modules/…` when node_modules is a link to another checkout's, as in a git worktree).
+ */
 function packagesLoadedBy(...entries: string[]): Set<string> {
-  return marksIn(chunksLoadedBy(...entries), /^\/\/ node_modules\/((?:@[\w.-]+\/)?[\w.-]+)\//gm);
+  return marksIn(chunksLoadedBy(...entries), /^\/\/ (?:\S*\/)?node_modules\/((?:@[\w.-]+\/)?[\w.-]+)\//gm);
 }
 
 const chunk = (re: RegExp): string => {
