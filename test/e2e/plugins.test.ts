@@ -112,6 +112,13 @@ describe('the example plugin (docs/plugins.md)', () => {
     expect(latestReport(root).md).toContain('Step "onRestore" (after-restore):');
   }, 60_000);
 
+  it('loads the same way through the vendored single CommonJS file that init writes into a project', async () => {
+    const root = project({ 'package.json': '{ "name": "a-pack", "private": true }\n' });
+    const r = await execa(process.execPath, [path.join(REPO, 'tools/rollback/rollback-manager.js'), '--root', root, 'rollback', '1.9', '--dry-run'], { reject: false, stdin: 'ignore' });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(String(r.stdout)).toContain('run tools/data-services/sqlmesh-wrapper.js pause (writes sqlmesh-project/state/paused.json)');
+  }, 30_000);
+
   it('is undone when a later step of the story fails: its undo runs, the story is put back', async () => {
     const root = project({ 'tools/rollback/plugins/zz-fail.mjs': extension(`{ name: 'fail on purpose', phase: 'after-removal', apply() { throw new Error('refused by the test'); } }`) });
     const before = tree(root, (rel) => /^(rollback_backups|rollback_reports|\.rollback-manager|logs)(\/|$)/.test(rel));
