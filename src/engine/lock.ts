@@ -1,8 +1,9 @@
-import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { LockedError } from '../model/errors.js';
+import { writeFileSynced } from '../util/atomic-write.js';
 
 /** Who holds the project's lock. */
 export interface LockHolder {
@@ -71,13 +72,7 @@ const TAKEOVER_STALE_MS = 10_000;
  */
 function create(file: string, text: string): boolean {
   const own = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  const fd = openSync(own, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileSynced(own, text, 'wx');
   try {
     linkSync(own, file);
     return true;

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileSynced } from '../util/atomic-write.js';
 import path from 'node:path';
 import { defineStep, type BackupInputs, type Check, type RunContext, type StepDefinition } from './step.js';
 import { removeBackedUp, restoreFrom, verifiedBackup } from './remove-paths.js';
@@ -110,7 +111,7 @@ export const packages: StepDefinition<PackagesAction, PackagesResult> = defineSt
       if (npm) {
         const record = await applyNpmRemoval(ctx.root, npm.plan, {
           // Written into the backup folder before package.json changes, so a restore finds it even after a crash.
-          beforeWrite: (rec) => writeSynced(path.join(ctx.root, backup.dir, NPM_RECORD_FILE), JSON.stringify(rec)),
+          beforeWrite: (rec) => writeFileSynced(path.join(ctx.root, backup.dir, NPM_RECORD_FILE), JSON.stringify(rec)),
         });
         result.npm = { removed: npm.plan.remove, paths: [], record };
         result.npm.paths = await removeBackedUp(ctx, npm.plan.paths, `stories.${story.id}.npm`);
@@ -175,15 +176,5 @@ function readRecord(abs: string): NpmRemovalRecord | null {
     return JSON.parse(readFileSync(abs, 'utf8')) as NpmRemovalRecord;
   } catch {
     return null;
-  }
-}
-
-function writeSynced(abs: string, text: string): void {
-  const fd = openSync(abs, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -8,6 +8,20 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+/**
+ * Writes `text` to a file and fsyncs it before closing, so that what follows (a link to it, a step it announces)
+ * never finds it empty after a crash. `flag: 'wx'` refuses a file that exists.
+ */
+export function writeFileSynced(absPath: string, text: string, flag: 'w' | 'wx' = 'w'): void {
+  const fd = fs.openSync(absPath, flag, 0o600);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Options of {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
   /**
