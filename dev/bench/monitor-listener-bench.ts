@@ -15,7 +15,8 @@
  * of 1, 10 and 50 alerts; a notification carries one whole group. Each story's alerts fire and resolve in turn,
  * a phase every FLIP_MS (stories offset from each other), each firing phase a new occurrence (a new `startsAt`),
  * and the 50-alert group's alerts are new ones each time (a `pod` label that changes, as a crash-looping
- * deployment's do), so that the monitor's book of alerts fills up to its cap during the flood.
+ * deployment's do; the last occurrence's 50 ride along, resolved, while the new ones fire), so that the
+ * monitor's book of alerts fills up to its cap during the flood.
  *
  * Measured: requests and alerts accepted per second, request latency (p50, p99, max), the decisions written to
  * `logs/monitor.jsonl` beside the ones the alerts called for, rounds per second and the gaps between them (from
@@ -25,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -87,6 +88,8 @@ export interface ListenerBenchResult {
     byRuleOutcome: Record<string, number>;
   };
   rounds: { count: number; perSecond: number; expectedPerSecond: number; gapP50Ms: number; gapMaxMs: number; idleGapMaxMs: number };
+  /** The machine's 1-minute load average before and after the flood: the bench shares it with whatever else runs. */
+  loadAverage: [number, number];
   cpu: {
     monitorPercentOfCore: number;
     benchPercentOfCore: number;
@@ -212,36 +215,41 @@ class Schedule {
   }
 }
 
-/** The group's notification now (version 4, as Alertmanager's webhook sends it), built once per phase. */
+/**
+ * The group's notification now (version 4, as Alertmanager's webhook sends it), built once per phase. While a
+ * churning group's new alerts fire, the ones of its last occurrence ride along as resolved, as Alertmanager keeps
+ * a resolved alert in its group until a notification has said so: a client that did not get to send the group
+ * during its resolved phase (a stall) must not leave those alerts firing in the monitor for ever.
+ */
 function notificationOf(g: Group, schedule: Schedule, now: number, distinct: Set<string>): { body: string; alerts: number } {
   const phase = schedule.phase(g.storyIndex, now);
   if (g.cached?.phase === phase) return g.cached;
   const firing = phase % 2 === 0;
-  const firingPhase = firing ? phase : phase - 1;
-  const startsAt = new Date(schedule.phaseStart(g.storyIndex, firingPhase)).toISOString();
-  const endsAt = firing ? '0001-01-01T00:00:00Z' : new Date(schedule.phaseStart(g.storyIndex, phase)).toISOString();
-  const status = firing ? 'firing' : 'resolved';
   const groupLabels = { alertname: g.alertname, rollback_story: g.story };
-  const alerts = Array.from({ length: g.size }, (_, i) => {
-    const who: Record<string, string> = g.churn ? { pod: `ingest-${Math.floor(firingPhase / 2)}-${i}` } : { instance: `10.0.${g.storyIndex}.${i + 1}:9100` };
-    const labels: Record<string, string> = { ...groupLabels, severity: 'page', ...who };
-    const fp = fingerprint(labels);
-    distinct.add(fp);
-    return {
-      status,
-      labels,
-      annotations: { summary: `${g.alertname} on story ${g.story}`, description: `bench alert ${i + 1} of ${g.size}` },
-      startsAt,
-      endsAt,
-      generatorURL: `http://prometheus.bench:9090/graph?g0.expr=${encodeURIComponent(g.alertname)}`,
-      fingerprint: fp,
-    };
-  });
+  const iso = (p: number) => new Date(schedule.phaseStart(g.storyIndex, p)).toISOString();
+  /** The group's alerts of the occurrence that fired in phase `firingPhase`, as they stand in phase `firingPhase + 1` when resolved. */
+  const occurrence = (firingPhase: number, resolved: boolean) =>
+    Array.from({ length: g.size }, (_, i) => {
+      const who: Record<string, string> = g.churn ? { pod: `ingest-${firingPhase / 2}-${i}` } : { instance: `10.0.${g.storyIndex}.${i + 1}:9100` };
+      const labels: Record<string, string> = { ...groupLabels, severity: 'page', ...who };
+      const fp = fingerprint(labels);
+      distinct.add(fp);
+      return {
+        status: resolved ? 'resolved' : 'firing',
+        labels,
+        annotations: { summary: `${g.alertname} on story ${g.story}`, description: `bench alert ${i + 1} of ${g.size}` },
+        startsAt: iso(firingPhase),
+        endsAt: resolved ? iso(firingPhase + 1) : '0001-01-01T00:00:00Z',
+        generatorURL: `http://prometheus.bench:9090/graph?g0.expr=${encodeURIComponent(g.alertname)}`,
+        fingerprint: fp,
+      };
+    });
+  const alerts = firing ? [...occurrence(phase, false), ...(g.churn && phase >= 2 ? occurrence(phase - 2, true) : [])] : occurrence(phase - 1, true);
   const body = JSON.stringify({
     version: '4',
     groupKey: `{}:{alertname="${g.alertname}", rollback_story="${g.story}"}`,
     truncatedAlerts: 0,
-    status,
+    status: firing ? 'firing' : 'resolved',
     receiver: 'rollback-monitor',
     groupLabels,
     commonLabels: { ...groupLabels, severity: 'page' },
@@ -249,7 +257,7 @@ function notificationOf(g: Group, schedule: Schedule, now: number, distinct: Set
     externalURL: 'http://alertmanager.bench:9093',
     alerts,
   });
-  g.cached = { phase, body, alerts: g.size };
+  g.cached = { phase, body, alerts: alerts.length };
   return g.cached;
 }
 
@@ -344,6 +352,7 @@ export async function runListenerBench(opts: ListenerBenchOptions): Promise<List
     const idleHwmMb = procStatus(pid, 'VmHWM');
 
     // The flood.
+    const loadBefore = loadavg()[0] as number;
     const start = Date.now();
     const end = start + opts.seconds * 1000;
     const schedule = new Schedule(start);
@@ -382,6 +391,7 @@ export async function runListenerBench(opts: ListenerBenchOptions): Promise<List
     };
     await Promise.all(Array.from({ length: opts.clients }, () => client()));
     const stopped = Date.now();
+    const loadAfter = loadavg()[0] as number;
     const cpuSeconds = (cpuTicks(pid) - cpu0) / HZ;
     const benchCpu = process.cpuUsage(benchCpu0);
     clearInterval(probeTimer);
@@ -434,6 +444,7 @@ export async function runListenerBench(opts: ListenerBenchOptions): Promise<List
         gapMaxMs: floodGaps.at(-1) ?? NaN,
         idleGapMaxMs: idleGaps.at(-1) ?? NaN,
       },
+      loadAverage: [loadBefore, loadAfter],
       cpu: {
         monitorPercentOfCore: (cpuSeconds / wall) * 100,
         benchPercentOfCore: ((benchCpu.user + benchCpu.system) / 1e6 / wall) * 100,
@@ -469,7 +480,7 @@ export function formatListenerBench(r: ListenerBenchResult): string {
     `| alert decisions written | ${r.decisions.alert} (${f1(r.decisions.perSecond)}/s) of ${r.decisions.expected} the phases called for |`,
     `| all decisions in the flood, rule:outcome | ${Object.entries(r.decisions.byRuleOutcome).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'} |`,
     `| rounds | ${r.rounds.count} (${f1(r.rounds.perSecond)}/s of ${f1(r.rounds.expectedPerSecond)}); gap p50 ${f0(r.rounds.gapP50Ms)} ms, max ${f0(r.rounds.gapMaxMs)} ms (idle max ${f0(r.rounds.idleGapMaxMs)} ms) |`,
-    `| CPU, % of one core | monitor ${f0(r.cpu.monitorPercentOfCore)} %, bench clients ${f0(r.cpu.benchPercentOfCore)} % |`,
+    `| CPU, % of one core | monitor ${f0(r.cpu.monitorPercentOfCore)} %, bench clients ${f0(r.cpu.benchPercentOfCore)} % (load average ${r.loadAverage.map((x) => x.toFixed(1)).join(' → ')}) |`,
     `| monitor CPU per request | ${r.cpu.monitorMsPerRequest.toFixed(3)} ms; in each quarter of the flood ${r.cpu.monitorMsPerRequestQuarters.map((x) => x.toFixed(3)).join(' / ')} ms |`,
     `| monitor RSS | idle ${f0(r.memory.idleRssMb)} MB (peak so far ${f0(r.memory.idleHwmMb)}); at each quarter of the flood ${r.memory.rssQuartersMb.map(f0).join(' / ')} MB; peak (VmHWM) ${f0(r.memory.peakRssMb)} MB; 3 s after ${f0(r.memory.afterRssMb)} MB |`,
     `| requests/s, second by second | ${r.requestsPerSecondSeries.join(' ')} |`,
