@@ -39,7 +39,7 @@ const USAGE = `usage: npm run bench -- [options]
   --alert-seconds N      how long Alertmanager notifications flood the monitor's listener (default 60)
   --alert-clients N      concurrent clients posting them, each on one keep-alive connection (default 8)
   --no-monitor-listener  skip that section
-  --keep                 keep archives and restored trees under .bench/work
+  --keep                 keep archives and restored trees under .bench/work, and the listener flood's project
   --repo-root DIR        where .bench/ goes (default: this repository)
   --help                 this text`;
 
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
   }
 
   if (!values['no-monitor-listener']) {
-    const listener = await runListenerBench({ seconds: alertSeconds, clients: alertClients });
+    const listener = await runListenerBench({ seconds: alertSeconds, clients: alertClients, keep: values.keep });
     process.stdout.write(`\n${formatListenerBench(listener)}\n`);
     all['monitor-listener'] = listener;
   }

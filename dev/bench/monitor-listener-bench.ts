@@ -64,6 +64,8 @@ export interface ListenerBenchOptions {
   clients: number;
   /** The monitor's round interval. */
   intervalMs?: number;
+  /** Leave the temp project (its logs/monitor.jsonl, its state) in place, and say where. */
+  keep?: boolean;
 }
 
 /** What the flood cost and what came of it. */
@@ -457,7 +459,8 @@ export async function runListenerBench(opts: ListenerBenchOptions): Promise<List
     m.kill('SIGTERM');
     await m;
     lines.close();
-    rmSync(root, { recursive: true, force: true });
+    if (opts.keep === true) process.stderr.write(`monitor-listener: the project is kept in ${root}\n`);
+    else rmSync(root, { recursive: true, force: true });
   }
 }
 
