@@ -15,8 +15,8 @@
  * of 1, 10 and 50 alerts; a notification carries one whole group. Each story's alerts fire and resolve in turn,
  * a phase every FLIP_MS (stories offset from each other), each firing phase a new occurrence (a new `startsAt`),
  * and the 50-alert group's alerts are new ones each time (a `pod` label that changes, as a crash-looping
- * deployment's do; the last occurrence's 50 ride along, resolved, while the new ones fire), so that the
- * monitor's book of alerts fills up to its cap during the flood.
+ * deployment's do; past occurrences ride along, resolved, until a notification carrying them is answered), so
+ * that the monitor's book of alerts fills up to its cap during the flood.
  *
  * Measured: requests and alerts accepted per second, request latency (p50, p99, max), the decisions written to
  * `logs/monitor.jsonl` beside the ones the alerts called for, rounds per second and the gaps between them (from
@@ -170,8 +170,21 @@ interface Group {
   alertname: string;
   size: number;
   churn: boolean;
-  /** The last body built, for the phase it was built for: a phase's bodies are all the same. */
-  cached: { phase: number; body: string; alerts: number } | null;
+  /**
+   * A churning group's occurrences (by the phase they fired in) that no answered notification has yet said are
+   * resolved: Alertmanager keeps a resolved alert in its group until a notification has carried it.
+   */
+  unresolved: Set<number>;
+  /** The last body built, for the phase and unresolved occurrences it was built for. */
+  cached: Notification | null;
+}
+
+/** A notification's body, the alerts in it, and the churning occurrences it says are resolved. */
+interface Notification {
+  key: string;
+  body: string;
+  alerts: number;
+  resolves: number[];
 }
 
 function fingerprint(labels: Record<string, string>): string {
@@ -218,18 +231,25 @@ class Schedule {
 }
 
 /**
- * The group's notification now (version 4, as Alertmanager's webhook sends it), built once per phase. While a
- * churning group's new alerts fire, the ones of its last occurrence ride along as resolved, as Alertmanager keeps
- * a resolved alert in its group until a notification has said so: a client that did not get to send the group
- * during its resolved phase (a stall) must not leave those alerts firing in the monitor for ever.
+ * The group's notification now (version 4, as Alertmanager's webhook sends it). A churning group's past
+ * occurrences ride along, resolved, until a notification carrying them has been answered: a stall that swallowed
+ * a whole resolved phase must not leave those alerts firing in the monitor for ever (Alertmanager would not).
  */
-function notificationOf(g: Group, schedule: Schedule, now: number, distinct: Set<string>): { body: string; alerts: number } {
+function notificationOf(g: Group, schedule: Schedule, now: number, distinct: Set<string>): Notification {
   const phase = schedule.phase(g.storyIndex, now);
-  if (g.cached?.phase === phase) return g.cached;
   const firing = phase % 2 === 0;
+  if (g.churn && firing) g.unresolved.add(phase);
+  // In a resolved phase the occurrence that just fired is said resolved, like the stable groups' (the flood
+  // sends every group again and again, where Alertmanager would say it once).
+  const pending = new Set(g.churn ? g.unresolved : []);
+  if (g.churn && !firing) pending.add(phase - 1);
+  pending.delete(phase);
+  const resolves = [...pending].sort((a, b) => a - b);
+  const key = `${phase}|${resolves.join(',')}`;
+  if (g.cached?.key === key) return g.cached;
   const groupLabels = { alertname: g.alertname, rollback_story: g.story };
   const iso = (p: number) => new Date(schedule.phaseStart(g.storyIndex, p)).toISOString();
-  /** The group's alerts of the occurrence that fired in phase `firingPhase`, as they stand in phase `firingPhase + 1` when resolved. */
+  /** The group's alerts of the occurrence that fired in phase `firingPhase`, firing or (from the next phase) resolved. */
   const occurrence = (firingPhase: number, resolved: boolean) =>
     Array.from({ length: g.size }, (_, i) => {
       const who: Record<string, string> = g.churn ? { pod: `ingest-${firingPhase / 2}-${i}` } : { instance: `10.0.${g.storyIndex}.${i + 1}:9100` };
@@ -246,7 +266,10 @@ function notificationOf(g: Group, schedule: Schedule, now: number, distinct: Set
         fingerprint: fp,
       };
     });
-  const alerts = firing ? [...occurrence(phase, false), ...(g.churn && phase >= 2 ? occurrence(phase - 2, true) : [])] : occurrence(phase - 1, true);
+  const alerts = [
+    ...(firing ? occurrence(phase, false) : []),
+    ...(g.churn ? resolves.flatMap((p) => occurrence(p, true)) : firing ? [] : occurrence(phase - 1, true)),
+  ];
   const body = JSON.stringify({
     version: '4',
     groupKey: `{}:{alertname="${g.alertname}", rollback_story="${g.story}"}`,
@@ -259,7 +282,7 @@ function notificationOf(g: Group, schedule: Schedule, now: number, distinct: Set
     externalURL: 'http://alertmanager.bench:9093',
     alerts,
   });
-  g.cached = { phase, body, alerts: alerts.length };
+  g.cached = { key, body, alerts: alerts.length, resolves };
   return g.cached;
 }
 
@@ -358,7 +381,7 @@ export async function runListenerBench(opts: ListenerBenchOptions): Promise<List
     const start = Date.now();
     const end = start + opts.seconds * 1000;
     const schedule = new Schedule(start);
-    const groups: Group[] = STORIES.flatMap(([story], storyIndex) => GROUPS.map((g) => ({ story, storyIndex, ...g, cached: null })));
+    const groups: Group[] = STORIES.flatMap(([story], storyIndex) => GROUPS.map((g) => ({ story, storyIndex, ...g, unresolved: new Set<number>(), cached: null })));
     const distinct = new Set<string>();
     const latencies: number[] = [];
     const failures: Record<string, number> = {};
@@ -384,8 +407,10 @@ export async function runListenerBench(opts: ListenerBenchOptions): Promise<List
           answered++;
           const second = Math.floor((Date.now() - start) / 1000);
           perSecond[second] = (perSecond[second] ?? 0) + 1;
-          if (status === '200') accepted += n.alerts;
-          else failures[status] = (failures[status] ?? 0) + 1;
+          if (status === '200') {
+            accepted += n.alerts;
+            for (const p of n.resolves) g.unresolved.delete(p);
+          } else failures[status] = (failures[status] ?? 0) + 1;
         }
       } finally {
         agent.destroy();
