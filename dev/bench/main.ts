@@ -1,10 +1,12 @@
 /**
  * `npm run bench`: build, then `node dist-dev/dev/bench/main.js [--size-mb N] [--compression none|gzip]
  * [--gzip-level N] [--repeat N] [--keep] [--scale-files N,N,…|0] [--no-scale] [--gib N,N,…] [--no-monitor]
- * [--repo-root DIR] [--help]`. Prints a table and merges the results into `.bench/results.json` under one key per
- * section and configuration (today: `backup-<compression>-<size>mb`, `scale-<N>-<N>-…` for memory versus number of
- * files, `kill-switch` for when `rollback all` turns its last flag off, `monitor-ingest-<N>-…gib` for the monitor's
- * log ingestion beside grep, and `startup` for `status` beside `node -e 0`).
+ * [--no-monitor-live] [--alert-seconds N] [--alert-clients N] [--no-monitor-listener] [--repo-root DIR] [--help]`.
+ * Prints a table and merges the results into `.bench/results.json` under one key per section and configuration
+ * (today: `backup-<compression>-<size>mb`, `scale-<N>-<N>-…` for memory versus number of files, `kill-switch` for
+ * when `rollback all` turns its last flag off, `monitor-ingest-<N>-…gib` for the monitor's log ingestion beside
+ * grep, `monitor-live` for the idle monitor's CPU and its detection latency, `monitor-listener` for a flood of
+ * Alertmanager notifications through `monitor --listen`, and `startup` for `status` beside `node -e 0`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +18,7 @@ import { runStartupBench } from './startup-bench.js';
 import { formatKillSwitchBench, runKillSwitchBench } from './kill-switch-bench.js';
 import { formatMonitorIngestBench, runMonitorIngestBench } from './monitor-ingest-bench.js';
 import { runDetection, runIdleCpu } from './monitor-live-bench.js';
+import { formatListenerBench, runListenerBench } from './monitor-listener-bench.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --size-mb N            tree size for the backup and restore comparison (default 1024)
@@ -33,7 +36,10 @@ const USAGE = `usage: npm run bench -- [options]
   --idle-seconds N       how long the idle monitor's CPU is measured (default 60)
   --detections N         induced failures for the monitor's detection latency (default 20)
   --no-monitor-live      skip the idle-CPU and detection-latency section
-  --keep                 keep archives and restored trees under .bench/work
+  --alert-seconds N      how long Alertmanager notifications flood the monitor's listener (default 60)
+  --alert-clients N      concurrent clients posting them, each on one keep-alive connection (default 8)
+  --no-monitor-listener  skip that section
+  --keep                 keep archives and restored trees under .bench/work, and the listener flood's project
   --repo-root DIR        where .bench/ goes (default: this repository)
   --help                 this text`;
 
@@ -73,6 +79,9 @@ function parseBenchArgs() {
       'idle-seconds': { type: 'string', default: '60' },
       detections: { type: 'string', default: '20' },
       'no-monitor-live': { type: 'boolean', default: false },
+      'alert-seconds': { type: 'string', default: '60' },
+      'alert-clients': { type: 'string', default: '8' },
+      'no-monitor-listener': { type: 'boolean', default: false },
       'repo-root': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -94,6 +103,10 @@ async function main(): Promise<void> {
   if (killSwitchMb.some((n) => !(n > 0))) throw new Error(`--kill-switch-mb must list positive sizes, got ${values['kill-switch-mb']}`);
   const monitorGib = values['no-monitor'] ? [] : values.gib.split(',').map(Number);
   if (monitorGib.some((n) => !(n > 0))) throw new Error(`--gib must list positive sizes, got ${values.gib}`);
+  const alertSeconds = Number(values['alert-seconds']);
+  if (!(alertSeconds > 0)) throw new Error(`--alert-seconds must be a positive number, got ${values['alert-seconds']}`);
+  const alertClients = Number(values['alert-clients']);
+  if (!Number.isInteger(alertClients) || alertClients < 1) throw new Error(`--alert-clients must be a positive integer, got ${values['alert-clients']}`);
 
   // Overridable when running a build from elsewhere.
   const root = values['repo-root'] ? resolve(values['repo-root']) : repoRoot();
@@ -147,6 +160,12 @@ async function main(): Promise<void> {
         `(bound interval x (consecutive + 1) = ${detection.boundMs} ms); from the instant it went bad: median ${detection.medianMs} ms, max ${detection.maxMs} ms\n`,
     );
     all['monitor-live'] = { idle, detection };
+  }
+
+  if (!values['no-monitor-listener']) {
+    const listener = await runListenerBench({ seconds: alertSeconds, clients: alertClients, keep: values.keep });
+    process.stdout.write(`\n${formatListenerBench(listener)}\n`);
+    all['monitor-listener'] = listener;
   }
 
   // Start-up of `status` on this repository (the seven stories, nothing installed) beside `node -e 0`.

@@ -21,7 +21,7 @@ export const STORY_LABEL = 'rollback_story';
 
 /** Resolved alerts are forgotten this long after their last notification. */
 const RESOLVED_KEEP_MS = 60 * 60_000;
-/** The most alerts kept: past it, the ones heard of longest ago go first. */
+/** The most alerts kept: past it, the resolved ones heard of longest ago go first, then the firing ones. */
 const MAX_ALERTS = 10_000;
 /** The most alerts one sample's evidence lists (the rest are counted). */
 const MAX_EVIDENCE = 10;
@@ -83,27 +83,32 @@ interface Entry {
   receivedAt: number;
 }
 
-/** The alerts heard of, by fingerprint. */
+/**
+ * The alerts heard of, by fingerprint, the firing and the resolved apart. Each map is in the order the alerts were
+ * last heard of (receive() re-inserts), so that forgetting is done from the front of a map and costs what it
+ * forgets, not the size of the book: a flood of notifications must not pay for every alert known at each one.
+ */
 export class AlertBook {
-  private readonly alerts = new Map<string, Entry>();
+  private readonly firing = new Map<string, Entry>();
+  private readonly resolved = new Map<string, Entry>();
 
   /** Takes in a notification received at `at` (epoch ms): each alert's latest word replaces the one before. */
   receive(n: AlertmanagerNotification, at: number): void {
     for (const alert of n.alerts) {
-      const prev = this.alerts.get(alert.fingerprint);
+      const fp = alert.fingerprint;
+      const prev = this.resolved.get(fp);
       // A firing word about the very occurrence already resolved is a late retry; a new one starts anew.
-      if (prev !== undefined && prev.alert.status === 'resolved' && alert.status === 'firing' && prev.alert.startsAt === alert.startsAt) continue;
-      this.alerts.delete(alert.fingerprint);
-      this.alerts.set(alert.fingerprint, { alert, receivedAt: at });
+      if (prev !== undefined && alert.status === 'firing' && prev.alert.startsAt === alert.startsAt) continue;
+      this.firing.delete(fp);
+      this.resolved.delete(fp);
+      (alert.status === 'firing' ? this.firing : this.resolved).set(fp, { alert, receivedAt: at });
     }
     this.trim(at);
   }
 
   /** How many alerts it knows, and how many of them fire. */
   get size(): { known: number; firing: number } {
-    let firing = 0;
-    for (const e of this.alerts.values()) if (e.alert.status === 'firing') firing++;
-    return { known: this.alerts.size, firing };
+    return { known: this.firing.size + this.resolved.size, firing: this.firing.size };
   }
 
   /**
@@ -115,17 +120,19 @@ export class AlertBook {
     const since = new Map(watched.map((w) => [w.id, w.since]));
     const byStory = new Map<string, Entry[]>();
     const orphans: Array<Entry & { why: string }> = [];
-    for (const e of this.alerts.values()) {
-      const to = storyOfAlert(e.alert, s.routes, s.known);
-      if (to.story === null) {
-        orphans.push({ ...e, why: to.why });
-        continue;
+    for (const map of [this.firing, this.resolved]) {
+      for (const e of map.values()) {
+        const to = storyOfAlert(e.alert, s.routes, s.known);
+        if (to.story === null) {
+          orphans.push({ ...e, why: to.why });
+          continue;
+        }
+        const from = since.get(to.story);
+        if (from === undefined || e.receivedAt < from) continue;
+        let list = byStory.get(to.story);
+        if (list === undefined) byStory.set(to.story, (list = []));
+        list.push(e);
       }
-      const from = since.get(to.story);
-      if (from === undefined || e.receivedAt < from) continue;
-      let list = byStory.get(to.story);
-      if (list === undefined) byStory.set(to.story, (list = []));
-      list.push(e);
     }
     const rule = (alertOnly: boolean): Rule => ({ kind: 'alert', threshold: 0, consecutive: s.consecutive, ...(alertOnly ? { alertOnly } : {}) });
     const out: Observation[] = [];
@@ -137,13 +144,23 @@ export class AlertBook {
     return out;
   }
 
-  /** Resolved alerts heard of long ago go; past the cap, the ones heard of longest ago. */
+  /**
+   * Resolved alerts heard of long ago go; past the cap, the resolved ones heard of longest ago, and only then
+   * the firing ones: a storm of alerts that come and go must not push out one that still fires, which
+   * Alertmanager may not repeat for hours (`repeat_interval`). Both walks stop at the first alert they keep.
+   */
   private trim(now: number): void {
-    for (const [fp, e] of this.alerts) if (e.alert.status === 'resolved' && e.receivedAt < now - RESOLVED_KEEP_MS) this.alerts.delete(fp);
-    // A Map iterates in insertion order, and receive() re-inserts: the first keys are the ones heard of longest ago.
-    for (const fp of this.alerts.keys()) {
-      if (this.alerts.size <= MAX_ALERTS) break;
-      this.alerts.delete(fp);
+    for (const [fp, e] of this.resolved) {
+      if (e.receivedAt >= now - RESOLVED_KEEP_MS) break;
+      this.resolved.delete(fp);
+    }
+    let over = this.firing.size + this.resolved.size - MAX_ALERTS;
+    for (const map of [this.resolved, this.firing]) {
+      for (const fp of map.keys()) {
+        if (over <= 0) return;
+        map.delete(fp);
+        over--;
+      }
     }
   }
 }

@@ -24,12 +24,12 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function listener(token?: string): Promise<{ l: MonitorListener; url: string; root: string }> {
+async function listener(token?: string, s = settings): Promise<{ l: MonitorListener; url: string; root: string }> {
   const root = mkdtempSync(path.join(tmpdir(), 'rm-listener-'));
   dirs.push(root);
   const l = new MonitorListener({ address: { host: '127.0.0.1', port: 0 }, token });
   open.push(l);
-  const url = await l.start(root, settings);
+  const url = await l.start(root, s);
   return { l, url, root };
 }
 
@@ -165,6 +165,46 @@ describe('the listener', () => {
     expect(metric(text, 'rollback_monitor_story_rule_state{story="1.3",rule="alert"}')).toBe(0);
     expect(metric(text, 'rollback_monitor_story_rule_state{story="1.3",rule="probeFailure"}')).toBeUndefined();
     expect(text).toContain('# HELP rollback_monitor_story_rule_state Each watched story\'s last verdict per rule: 1 breached, 0 healthy, -1 no data, -2 source error.');
+  });
+
+  it('under a flood of other alerts keeps at most 10 000, the resolved ones heard of longest ago going first: a firing alert is not pushed out by them', async () => {
+    const { l, url } = await listener(undefined, resolveMonitorSettings(undefined, [{ id: '1.2' }, { id: '1.3' }], BUILT_IN_THRESHOLDS));
+    const both: StoryWatch[] = [...watched, { id: '1.2', thresholds: BUILT_IN_THRESHOLDS, logFiles: [], probes: false, since: 0 }];
+    // 1.3's alert fires, and Alertmanager will not say so again for hours (repeat_interval).
+    expect((await post(`${url}/alertmanager`, payload('1.3'))).status).toBe(200);
+    // Then 10 000 alerts about 1.2, all resolved, 1 000 a notification: one more than the book keeps.
+    const group = (from: number, status: 'firing' | 'resolved') => {
+      const alerts = Array.from({ length: 1000 }, (_, i) => ({
+        status,
+        labels: { alertname: 'PodCrashLooping', rollback_story: '1.2', pod: `ingest-${from + i}` },
+        annotations: {},
+        startsAt: '2026-12-03T07:59:30Z',
+        endsAt: status === 'firing' ? '0001-01-01T00:00:00Z' : '2026-12-03T08:01:00Z',
+        generatorURL: '',
+        fingerprint: `pod${from + i}`,
+      }));
+      return JSON.stringify({ version: '4', groupKey: 'g', status, receiver: 'r', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', alerts });
+    };
+    for (let n = 0; n < 10_000; n += 1000) expect((await post(`${url}/alertmanager`, group(n, 'resolved'))).status).toBe(200);
+    const byStory = async () => new Map((await l.source.observe(Date.now(), both)).map((o) => [o.story, o.samples[0]]));
+    let samples = await byStory();
+    expect(samples.get('1.3')?.value).toBe(1);
+    // 1.2: its resolved ones, the one heard of longest ago dropped (10 shown, the rest counted).
+    expect(samples.get('1.2')?.value).toBe(0);
+    expect((samples.get('1.2')?.evidence as { more?: number }).more).toBe(9999 - 10);
+    // 10 000 firing ones about 1.2: each pushes out a resolved one while there are any, then the oldest firing.
+    for (let n = 10_000; n < 20_000; n += 1000) expect((await post(`${url}/alertmanager`, group(n, 'firing'))).status).toBe(200);
+    samples = await byStory();
+    expect(samples.has('1.3')).toBe(false);
+    expect(samples.get('1.2')?.value).toBe(1);
+    expect((samples.get('1.2')?.evidence as { more?: number }).more).toBe(10_000 - 10);
+  });
+
+  it('forgets a resolved alert an hour after its last notification', async () => {
+    const { l, url } = await listener();
+    expect((await post(`${url}/alertmanager`, payload('1.3', 'resolved'))).status).toBe(200);
+    expect((await l.source.observe(Date.now(), watched)).map((o) => o.samples[0]?.value)).toEqual([0]);
+    expect(await l.source.observe(Date.now() + 61 * 60_000, watched)).toEqual([]);
   });
 
   it('stops listening when its source is closed (as the session does)', async () => {
