@@ -23,7 +23,7 @@
  * the monitor's `--json` lines), the monitor's CPU, and its resident memory (idle, over the flood, peak VmHWM).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -33,6 +33,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { builtCli } from '../repo-root.js';
+import { HZ, cpuTicks, decisionsOf, waitFor } from './process-probe.js';
 
 const CLI = builtCli();
 
@@ -115,25 +116,6 @@ function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (m === null) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(m[1]) / 1024;
-}
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime, fields 14 and 15 of stat
-}
-
-/** Clock ticks per second: 100 on every Linux Node supports (USER_HZ). */
-const HZ = 100;
-
-async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 async function freePort(): Promise<number> {
@@ -317,13 +299,7 @@ interface DecisionLine {
 }
 
 function decisionLines(root: string): DecisionLine[] {
-  const file = path.join(root, 'logs', 'monitor.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as DecisionLine)
-    .filter((d) => d.type === undefined && typeof d.id === 'string');
+  return decisionsOf<DecisionLine>(root).filter((d) => typeof d.id === 'string');
 }
 
 function gapsOf(times: readonly number[]): number[] {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { builtCli, repoRoot } from '../repo-root.js';
+import { HZ, cpuTicks, decisionsOf, waitFor } from './process-probe.js';
 import { buildSandbox } from '../sandbox/build-sandbox.js';
 
 const CLI = builtCli();
@@ -41,25 +42,6 @@ export interface DetectionResult {
   fromFirstSampleMs: number[];
   fromFirstSampleMedianMs: number;
   fromFirstSampleMaxMs: number;
-}
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime, fields 14 and 15 of stat
-}
-
-/** Clock ticks per second: 100 on every Linux Node supports (USER_HZ). */
-const HZ = 100;
-
-async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /** `monitor` idle for `seconds` on a sandbox with every story installed and running. */
@@ -140,13 +122,7 @@ interface DecisionLine {
 }
 
 function actedDecisions(root: string): DecisionLine[] {
-  const file = path.join(root, 'logs', 'monitor.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as DecisionLine)
-    .filter((d) => d.type === undefined && d.outcome === 'acted');
+  return decisionsOf<DecisionLine>(root).filter((d) => d.outcome === 'acted');
 }
 
 function probeHealthy(root: string): boolean {
