@@ -4,11 +4,12 @@
  * monitor started with `--listen`, its listener's address read from what it prints.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { CLI, alive } from './cli-helpers.js';
 import { waitFor } from './monitor-helpers.js';
+import { freePort } from '../helpers/servers.js';
+export { freePort } from '../helpers/servers.js';
 
 /** Where Debian (and upstream) put the binary, by name on the PATH. */
 const NAMES = ['prometheus-alertmanager', 'alertmanager'];
@@ -27,14 +28,6 @@ export async function alertmanagerBinary(): Promise<string> {
   );
 }
 
-/** A loopback port nobody listens on now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A running Alertmanager. */
 export interface Alertmanager {

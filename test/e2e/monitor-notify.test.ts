@@ -5,18 +5,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decisions, probeHealthy, reports, startMonitor, useMonitorProjects, waitFor } from './monitor-helpers.js';
+import { freePort, trackedServers } from '../helpers/servers.js';
 
 const project = useMonitorProjects();
 
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-});
+const servers = trackedServers<Server>();
 
 interface Notification {
   severity: string;
@@ -42,14 +37,6 @@ async function receiver(): Promise<{ url: string; got: Notification[] }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got };
 }
 
-/** A port nothing listens on (one that was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function control(port: number, mode: string): Promise<void> {
   const r = await fetch(`http://127.0.0.1:${port}/control/${mode}`, { method: 'POST' });
@@ -87,7 +74,7 @@ describe('monitor.notify', () => {
   }, 90_000);
 
   it('with the receiver down, the rollback still happens; each failed delivery is on record, and stderr says none was delivered', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const p = await project({ monitor: [`notify: [{ url: "http://hook:secret@127.0.0.1:${port}/hook", severity: critical, timeout: 500ms, retries: 1 }]`] });
     const monitor = startMonitor(p.root);
     await waitFor(() => probeHealthy(p.root), 20_000, 'a healthy probe');

@@ -5,12 +5,14 @@
  */
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { alive } from './cli-helpers.js';
 import { waitFor } from './monitor-helpers.js';
+import { freePort } from '../helpers/servers.js';
+export { freePort } from '../helpers/servers.js';
 
 /**
  * The prometheus binary on PATH. Missing, the test fails saying how to install it: a test that skips itself
@@ -32,14 +34,6 @@ export function prometheusBinary(): string {
   );
 }
 
-/** A free TCP port on 127.0.0.1 (for a process that takes its port on the command line). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A server of two counters in Prometheus' text format, as a service instrumented with a client library has. */
 export interface MetricsServer {

@@ -12,19 +12,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Notifier, admits, safeUrl, severityOf, type NotifyDocument } from '../../../src/app/monitor-notify.js';
 import type { NotifyTarget } from '../../../src/config/notify-settings.js';
 import type { Decision, Outcome } from '../../../src/monitor/decision-log.js';
+import { freePort, trackedServers } from '../../helpers/servers.js';
 
 interface Received {
   body: unknown;
   headers: IncomingMessage['headers'];
 }
 
-const servers: Server[] = [];
+const servers = trackedServers<Server>();
 const dirs: string[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
+afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -47,14 +44,6 @@ async function receiver(answer: (n: number) => number | null = () => 200): Promi
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got, attempts: () => n };
 }
 
-/** A port nothing listens on: one that was free a moment ago. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function root(): string {
   const d = mkdtempSync(path.join(tmpdir(), 'rm-notify-'));
@@ -148,7 +137,7 @@ describe('delivery', () => {
 
   it('sends credentials in the URL as basic auth, and warns only when every target failed', async () => {
     const good = await receiver();
-    const down = await closedPort();
+    const down = await freePort();
     const dir = root();
     const warned: string[] = [];
     const n = notifier(dir, [target(good.url.replace('http://', 'http://bot:s%20cret@')), target(`http://127.0.0.1:${down}/down`, { retries: 0 })], warned);

@@ -3,9 +3,10 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { probe, probeAll } from '../../../src/monitor/http-probe.js';
 import { readStat } from '../../../src/services/proc-info.js';
+import { closeServer, trackedServers } from '../../helpers/servers.js';
 
 /** A real server on 127.0.0.1, and a promise per accepted connection that settles when the server sees it closed. */
 interface TestServer {
@@ -14,14 +15,7 @@ interface TestServer {
   requests: number;
 }
 
-const servers: http.Server[] = [];
-afterEach(async () => {
-  while (servers.length > 0) {
-    const s = servers.pop() as http.Server;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-});
+const servers = trackedServers<http.Server>();
 
 async function serve(handler: (req: http.IncomingMessage, res: http.ServerResponse, socket: Socket) => void): Promise<TestServer> {
   const t: TestServer = { url: '', closed: [], requests: 0 };
@@ -114,8 +108,7 @@ describe('probe', () => {
 
   it('a closed port is refused', async () => {
     const s = await serve(answer(200));
-    const server = servers.pop() as http.Server;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(servers.pop() as http.Server);
     const r = await probe({ url: s.url, timeoutMs: 5_000 });
     expect(r).toMatchObject({ ok: false, failure: 'refused', latencyMs: null });
     expect(r.message).toContain('ECONNREFUSED');
@@ -174,8 +167,7 @@ describe('probe', () => {
     const ok = await serve(answer(200));
     const bad = await serve(answer(503));
     const gone = await serve(answer(200));
-    const server = servers.pop() as http.Server;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(servers.pop() as http.Server);
     const rs = await probeAll([
       { url: ok.url, timeoutMs: 5_000 },
       { url: bad.url, timeoutMs: 5_000 },

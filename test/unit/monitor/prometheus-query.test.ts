@@ -5,8 +5,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_KEPT_SERIES, queryPrometheus, type PrometheusTarget, type QueryResult } from '../../../src/monitor/prometheus-query.js';
+import { closeServer, trackedServers } from '../../helpers/servers.js';
 
 interface Seen {
   path: string;
@@ -21,14 +22,7 @@ interface FakePrometheus {
   closed: Array<Promise<void>>;
 }
 
-const servers: http.Server[] = [];
-afterEach(async () => {
-  while (servers.length > 0) {
-    const s = servers.pop() as http.Server;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-});
+const servers = trackedServers<http.Server>();
 
 async function fake(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<FakePrometheus> {
   const f: FakePrometheus = { url: '', seen: [], closed: [] };
@@ -160,8 +154,7 @@ describe('queryPrometheus: source errors', () => {
 
   it('connection refused', async () => {
     const p = await fake(answer(200, vector()));
-    const gone = servers.pop() as http.Server;
-    await new Promise<void>((resolve) => gone.close(() => resolve()));
+    await closeServer(servers.pop() as http.Server);
     const r = failed(await queryPrometheus(target(p.url), 'x', AT));
     expect(r.failure).toBe('refused');
     expect(r.error).toContain('ECONNREFUSED');

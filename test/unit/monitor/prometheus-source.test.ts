@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { prometheusSource } from '../../../src/app/monitor-prometheus.js';
 import { withoutReplaced } from '../../../src/app/monitor-sources.js';
 import { resolveMonitorSettings, type MonitorSettings } from '../../../src/config/monitor-settings.js';
@@ -17,15 +17,9 @@ import { judge, type Sample } from '../../../src/monitor/rules.js';
 import type { Observation } from '../../../src/monitor/decide.js';
 import type { StoryWatch } from '../../../src/monitor/observe.js';
 import { BUILTIN_STORIES } from '../../../src/stories/index.js';
+import { trackedServers } from '../../helpers/servers.js';
 
-const servers: http.Server[] = [];
-afterEach(async () => {
-  while (servers.length > 0) {
-    const s = servers.pop() as http.Server;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-});
+const servers = trackedServers<http.Server>();
 
 /** Answers each query from `values` (query → sample string, or an error status), recording the auth header. */
 async function fakePrometheus(values: Record<string, string | number>): Promise<{ url: string; auth: Array<string | undefined> }> {
