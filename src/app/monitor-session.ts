@@ -408,13 +408,8 @@ export class MonitorSession {
     for (const { id } of watched) {
       const st = this.store.stories[id];
       if (st?.afterRestore === undefined) continue;
-      const verdicts: Partial<Record<RuleKind, Verdict>> = {};
-      for (const [key, r] of Object.entries(this.store.decide.rules)) {
-        const [sid, kind] = key.split('|');
-        if (sid === id && r.last !== null) verdicts[kind as RuleKind] = r.last.verdict;
-      }
       const held = alertOnly[id] !== undefined && decisions.some((d) => d.story === id && d.outcome === 'alerted' && !ALERT_ONLY_RULES.has(d.rule));
-      st.afterRestore = noteRound(st.afterRestore, verdicts, held);
+      st.afterRestore = noteRound(st.afterRestore, this.lastVerdicts(id), held);
       if (this.opts.afterRestoreMs === undefined && now >= st.afterRestore.until) this.endRestoreWatch(id, null);
     }
   }
@@ -429,16 +424,21 @@ export class MonitorSession {
     if (!this.opts.dryRun) appendRecord(this.project.root, { type: 'watch-end', story, since: new Date(w.since).toISOString(), forMs: w.until - w.since, ...end });
   }
 
+  /** Each rule's last verdict and value for one story, from the decision core's state (keys `story|rule`). */
+  private lastVerdicts(id: string): RoundReport['stories'][string]['rules'] {
+    const rules: RoundReport['stories'][string]['rules'] = {};
+    for (const [key, r] of Object.entries(this.store.decide.rules)) {
+      const [sid, kind] = key.split('|');
+      if (sid === id && r.last !== null) rules[kind as RuleKind] = { verdict: r.last.verdict, value: r.last.value };
+    }
+    return rules;
+  }
+
   private storyReport(watched: readonly StoryWatch[]): RoundReport['stories'] {
     const out: RoundReport['stories'] = {};
     for (const id of Object.keys(this.settings.stories)) {
       const w = watched.find((x) => x.id === id);
-      const rules: RoundReport['stories'][string]['rules'] = {};
-      for (const [key, r] of Object.entries(this.store.decide.rules)) {
-        const [sid, kind] = key.split('|');
-        if (sid === id && r.last !== null) rules[kind as RuleKind] = { verdict: r.last.verdict, value: r.last.value };
-      }
-      out[id] = { watched: w !== undefined, since: w === undefined ? null : new Date(w.since).toISOString(), rules };
+      out[id] = { watched: w !== undefined, since: w === undefined ? null : new Date(w.since).toISOString(), rules: this.lastVerdicts(id) };
     }
     return out;
   }

@@ -33,10 +33,10 @@ export function startWatch(now: number, forMs: number): RestoreWatch {
  * The watch after a round in which the story's rules said `verdicts`, and `alerted` tells whether a sustained
  * breach of the story was held back to an alert. Rules that only alert say nothing of whether the story works.
  */
-export function noteRound(w: RestoreWatch, verdicts: Partial<Record<RuleKind, Verdict>>, alerted: boolean): RestoreWatch {
+export function noteRound(w: RestoreWatch, verdicts: Partial<Record<RuleKind, { verdict: Verdict }>>, alerted: boolean): RestoreWatch {
   const judged = Object.entries(verdicts)
     .filter(([rule]) => !ALERT_ONLY_RULES.has(rule as RuleKind))
-    .map(([, v]) => v);
+    .map(([, v]) => v?.verdict);
   return {
     ...w,
     seenHealthy: w.seenHealthy || judged.includes('healthy'),
